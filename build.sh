@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The one build entry of certd: checks (and, as root, installs) the tools, fetches and
+# verifies the pinned mbedTLS source, builds the crypto core to its WASI module (and the
+# native library the benchmark compares it with), installs npm packages and runs tsc.
+# Incremental: with nothing changed it only checks and returns.
+#
+#   ./build.sh            build for this machine
+#   ./build.sh --native   also build the native core library (used by npm run bench)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+NATIVE=0
+for arg in "$@"; do
+  case "$arg" in
+    --native) NATIVE=1 ;;
+    *) echo "build.sh: unknown argument '$arg' (known: --native)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'build: %s\n' "$*" >&2; }
+
+# --- tools ---------------------------------------------------------------------------
+# command -> Debian package that provides it
+declare -A TOOL_PKG=(
+  [emcc]=emscripten [openssl]=openssl [gcc]=gcc [make]=make [ar]=binutils
+  [bzip2]=bzip2 [sha256sum]=coreutils [node]=nodejs [npm]=npm
+)
+missing=()
+for tool in "${!TOOL_PKG[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${TOOL_PKG[$tool]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing ${missing[*]} from Debian"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  else
+    echo "build.sh: missing tools; as root run: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# --- mbedTLS source -------------------------------------------------------------------
+# shellcheck source=crypto-core/mbedtls.pin
+. crypto-core/mbedtls.pin
+CACHE=$ROOT/.cache/mbedtls
+TARBALL=$CACHE/mbedtls_${MBEDTLS_VERSION}.orig.tar.bz2
+MBEDTLS_SRC=$ROOT/build/mbedtls-${MBEDTLS_VERSION}
+
+fetch_mbedtls() {
+  # apt-get source through a private sources file and lists folder: the machine's own
+  # apt configuration is left as it was.
+  local tmp
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  mkdir -p "$tmp/lists/partial" "$tmp/dl"
+  cat >"$tmp/src.sources" <<EOF
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: ${MBEDTLS_DEB_SUITE}
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  local opts=(-q -o "Dir::Etc::sourcelist=$tmp/src.sources" -o Dir::Etc::sourceparts=-
+              -o "Dir::State::Lists=$tmp/lists" -o APT::Sandbox::User=root)
+  say "fetching mbedTLS ${MBEDTLS_VERSION} from Debian ${MBEDTLS_DEB_SUITE} sources"
+  apt-get "${opts[@]}" update >/dev/null
+  (cd "$tmp/dl" && apt-get "${opts[@]}" source --download-only "mbedtls=${MBEDTLS_VERSION}-*" >/dev/null 2>&1 \
+     || apt-get "${opts[@]}" source --download-only mbedtls >/dev/null)
+  local got=$tmp/dl/mbedtls_${MBEDTLS_VERSION}.orig.tar.bz2
+  if [ ! -f "$got" ]; then
+    echo "build.sh: Debian ${MBEDTLS_DEB_SUITE} no longer serves mbedtls ${MBEDTLS_VERSION}; found: $(ls "$tmp/dl")" >&2
+    exit 1
+  fi
+  mkdir -p "$CACHE"
+  mv "$got" "$TARBALL.part" && mv "$TARBALL.part" "$TARBALL"
+}
+
+[ -f "$TARBALL" ] || fetch_mbedtls
+echo "${MBEDTLS_ORIG_SHA256}  ${TARBALL}" | sha256sum -c --quiet - >/dev/null 2>&1 || {
+  echo "build.sh: $TARBALL does not match the pinned sha256 in crypto-core/mbedtls.pin; refusing it" >&2
+  exit 1
+}
+if [ ! -f "$MBEDTLS_SRC/.verified" ]; then
+  rm -rf "$MBEDTLS_SRC"
+  mkdir -p build
+  tar -xjf "$TARBALL" -C build
+  touch "$MBEDTLS_SRC/.verified"
+fi
+
+# --- crypto core ------------------------------------------------------------------------
+JOBS=$(nproc 2>/dev/null || echo 2)
+# The module exports every cc_ function its headers declare, and nothing else.
+EXPORTS=$(grep -ho '\bcc_[a-z0-9_]*(' crypto-core/include/*.h | tr -d '(' | sort -u | sed 's/^/_/' | paste -sd, -)
+make -s -j"$JOBS" -f crypto-core/core.mk MBEDTLS="$MBEDTLS_SRC" OUT=build/wasm KIND=wasm EXPORTS="$EXPORTS"
+if [ "$NATIVE" = 1 ]; then
+  make -s -j"$JOBS" -f crypto-core/core.mk MBEDTLS="$MBEDTLS_SRC" OUT=build/native KIND=native
+fi
+
+# --- npm packages and TypeScript ----------------------------------------------------------
+if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] \
+   || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  say "installing npm packages"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >/dev/null; else npm install --no-audit --no-fund >/dev/null; fi
+fi
+npx --no-install tsc -p tsconfig.json
+say "ready: build/wasm/certd-core.wasm, dist/"

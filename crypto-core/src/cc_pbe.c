@@ -1,0 +1,262 @@
+/* Password-based decryption: PBES2 through mbedTLS, PKCS#12 PBE with our own KDF input. */
+#include <string.h>
+
+#include "cc_internal.h"
+#include "cc_pbe.h"
+#include "cc_rc2.h"
+#include "mbedtls/asn1.h"
+#include "mbedtls/cipher.h"
+#include "mbedtls/oid.h"
+#include "mbedtls/pkcs12.h"
+#include "mbedtls/pkcs5.h"
+#include "mbedtls/platform_util.h"
+
+/* 1.2.840.113549.1.12.1.{3,4,5,6}: pbeWithSHAAnd{3-KeyTripleDES,2-KeyTripleDES,
+ * 128BitRC2,40BitRC2}-CBC */
+static const uint8_t OID_PKCS12_PBE[] = { 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01 };
+
+int cc_pbe_bmp_password(const uint8_t *utf8, size_t len, uint8_t **out, size_t *out_len)
+{
+    size_t i = 0, n = 0;
+    uint8_t *bmp;
+
+    *out = NULL;
+    *out_len = 0;
+    if (len == 0) {
+        return CC_OK;
+    }
+    /* At most two UTF-16 units (4 bytes) per UTF-8 byte, plus the terminator. */
+    bmp = cc_alloc(len * 4 + 2);
+    if (bmp == NULL) {
+        return CC_E_NOMEM;
+    }
+    while (i < len) {
+        uint32_t cp;
+        size_t extra, k;
+        uint8_t c = utf8[i];
+        if (c < 0x80) { cp = c; extra = 0; }
+        else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; extra = 1; }
+        else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; extra = 2; }
+        else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; extra = 3; }
+        else { goto invalid; }
+        if (i + extra >= len) {
+            goto invalid;
+        }
+        for (k = 1; k <= extra; k++) {
+            if ((utf8[i + k] & 0xC0) != 0x80) {
+                goto invalid;
+            }
+            cp = (cp << 6) | (utf8[i + k] & 0x3F);
+        }
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            goto invalid;
+        }
+        if (cp >= 0x10000) {
+            uint32_t v = cp - 0x10000, hi = 0xD800 | (v >> 10), lo = 0xDC00 | (v & 0x3FF);
+            bmp[n++] = (uint8_t) (hi >> 8); bmp[n++] = (uint8_t) hi;
+            bmp[n++] = (uint8_t) (lo >> 8); bmp[n++] = (uint8_t) lo;
+        } else {
+            bmp[n++] = (uint8_t) (cp >> 8); bmp[n++] = (uint8_t) cp;
+        }
+        i += extra + 1;
+    }
+    bmp[n++] = 0;
+    bmp[n++] = 0;
+    *out = bmp;
+    *out_len = n;
+    return CC_OK;
+
+invalid:
+    cc_wipe_free(bmp, len * 4 + 2);
+    return CC_E_ARG;
+}
+
+/* Decrypts with a PKCS#12 PBE (RFC 7292 appendix B / C). */
+static int pkcs12_pbe(int which, const mbedtls_asn1_buf *params, const uint8_t *pass,
+                      size_t pass_len, const uint8_t *data, size_t data_len, cc_buf *out)
+{
+    unsigned char key[24], iv[8];
+    unsigned char *p = params->p, *end = params->p + params->len;
+    mbedtls_asn1_buf salt;
+    mbedtls_cipher_context_t cipher;
+    uint8_t *bmp = NULL, *plain = NULL;
+    size_t bmp_len = 0, key_len, olen = 0, fin = 0;
+    int iterations, ret;
+
+    mbedtls_cipher_init(&cipher);
+    switch (which) {
+        case 3: key_len = 24; break; /* 3-key 3DES */
+        case 4: key_len = 16; break; /* 2-key 3DES */
+        case 5: key_len = 16; break; /* RC2-128 */
+        case 6: key_len = 5; break;  /* RC2-40 */
+        default: return CC_E_ALG;
+    }
+    /* pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER } */
+    if (params->tag != (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+        mbedtls_asn1_get_tag(&p, end, &salt.len, MBEDTLS_ASN1_OCTET_STRING) != 0) {
+        return CC_E_DER;
+    }
+    salt.p = p;
+    p += salt.len;
+    if (mbedtls_asn1_get_int(&p, end, &iterations) != 0 || p != end) {
+        return CC_E_DER;
+    }
+    if (iterations < 1 || iterations > CC_PBE_MAX_ITERATIONS) {
+        return CC_E_ALG;
+    }
+    if (data_len == 0 || data_len % 8 != 0) {
+        return CC_E_DER;
+    }
+    if ((ret = cc_pbe_bmp_password(pass, pass_len, &bmp, &bmp_len)) != CC_OK) {
+        return ret;
+    }
+    ret = mbedtls_pkcs12_derivation(key, key_len, bmp, bmp_len, salt.p, salt.len,
+                                    MBEDTLS_MD_SHA1, MBEDTLS_PKCS12_DERIVE_KEY, iterations);
+    if (ret == 0) {
+        ret = mbedtls_pkcs12_derivation(iv, sizeof(iv), bmp, bmp_len, salt.p, salt.len,
+                                        MBEDTLS_MD_SHA1, MBEDTLS_PKCS12_DERIVE_IV, iterations);
+    }
+    if (ret != 0) {
+        ret = cc_status_from_mbedtls(ret);
+        goto cleanup;
+    }
+    plain = cc_alloc(data_len);
+    if (plain == NULL) {
+        ret = CC_E_NOMEM;
+        goto cleanup;
+    }
+    if (which == 5 || which == 6) {
+        ret = cc_rc2_cbc_decrypt(key, key_len, (int) key_len * 8, iv, data, data_len, plain,
+                                 &olen);
+        goto done;
+    }
+    if (which == 4) {
+        /* 2-key 3DES is 3DES with K3 = K1. */
+        memcpy(key + 16, key, 8);
+    }
+    ret = mbedtls_cipher_setup(&cipher, mbedtls_cipher_info_from_type(MBEDTLS_CIPHER_DES_EDE3_CBC));
+    if (ret == 0) ret = mbedtls_cipher_setkey(&cipher, key, 192, MBEDTLS_DECRYPT);
+    if (ret == 0) ret = mbedtls_cipher_set_padding_mode(&cipher, MBEDTLS_PADDING_PKCS7);
+    if (ret == 0) ret = mbedtls_cipher_set_iv(&cipher, iv, sizeof(iv));
+    if (ret == 0) ret = mbedtls_cipher_reset(&cipher);
+    if (ret == 0) ret = mbedtls_cipher_update(&cipher, data, data_len, plain, &olen);
+    if (ret == 0) ret = mbedtls_cipher_finish(&cipher, plain + olen, &fin);
+    olen += fin;
+    if (ret == MBEDTLS_ERR_CIPHER_INVALID_PADDING) {
+        ret = CC_E_PASS_WRONG;
+    } else if (ret != 0) {
+        ret = cc_status_from_mbedtls(ret);
+    }
+
+done:
+    if (ret == CC_OK) {
+        ret = cc_buf_set(out, plain, olen);
+    }
+cleanup:
+    mbedtls_cipher_free(&cipher);
+    mbedtls_platform_zeroize(key, sizeof(key));
+    mbedtls_platform_zeroize(iv, sizeof(iv));
+    cc_wipe_free(plain, data_len);
+    cc_wipe_free(bmp, bmp_len);
+    return ret;
+}
+
+static int pbes2(const mbedtls_asn1_buf *params, const uint8_t *pass, size_t pass_len,
+                 const uint8_t *data, size_t data_len, cc_buf *out)
+{
+    uint8_t *plain;
+    size_t olen = 0;
+    int ret;
+
+    if (data_len == 0) {
+        return CC_E_DER;
+    }
+    plain = cc_alloc(data_len);
+    if (plain == NULL) {
+        return CC_E_NOMEM;
+    }
+    /* PBES2 takes the passphrase as its bytes (OpenSSL: UTF-8), no BMPString. */
+    ret = mbedtls_pkcs5_pbes2_ext(params, MBEDTLS_PKCS5_DECRYPT, pass, pass_len, data, data_len,
+                                  plain, data_len, &olen);
+    if (ret == 0) {
+        ret = cc_buf_set(out, plain, olen);
+    } else if (ret == MBEDTLS_ERR_PKCS5_PASSWORD_MISMATCH ||
+               ret == MBEDTLS_ERR_CIPHER_INVALID_PADDING) {
+        ret = CC_E_PASS_WRONG;
+    } else {
+        ret = cc_status_from_mbedtls(ret);
+        if (ret == CC_E_INTERNAL) {
+            ret = CC_E_ALG;
+        }
+    }
+    cc_wipe_free(plain, data_len);
+    return ret;
+}
+
+int cc_pbe_decrypt(const uint8_t *alg, size_t alg_len, const uint8_t *pass, size_t pass_len,
+                   const uint8_t *data, size_t data_len, cc_buf *out)
+{
+    unsigned char *p = (unsigned char *) alg;
+    mbedtls_asn1_buf oid, params;
+
+    memset(&params, 0, sizeof(params));
+    if (mbedtls_asn1_get_alg(&p, alg + alg_len, &oid, &params) != 0) {
+        return CC_E_DER;
+    }
+    if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS5_PBES2, &oid) == 0) {
+        return pbes2(&params, pass, pass_len, data, data_len, out);
+    }
+    if (oid.len == sizeof(OID_PKCS12_PBE) + 1 &&
+        memcmp(oid.p, OID_PKCS12_PBE, sizeof(OID_PKCS12_PBE)) == 0) {
+        return pkcs12_pbe(oid.p[sizeof(OID_PKCS12_PBE)], &params, pass, pass_len, data,
+                          data_len, out);
+    }
+    return CC_E_ALG;
+}
+
+/* EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, encryptedData OCTET STRING } */
+static int split_epki(const uint8_t *der, size_t der_len, const uint8_t **alg, size_t *alg_len,
+                      const uint8_t **data, size_t *data_len)
+{
+    unsigned char *p = (unsigned char *) der, *end = (unsigned char *) der + der_len;
+    size_t len;
+
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+        p + len != end) {
+        return CC_E_DER;
+    }
+    *alg = p;
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) {
+        return CC_E_DER;
+    }
+    p += len;
+    *alg_len = (size_t) (p - *alg);
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_OCTET_STRING) || p + len != end) {
+        return CC_E_DER;
+    }
+    *data = p;
+    *data_len = len;
+    return CC_OK;
+}
+
+int cc_pbe_is_encrypted_pkcs8(const uint8_t *der, size_t der_len)
+{
+    const uint8_t *alg, *data;
+    size_t alg_len, data_len;
+
+    return split_epki(der, der_len, &alg, &alg_len, &data, &data_len) == CC_OK;
+}
+
+int cc_pbe_decrypt_pkcs8(const uint8_t *der, size_t der_len, const uint8_t *pass,
+                         size_t pass_len, cc_buf *out)
+{
+    const uint8_t *alg, *data;
+    size_t alg_len, data_len;
+    int ret = split_epki(der, der_len, &alg, &alg_len, &data, &data_len);
+
+    if (ret != CC_OK) {
+        return ret;
+    }
+    return cc_pbe_decrypt(alg, alg_len, pass, pass_len, data, data_len, out);
+}

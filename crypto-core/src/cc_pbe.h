@@ -1,0 +1,28 @@
+/* Password-based decryption shared by encrypted PKCS#8 and PKCS#12 (internal). */
+#ifndef CC_PBE_H
+#define CC_PBE_H
+
+#include "cc.h"
+
+/* Most iterations a KDF may ask for: a file asking for more is refused rather than
+ * letting one request hold the core for minutes. */
+#define CC_PBE_MAX_ITERATIONS 10000000
+
+/* Decrypts data encrypted under an AlgorithmIdentifier (alg: the DER of the whole
+ * AlgorithmIdentifier SEQUENCE). Supports PBES2 (PBKDF2 + AES/DES/3DES-CBC) and the
+ * PKCS#12 PBEs with SHA-1: 3-key and 2-key 3DES, RC2-128 and RC2-40. */
+int cc_pbe_decrypt(const uint8_t *alg, size_t alg_len, const uint8_t *pass, size_t pass_len,
+                   const uint8_t *data, size_t data_len, cc_buf *out);
+
+/* Decrypts an EncryptedPrivateKeyInfo DER into the PrivateKeyInfo DER. */
+int cc_pbe_decrypt_pkcs8(const uint8_t *der, size_t der_len, const uint8_t *pass,
+                         size_t pass_len, cc_buf *out);
+
+/* 1 if der has the shape of an EncryptedPrivateKeyInfo, 0 otherwise. */
+int cc_pbe_is_encrypted_pkcs8(const uint8_t *der, size_t der_len);
+
+/* A UTF-8 passphrase as the PKCS#12 KDF wants it: BMPString (UTF-16BE) plus two zero
+ * bytes; an empty passphrase gives an empty result. Wipe and free *out after use. */
+int cc_pbe_bmp_password(const uint8_t *utf8, size_t len, uint8_t **out, size_t *out_len);
+
+#endif /* CC_PBE_H */

@@ -1,0 +1,127 @@
+/* RC2 (RFC 2268) decryption in CBC mode. mbedTLS has no RC2, yet `openssl pkcs12 -legacy`
+ * and older Windows exports encrypt certificate bags with PBE-SHA1-RC2-40. Decryption only:
+ * certd never writes RC2. */
+#include <string.h>
+
+#include "cc_rc2.h"
+#include "mbedtls/platform_util.h"
+
+/* PITABLE of RFC 2268 section 2: a permutation of 0..255 derived from the digits of pi. */
+static const uint8_t PITABLE[256] = {
+    0xD9, 0x78, 0xF9, 0xC4, 0x19, 0xDD, 0xB5, 0xED, 0x28, 0xE9, 0xFD, 0x79, 0x4A, 0xA0, 0xD8, 0x9D,
+    0xC6, 0x7E, 0x37, 0x83, 0x2B, 0x76, 0x53, 0x8E, 0x62, 0x4C, 0x64, 0x88, 0x44, 0x8B, 0xFB, 0xA2,
+    0x17, 0x9A, 0x59, 0xF5, 0x87, 0xB3, 0x4F, 0x13, 0x61, 0x45, 0x6D, 0x8D, 0x09, 0x81, 0x7D, 0x32,
+    0xBD, 0x8F, 0x40, 0xEB, 0x86, 0xB7, 0x7B, 0x0B, 0xF0, 0x95, 0x21, 0x22, 0x5C, 0x6B, 0x4E, 0x82,
+    0x54, 0xD6, 0x65, 0x93, 0xCE, 0x60, 0xB2, 0x1C, 0x73, 0x56, 0xC0, 0x14, 0xA7, 0x8C, 0xF1, 0xDC,
+    0x12, 0x75, 0xCA, 0x1F, 0x3B, 0xBE, 0xE4, 0xD1, 0x42, 0x3D, 0xD4, 0x30, 0xA3, 0x3C, 0xB6, 0x26,
+    0x6F, 0xBF, 0x0E, 0xDA, 0x46, 0x69, 0x07, 0x57, 0x27, 0xF2, 0x1D, 0x9B, 0xBC, 0x94, 0x43, 0x03,
+    0xF8, 0x11, 0xC7, 0xF6, 0x90, 0xEF, 0x3E, 0xE7, 0x06, 0xC3, 0xD5, 0x2F, 0xC8, 0x66, 0x1E, 0xD7,
+    0x08, 0xE8, 0xEA, 0xDE, 0x80, 0x52, 0xEE, 0xF7, 0x84, 0xAA, 0x72, 0xAC, 0x35, 0x4D, 0x6A, 0x2A,
+    0x96, 0x1A, 0xD2, 0x71, 0x5A, 0x15, 0x49, 0x74, 0x4B, 0x9F, 0xD0, 0x5E, 0x04, 0x18, 0xA4, 0xEC,
+    0xC2, 0xE0, 0x41, 0x6E, 0x0F, 0x51, 0xCB, 0xCC, 0x24, 0x91, 0xAF, 0x50, 0xA1, 0xF4, 0x70, 0x39,
+    0x99, 0x7C, 0x3A, 0x85, 0x23, 0xB8, 0xB4, 0x7A, 0xFC, 0x02, 0x36, 0x5B, 0x25, 0x55, 0x97, 0x31,
+    0x2D, 0x5D, 0xFA, 0x98, 0xE3, 0x8A, 0x92, 0xAE, 0x05, 0xDF, 0x29, 0x10, 0x67, 0x6C, 0xBA, 0xC9,
+    0xD3, 0x00, 0xE6, 0xCF, 0xE1, 0x9E, 0xA8, 0x2C, 0x63, 0x16, 0x01, 0x3F, 0x58, 0xE2, 0x89, 0xA9,
+    0x0D, 0x38, 0x34, 0x1B, 0xAB, 0x33, 0xFF, 0xB0, 0xBB, 0x48, 0x0C, 0x5F, 0xB9, 0xB1, 0xCD, 0x2E,
+    0xC5, 0xF3, 0xDB, 0x47, 0xE5, 0xA5, 0x9C, 0x77, 0x0A, 0xA6, 0x20, 0x68, 0xFE, 0x7F, 0xC1, 0xAD,
+};
+
+/* Key expansion (RFC 2268 section 2) into 64 16-bit words. */
+static void expand(const uint8_t *key, size_t key_len, int effective_bits, uint16_t k[64])
+{
+    uint8_t l[128];
+    size_t t8 = ((size_t) effective_bits + 7) / 8, i;
+    uint8_t tm = (uint8_t) (0xFF >> (8 * t8 - (size_t) effective_bits));
+
+    memcpy(l, key, key_len);
+    for (i = key_len; i < 128; i++) {
+        l[i] = PITABLE[(uint8_t) (l[i - 1] + l[i - key_len])];
+    }
+    l[128 - t8] = PITABLE[l[128 - t8] & tm];
+    for (i = 128 - t8; i-- > 0;) {
+        l[i] = PITABLE[l[i + 1] ^ l[i + t8]];
+    }
+    for (i = 0; i < 64; i++) {
+        k[i] = (uint16_t) (l[2 * i] | (l[2 * i + 1] << 8));
+    }
+    mbedtls_platform_zeroize(l, sizeof(l));
+}
+
+static uint16_t ror16(uint16_t x, int s)
+{
+    return (uint16_t) ((x >> s) | (x << (16 - s)));
+}
+
+static void decrypt_block(const uint16_t k[64], const uint8_t in[8], uint8_t out[8])
+{
+    static const int shift[4] = { 1, 2, 3, 5 };
+    uint16_t r[4];
+    int i, j = 63, round;
+
+    for (i = 0; i < 4; i++) {
+        r[i] = (uint16_t) (in[2 * i] | (in[2 * i + 1] << 8));
+    }
+    /* The encryption schedule is 5 mixing, mash, 6 mixing, mash, 5 mixing; undo it. */
+    for (round = 16; round-- > 0;) {
+        for (i = 3; i >= 0; i--) {
+            r[i] = ror16(r[i], shift[i]);
+            r[i] = (uint16_t) (r[i] - k[j--] - (r[(i + 3) & 3] & r[(i + 2) & 3]) -
+                               ((uint16_t) ~r[(i + 3) & 3] & r[(i + 1) & 3]));
+        }
+        if (round == 11 || round == 5) {
+            for (i = 3; i >= 0; i--) {
+                r[i] = (uint16_t) (r[i] - k[r[(i + 3) & 3] & 63]);
+            }
+        }
+    }
+    for (i = 0; i < 4; i++) {
+        out[2 * i] = (uint8_t) r[i];
+        out[2 * i + 1] = (uint8_t) (r[i] >> 8);
+    }
+}
+
+int cc_rc2_cbc_decrypt(const uint8_t *key, size_t key_len, int effective_bits,
+                       const uint8_t iv[8], const uint8_t *in, size_t in_len,
+                       uint8_t *out, size_t *out_len)
+{
+    uint16_t k[64];
+    uint8_t prev[8], block[8];
+    size_t off, i, pad;
+    int ret = CC_OK;
+
+    *out_len = 0;
+    if (key_len < 1 || key_len > 128 || effective_bits < 1 || effective_bits > 1024 ||
+        in_len == 0 || in_len % 8 != 0) {
+        return CC_E_ARG;
+    }
+    expand(key, key_len, effective_bits, k);
+    memcpy(prev, iv, 8);
+    for (off = 0; off < in_len; off += 8) {
+        decrypt_block(k, in + off, block);
+        for (i = 0; i < 8; i++) {
+            out[off + i] = block[i] ^ prev[i];
+        }
+        memcpy(prev, in + off, 8);
+    }
+    pad = out[in_len - 1];
+    if (pad < 1 || pad > 8) {
+        ret = CC_E_PASS_WRONG;
+        goto cleanup;
+    }
+    for (i = in_len - pad; i < in_len; i++) {
+        if (out[i] != pad) {
+            ret = CC_E_PASS_WRONG;
+            goto cleanup;
+        }
+    }
+    *out_len = in_len - pad;
+
+cleanup:
+    if (ret != CC_OK) {
+        mbedtls_platform_zeroize(out, in_len);
+    }
+    mbedtls_platform_zeroize(k, sizeof(k));
+    mbedtls_platform_zeroize(block, sizeof(block));
+    mbedtls_platform_zeroize(prev, sizeof(prev));
+    return ret;
+}
