@@ -136,10 +136,10 @@ static int has_label(const uint8_t *in, size_t len, const char *label)
     return 0;
 }
 
-/* Parses a key mbedTLS reads itself (plain forms and legacy encrypted PEM). PEM input
- * must be NUL-terminated for mbedtls_pk_parse_key, so it is copied first. */
+/* Parses a key mbedTLS reads itself (plain forms and legacy encrypted PEM). mbedTLS takes
+ * PEM only NUL-terminated (the NUL counted in the length), so PEM input is copied first. */
 static int parse_plain(mbedtls_pk_context *pk, const uint8_t *in, size_t in_len,
-                       const uint8_t *pass, size_t pass_len)
+                       const uint8_t *pass, size_t pass_len, int is_pem)
 {
     uint8_t *copy = cc_alloc(in_len + 1);
     int ret;
@@ -148,13 +148,9 @@ static int parse_plain(mbedtls_pk_context *pk, const uint8_t *in, size_t in_len,
         return CC_E_NOMEM;
     }
     memcpy(copy, in, in_len);
-    ret = mbedtls_pk_parse_key(pk, copy, in_len + 1, pass, pass_len, cc_rng, cc_rng_ctx());
-    if (ret != 0) {
-        /* DER input is not NUL-terminated: retry with its exact length. */
-        mbedtls_pk_free(pk);
-        mbedtls_pk_init(pk);
-        ret = mbedtls_pk_parse_key(pk, copy, in_len, pass, pass_len, cc_rng, cc_rng_ctx());
-    }
+    /* A NULL passphrase is what makes mbedTLS say "required" rather than "mismatch". */
+    ret = mbedtls_pk_parse_key(pk, copy, in_len + (is_pem ? 1 : 0), pass_len ? pass : NULL, pass_len, cc_rng,
+                               cc_rng_ctx());
     cc_wipe_free(copy, in_len + 1);
     return ret == 0 ? CC_OK : cc_status_from_mbedtls(ret);
 }
@@ -200,12 +196,12 @@ int cc_pk_parse(const uint8_t *in, size_t in_len, const uint8_t *pass, size_t pa
             ret = parse_encrypted_pkcs8(&pk, der, der_len, pass, pass_len);
         }
     } else if (has_label(in, in_len, "-----BEGIN ")) {
-        ret = parse_plain(&pk, in, in_len, pass, pass_len);
+        ret = parse_plain(&pk, in, in_len, pass, pass_len, 1);
         if (ret == CC_E_DER) {
             ret = CC_E_PEM;
         }
     } else {
-        ret = parse_plain(&pk, in, in_len, NULL, 0);
+        ret = parse_plain(&pk, in, in_len, NULL, 0, 0);
         if (ret != CC_OK && cc_pbe_is_encrypted_pkcs8(in, in_len)) {
             mbedtls_pk_free(&pk);
             mbedtls_pk_init(&pk);
