@@ -19,6 +19,11 @@ done
 
 say() { printf 'build: %s\n' "$*" >&2; }
 
+# One build at a time in this tree (parallel test runs and benchmarks share build/).
+mkdir -p build
+exec 9>build/.lock
+flock 9
+
 # --- tools ---------------------------------------------------------------------------
 # command -> Debian package that provides it
 declare -A TOOL_PKG=(
