@@ -99,9 +99,9 @@ export class Core {
     }
   }
 
-  /** Bytes of core memory, for the pool tests: they check released regions are zero. */
-  peek(ptr: number, len: number): Uint8Array {
-    return new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
+  /** A copy of the whole core memory, for the tests that look for leftover secrets. */
+  snapshot(): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer).slice();
   }
 
   /** The regions the last call allocated, and how many are still held (always 0 between calls). */
