@@ -70,8 +70,7 @@ EOF
               -o "Dir::State::Lists=$tmp/lists" -o APT::Sandbox::User=root)
   say "fetching mbedTLS ${MBEDTLS_VERSION} from Debian ${MBEDTLS_DEB_SUITE} sources"
   apt-get "${opts[@]}" update >/dev/null
-  (cd "$tmp/dl" && apt-get "${opts[@]}" source --download-only "mbedtls=${MBEDTLS_VERSION}-*" >/dev/null 2>&1 \
-     || apt-get "${opts[@]}" source --download-only mbedtls >/dev/null)
+  (cd "$tmp/dl" && apt-get "${opts[@]}" source --download-only mbedtls >/dev/null 2>&1)
   local got=$tmp/dl/mbedtls_${MBEDTLS_VERSION}.orig.tar.bz2
   if [ ! -f "$got" ]; then
     echo "build.sh: Debian ${MBEDTLS_DEB_SUITE} no longer serves mbedtls ${MBEDTLS_VERSION}; found: $(ls "$tmp/dl")" >&2
