@@ -21,6 +21,7 @@ export type CoreErrorCode =
   | 'PKCS12_NO_KEY'
   | 'PKCS12_NO_CERTIFICATE'
   | 'BAD_CSR'
+  | 'NOT_AUTHENTIC'
   | 'INTERNAL';
 
 const CATALOGUE: Record<number, [CoreErrorCode, string]> = {
@@ -43,6 +44,7 @@ const CATALOGUE: Record<number, [CoreErrorCode, string]> = {
   [-17]: ['PKCS12_NO_KEY', 'the PKCS#12 file holds no private key'],
   [-18]: ['PKCS12_NO_CERTIFICATE', 'the PKCS#12 file holds no certificate for its key'],
   [-19]: ['BAD_CSR', 'not a valid certificate signing request'],
+  [-20]: ['NOT_AUTHENTIC', 'sealed data does not authenticate'],
   [-99]: ['INTERNAL', 'internal crypto core error'],
 };
 
