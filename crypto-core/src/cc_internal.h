@@ -41,6 +41,11 @@ int cc_json_finish(cc_json *j, cc_buf *out);
 int cc_pem_or_der(const uint8_t *in, size_t in_len, const char *label,
                   const uint8_t **der, size_t *der_len, uint8_t **owned);
 
+/* Writes a parsed key (an mbedtls_pk_context) as the canonical private key DER and its
+ * SubjectPublicKeyInfo DER into two output slots; both are left empty on failure. */
+struct mbedtls_pk_context;
+int cc_pk_export(struct mbedtls_pk_context *pk, cc_buf *key, cc_buf *spki);
+
 /* Zeroizes and frees memory that may hold a secret. */
 void cc_wipe_free(void *p, size_t len);
 

@@ -6,6 +6,7 @@
 #include "cc_rc2.h"
 #include "mbedtls/asn1.h"
 #include "mbedtls/cipher.h"
+#include "mbedtls/md.h"
 #include "mbedtls/oid.h"
 #include "mbedtls/pkcs12.h"
 #include "mbedtls/pkcs5.h"
@@ -22,9 +23,6 @@ int cc_pbe_bmp_password(const uint8_t *utf8, size_t len, uint8_t **out, size_t *
 
     *out = NULL;
     *out_len = 0;
-    if (len == 0) {
-        return CC_OK;
-    }
     /* At most two UTF-16 units (4 bytes) per UTF-8 byte, plus the terminator. */
     bmp = cc_alloc(len * 4 + 2);
     if (bmp == NULL) {
@@ -72,6 +70,82 @@ invalid:
     return CC_E_ARG;
 }
 
+int cc_pbe_pkcs12_kdf(int md, const uint8_t *bmp, size_t bmp_len, const uint8_t *salt,
+                      size_t salt_len, int id, int iterations, uint8_t *out, size_t out_len)
+{
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type((mbedtls_md_type_t) md);
+    mbedtls_md_context_t ctx;
+    unsigned char a[MBEDTLS_MD_MAX_SIZE], b[128], d[128];
+    size_t u, v, s_len, p_len, i_len, i, j, off = 0;
+    uint8_t *block = NULL;
+    int r, ret;
+
+    if (info == NULL || iterations < 1) {
+        return CC_E_ALG;
+    }
+    u = mbedtls_md_get_size(info);
+    /* v: the digest's input block size in bytes. */
+    v = (md == MBEDTLS_MD_SHA384 || md == MBEDTLS_MD_SHA512) ? 128 : 64;
+    s_len = v * ((salt_len + v - 1) / v);
+    p_len = v * ((bmp_len + v - 1) / v);
+    i_len = s_len + p_len;
+
+    mbedtls_md_init(&ctx);
+    block = cc_alloc(i_len ? i_len : 1);
+    if (block == NULL) {
+        ret = CC_E_NOMEM;
+        goto cleanup;
+    }
+    /* I = salt repeated to s_len bytes || passphrase repeated to p_len bytes. */
+    for (i = 0; i < s_len; i++) block[i] = salt[i % salt_len];
+    for (i = 0; i < p_len; i++) block[s_len + i] = bmp[i % bmp_len];
+    memset(d, id, v);
+    if ((ret = mbedtls_md_setup(&ctx, info, 0)) != 0) {
+        goto mbedtls_error;
+    }
+    while (off < out_len) {
+        size_t take;
+        /* A = H^iterations(D || I) */
+        if ((ret = mbedtls_md_starts(&ctx)) != 0 || (ret = mbedtls_md_update(&ctx, d, v)) != 0 ||
+            (ret = mbedtls_md_update(&ctx, block, i_len)) != 0 ||
+            (ret = mbedtls_md_finish(&ctx, a)) != 0) {
+            goto mbedtls_error;
+        }
+        for (r = 1; r < iterations; r++) {
+            if ((ret = mbedtls_md(info, a, u, a)) != 0) {
+                goto mbedtls_error;
+            }
+        }
+        take = out_len - off < u ? out_len - off : u;
+        memcpy(out + off, a, take);
+        off += take;
+        if (off >= out_len) {
+            break;
+        }
+        /* Each v-byte block I_j becomes (I_j + B + 1) mod 2^(8v), B = A repeated to v bytes. */
+        for (i = 0; i < v; i++) b[i] = a[i % u];
+        for (j = 0; j < i_len; j += v) {
+            unsigned carry = 1;
+            for (i = v; i-- > 0;) {
+                carry += (unsigned) block[j + i] + b[i];
+                block[j + i] = (uint8_t) carry;
+                carry >>= 8;
+            }
+        }
+    }
+    ret = CC_OK;
+    goto cleanup;
+
+mbedtls_error:
+    ret = cc_status_from_mbedtls(ret);
+cleanup:
+    mbedtls_md_free(&ctx);
+    cc_wipe_free(block, i_len ? i_len : 1);
+    mbedtls_platform_zeroize(a, sizeof(a));
+    mbedtls_platform_zeroize(b, sizeof(b));
+    return ret;
+}
+
 /* Decrypts with a PKCS#12 PBE (RFC 7292 appendix B / C). */
 static int pkcs12_pbe(int which, const mbedtls_asn1_buf *params, const uint8_t *pass,
                       size_t pass_len, const uint8_t *data, size_t data_len, cc_buf *out)
@@ -111,14 +185,13 @@ static int pkcs12_pbe(int which, const mbedtls_asn1_buf *params, const uint8_t *
     if ((ret = cc_pbe_bmp_password(pass, pass_len, &bmp, &bmp_len)) != CC_OK) {
         return ret;
     }
-    ret = mbedtls_pkcs12_derivation(key, key_len, bmp, bmp_len, salt.p, salt.len,
-                                    MBEDTLS_MD_SHA1, MBEDTLS_PKCS12_DERIVE_KEY, iterations);
-    if (ret == 0) {
-        ret = mbedtls_pkcs12_derivation(iv, sizeof(iv), bmp, bmp_len, salt.p, salt.len,
-                                        MBEDTLS_MD_SHA1, MBEDTLS_PKCS12_DERIVE_IV, iterations);
+    ret = cc_pbe_pkcs12_kdf(MBEDTLS_MD_SHA1, bmp, bmp_len, salt.p, salt.len,
+                            MBEDTLS_PKCS12_DERIVE_KEY, iterations, key, key_len);
+    if (ret == CC_OK) {
+        ret = cc_pbe_pkcs12_kdf(MBEDTLS_MD_SHA1, bmp, bmp_len, salt.p, salt.len,
+                                MBEDTLS_PKCS12_DERIVE_IV, iterations, iv, sizeof(iv));
     }
-    if (ret != 0) {
-        ret = cc_status_from_mbedtls(ret);
+    if (ret != CC_OK) {
         goto cleanup;
     }
     plain = cc_alloc(data_len);

@@ -22,7 +22,14 @@ int cc_pbe_decrypt_pkcs8(const uint8_t *der, size_t der_len, const uint8_t *pass
 int cc_pbe_is_encrypted_pkcs8(const uint8_t *der, size_t der_len);
 
 /* A UTF-8 passphrase as the PKCS#12 KDF wants it: BMPString (UTF-16BE) plus two zero
- * bytes; an empty passphrase gives an empty result. Wipe and free *out after use. */
+ * bytes. An empty passphrase gives just the two zero bytes, as OpenSSL writes it (a MAC
+ * check may also try no bytes at all). Wipe and free *out after use. */
 int cc_pbe_bmp_password(const uint8_t *utf8, size_t len, uint8_t **out, size_t *out_len);
+
+/* The PKCS#12 key derivation (RFC 7292 appendix B.2) with SHA-1, SHA-224, SHA-256, SHA-384
+ * or SHA-512 (md: an mbedtls_md_type_t). id: 1 key, 2 IV, 3 MAC key. Unlike
+ * mbedtls_pkcs12_derivation it takes passphrases and salts of any length. */
+int cc_pbe_pkcs12_kdf(int md, const uint8_t *bmp, size_t bmp_len, const uint8_t *salt,
+                      size_t salt_len, int id, int iterations, uint8_t *out, size_t out_len);
 
 #endif /* CC_PBE_H */

@@ -23,8 +23,7 @@ static int md_from_cc(int md, mbedtls_md_type_t *out, size_t *digest_len)
     }
 }
 
-/* Writes the private key DER and the SPKI DER of pk into the output slots. */
-static int export_pair(mbedtls_pk_context *pk, cc_buf *key, cc_buf *spki)
+int cc_pk_export(mbedtls_pk_context *pk, cc_buf *key, cc_buf *spki)
 {
     unsigned char *buf = cc_alloc(KEY_DER_MAX);
     int n, ret;
@@ -116,7 +115,7 @@ int cc_pk_generate(int kind, int size, const uint8_t *seed, size_t seed_len,
         ret = cc_status_from_mbedtls(ret);
         goto cleanup;
     }
-    ret = export_pair(&pk, key, spki);
+    ret = cc_pk_export(&pk, key, spki);
 
 cleanup:
     mbedtls_hmac_drbg_free(&seeded);
@@ -209,7 +208,7 @@ int cc_pk_parse(const uint8_t *in, size_t in_len, const uint8_t *pass, size_t pa
         }
     }
     if (ret == CC_OK) {
-        ret = export_pair(&pk, key, spki);
+        ret = cc_pk_export(&pk, key, spki);
     } else if (ret == CC_E_DER || ret == CC_E_INTERNAL) {
         ret = CC_E_KEY;
     }
