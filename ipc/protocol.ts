@@ -1,0 +1,91 @@
+// The keystore protocol between certd and keystored: one place for its id, version,
+// opcodes and statuses. Numbers are append-only: never renumber, never reuse.
+//
+// A request is four ZeroMQ frames:  HEADER | request id (u32 BE) | opcode (u16 BE) | body
+// a reply is four frames:           HEADER | request id (u32 BE) | status (u16 BE) | body
+// HEADER is the protocol id, "/" and the major version in ASCII. Bodies are msgpack
+// (msgpackr) maps checked against the opcode's schema (ipc/schemas.ts) on both sides.
+
+export const PROTOCOL_ID = 'certd-keystore';
+export const PROTOCOL_MAJOR = 1;
+export const HEADER = `${PROTOCOL_ID}/${PROTOCOL_MAJOR}`;
+
+/** Most bytes a body may have; larger frames get TOO_LARGE and are not decoded. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export enum Opcode {
+  DESCRIBE_STORES = 1,
+  GENERATE_KEY = 2,
+  IMPORT_KEY = 3,
+  PUBLIC_KEY = 4,
+  SIGN_DIGEST = 5,
+  DELETE_KEY = 6,
+  LIST_KEYS = 7,
+  HEALTH = 8,
+}
+
+export enum Status {
+  OK = 0,
+  /** The store cannot do this operation (it says so in DESCRIBE_STORES too). */
+  NOT_SUPPORTED = 1,
+  /** The body does not match the opcode's schema. */
+  BAD_REQUEST = 2,
+  UNKNOWN_OPCODE = 3,
+  /** Another protocol or major version. */
+  BAD_VERSION = 4,
+  TOO_LARGE = 5,
+  UNKNOWN_STORE = 6,
+  UNKNOWN_KEY = 7,
+  KEY_EXISTS = 8,
+  UNSUPPORTED_KEY_TYPE = 9,
+  WRONG_PIN = 10,
+  TOKEN_MISSING = 11,
+  SLOT_NOT_FOUND = 12,
+  OUT_OF_HANDLES = 13,
+  /** The store failed in a way none of the above names; the message says how. */
+  STORE_FAILURE = 14,
+  /** No reply in time (set by the client, never sent). */
+  TIMEOUT = 15,
+  /** The daemon is not reachable (set by the client, never sent). */
+  UNAVAILABLE = 16,
+  /** The key material given for import is not a usable key. */
+  BAD_KEY = 17,
+  INTERNAL = 18,
+  PIN_LOCKED = 19,
+}
+
+export type KeyType = 'EC-P256' | 'EC-P384' | 'EC-P521' | 'RSA-1024' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+export type SecurityLevel = 'SOFTWARE' | 'TRUSTED_ENVIRONMENT' | 'STRONG';
+export type SignatureScheme = 'ECDSA' | 'RSA-PKCS1-V1_5' | 'RSA-PSS';
+export type DigestAlgorithm = 'SHA-256' | 'SHA-384' | 'SHA-512';
+
+export interface StoreDescription {
+  id: string;
+  security_level: SecurityLevel;
+  certifications: string[];
+  key_types: KeyType[];
+  can_generate: boolean;
+  can_import: boolean;
+  can_secure_wipe: boolean;
+}
+
+/** Request and reply bodies, by opcode. */
+export interface Bodies {
+  [Opcode.DESCRIBE_STORES]: { req: Record<string, never>; res: { stores: StoreDescription[] } };
+  [Opcode.GENERATE_KEY]: { req: { store: string; key_id: string; key_type: KeyType }; res: { spki: Uint8Array } };
+  [Opcode.IMPORT_KEY]: { req: { store: string; key_id: string; private_key: Uint8Array }; res: { spki: Uint8Array; key_type: KeyType } };
+  [Opcode.PUBLIC_KEY]: { req: { store: string; key_id: string }; res: { spki: Uint8Array } };
+  [Opcode.SIGN_DIGEST]: {
+    req: { store: string; key_id: string; scheme: SignatureScheme; digest_algorithm: DigestAlgorithm; digest: Uint8Array };
+    /** ECDSA from a PKCS#11 token comes raw (r||s); from software as DER. */
+    res: { signature: Uint8Array; format: 'der' | 'raw' };
+  };
+  [Opcode.DELETE_KEY]: { req: { store: string; key_id: string }; res: Record<string, never> };
+  [Opcode.LIST_KEYS]: { req: { store: string }; res: { key_ids: string[] } };
+  [Opcode.HEALTH]: { req: Record<string, never>; res: { stores: { id: string; ok: boolean; detail?: string }[] } };
+}
+
+/** The body of every reply whose status is not OK. */
+export interface ErrorBody {
+  message: string;
+}

@@ -1,0 +1,128 @@
+// keystored's configuration: which key stores exist and how to reach them. With no config
+// file, SOFTWARE0 alone is the embedded default.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import Ajv from 'ajv';
+import type { KeyType, SecurityLevel } from '../../ipc/protocol';
+
+export interface SoftwareStoreEntry {
+  kind: 'software';
+  id: string;
+  certifications?: string[];
+  key_types?: KeyType[];
+}
+
+export interface Pkcs11StoreEntry {
+  kind: 'pkcs11';
+  id: string;
+  security_level: SecurityLevel;
+  certifications?: string[];
+  key_types: KeyType[];
+  /** Path of the PKCS#11 module (.so). */
+  module: string;
+  token_label: string;
+  /** File holding the user PIN (read at start and on reload; never logged). */
+  pin_file: string;
+  can_import?: boolean;
+  can_secure_wipe?: boolean;
+}
+
+export type StoreEntry = SoftwareStoreEntry | Pkcs11StoreEntry;
+
+export interface KeystoredConfig {
+  /** Where SOFTWARE stores keep their files. */
+  data_dir: string;
+  /** Folder of the ipc socket (0700). */
+  socket_dir: string;
+  /** Other uids allowed to connect (the daemon's own always is). */
+  allowed_uids: number[];
+  stores: StoreEntry[];
+}
+
+const KEY_TYPES = ['EC-P256', 'EC-P384', 'EC-P521', 'RSA-1024', 'RSA-2048', 'RSA-3072', 'RSA-4096'];
+const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
+const strings = { type: 'array', items: { type: 'string', maxLength: 128 }, maxItems: 16 };
+const keyTypes = { type: 'array', items: { enum: KEY_TYPES }, minItems: 1, uniqueItems: true };
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    data_dir: { type: 'string', minLength: 1 },
+    socket_dir: { type: 'string', minLength: 1 },
+    allowed_uids: { type: 'array', items: { type: 'integer', minimum: 0 } },
+    stores: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        oneOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['kind', 'id'],
+            properties: { kind: { const: 'software' }, id, certifications: strings, key_types: keyTypes },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['kind', 'id', 'security_level', 'key_types', 'module', 'token_label', 'pin_file'],
+            properties: {
+              kind: { const: 'pkcs11' },
+              id,
+              security_level: { enum: ['SOFTWARE', 'TRUSTED_ENVIRONMENT', 'STRONG'] },
+              certifications: strings,
+              key_types: keyTypes,
+              module: { type: 'string', minLength: 1 },
+              token_label: { type: 'string', minLength: 1, maxLength: 32 },
+              pin_file: { type: 'string', minLength: 1 },
+              can_import: { type: 'boolean' },
+              can_secure_wipe: { type: 'boolean' },
+            },
+          },
+        ],
+      },
+    },
+  },
+};
+const validate = new Ajv({ allErrors: false, strict: true }).compile(schema);
+
+export const PROJECT_ROOT = resolve(__dirname, '..', '..', '..');
+
+export function defaultConfig(dataDir = join(PROJECT_ROOT, 'data')): KeystoredConfig {
+  return {
+    data_dir: join(dataDir, 'keystored'),
+    socket_dir: join(dataDir, 'run'),
+    allowed_uids: [],
+    stores: [{ kind: 'software', id: 'SOFTWARE0' }],
+  };
+}
+
+/** Reads and checks a config file; relative paths are taken from the file's folder. */
+export function loadConfig(path: string | undefined): KeystoredConfig {
+  if (!path) return defaultConfig(process.env.CERTD_DATA_DIR);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`config ${path}: ${(e as Error).message}`);
+  }
+  if (!validate(raw)) {
+    const err = validate.errors?.[0];
+    throw new Error(`config ${path}: ${err?.instancePath || '/'} ${err?.message ?? 'invalid'}`);
+  }
+  const base = resolve(path, '..');
+  const abs = (p: string) => (isAbsolute(p) ? p : join(base, p));
+  const def = defaultConfig(process.env.CERTD_DATA_DIR);
+  const c = raw as Partial<KeystoredConfig> & { stores: StoreEntry[] };
+  const ids = new Set<string>();
+  for (const s of c.stores) {
+    if (ids.has(s.id)) throw new Error(`config ${path}: store id ${s.id} appears twice`);
+    ids.add(s.id);
+  }
+  return {
+    data_dir: c.data_dir ? abs(c.data_dir) : def.data_dir,
+    socket_dir: c.socket_dir ? abs(c.socket_dir) : def.socket_dir,
+    allowed_uids: c.allowed_uids ?? [],
+    stores: c.stores.map((s) => (s.kind === 'pkcs11' ? { ...s, module: abs(s.module), pin_file: abs(s.pin_file) } : s)),
+  };
+}

@@ -1,0 +1,77 @@
+// Front end -> backend: turns a decoded request into a call on the store it names and the
+// store's answer into the reply body. Holds no key material and no store-specific rules.
+import { KeystoreError } from '../../ipc/errors';
+import { type Bodies, Opcode, Status } from '../../ipc/protocol';
+import type { KeyStore } from './port';
+
+type Req<O extends Opcode> = Bodies[O]['req'];
+
+export class Dispatcher {
+  private readonly stores: Map<string, KeyStore>;
+
+  constructor(stores: KeyStore[]) {
+    this.stores = new Map(stores.map((s) => [s.description.id, s]));
+  }
+
+  /** The stores, e.g. for reload and shutdown. */
+  all(): KeyStore[] {
+    return [...this.stores.values()];
+  }
+
+  replace(stores: KeyStore[]): KeyStore[] {
+    const old = this.all();
+    this.stores.clear();
+    for (const s of stores) this.stores.set(s.description.id, s);
+    return old;
+  }
+
+  handle = async (opcode: Opcode, body: unknown): Promise<unknown> => {
+    switch (opcode) {
+      case Opcode.DESCRIBE_STORES:
+        return { stores: this.all().map((s) => s.description) };
+      case Opcode.GENERATE_KEY: {
+        const r = body as Req<Opcode.GENERATE_KEY>;
+        return { spki: await this.store(r.store).generate(r.key_id, r.key_type) };
+      }
+      case Opcode.IMPORT_KEY: {
+        const r = body as Req<Opcode.IMPORT_KEY>;
+        try {
+          const { spki, keyType } = await this.store(r.store).import(r.key_id, r.private_key);
+          return { spki, key_type: keyType };
+        } finally {
+          r.private_key.fill(0);
+        }
+      }
+      case Opcode.PUBLIC_KEY: {
+        const r = body as Req<Opcode.PUBLIC_KEY>;
+        return { spki: await this.store(r.store).publicKey(r.key_id) };
+      }
+      case Opcode.SIGN_DIGEST: {
+        const r = body as Req<Opcode.SIGN_DIGEST>;
+        return this.store(r.store).sign(r.key_id, r.scheme, r.digest_algorithm, r.digest);
+      }
+      case Opcode.DELETE_KEY: {
+        const r = body as Req<Opcode.DELETE_KEY>;
+        await this.store(r.store).delete(r.key_id);
+        return {};
+      }
+      case Opcode.LIST_KEYS:
+        return { key_ids: await this.store((body as Req<Opcode.LIST_KEYS>).store).list() };
+      case Opcode.HEALTH:
+        return {
+          stores: await Promise.all(
+            this.all().map(async (s) => {
+              const h = await s.health().catch((e: Error) => ({ ok: false, detail: e.message }));
+              return h.detail === undefined ? { id: s.description.id, ok: h.ok } : { id: s.description.id, ok: h.ok, detail: h.detail.slice(0, 256) };
+            }),
+          ),
+        };
+    }
+  };
+
+  private store(id: string): KeyStore {
+    const s = this.stores.get(id);
+    if (!s) throw new KeystoreError(Status.UNKNOWN_STORE, `no key store ${id}`);
+    return s;
+  }
+}

@@ -1,0 +1,176 @@
+// SOFTWARE0: keys as files in a folder, each sealed with AES-256-GCM (through the crypto
+// core) under a key-encryption key made on first run. Files are 0600, written atomically.
+// The seal binds the key id and type (AAD), so a file renamed or edited does not open.
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeystoreError } from '../../ipc/errors';
+import { Status, type DigestAlgorithm, type KeyType, type SignatureScheme, type StoreDescription } from '../../ipc/protocol';
+import { CoreError } from '../../wasm/errors';
+import { Keys, wipe } from '../../wasm/keys';
+import { StoreCrypto } from '../../wasm/store';
+import { unlinkDurable, writeFileAtomic } from '../common/atomic-file';
+import { BaseKeyStore, keyTypeOf, type Signature } from './port';
+
+const MAGIC = Buffer.from('CKS1');
+const KEY_SUFFIX = '.key';
+
+export interface SoftwareStoreConfig {
+  id: string;
+  dir: string;
+  certifications?: string[];
+  key_types?: KeyType[];
+}
+
+export class SoftwareStore extends BaseKeyStore {
+  readonly description: StoreDescription;
+  private readonly dir: string;
+  private readonly kek: Uint8Array;
+
+  constructor(config: SoftwareStoreConfig, private readonly keys: Keys, private readonly crypto: StoreCrypto) {
+    super();
+    this.description = {
+      id: config.id,
+      security_level: 'SOFTWARE',
+      certifications: config.certifications ?? [],
+      key_types: config.key_types ?? ['EC-P256', 'EC-P384', 'EC-P521', 'RSA-2048', 'RSA-3072', 'RSA-4096'],
+      can_generate: true,
+      can_import: true,
+      // Overwriting a file on flash does not reach the old blocks: no secure wipe claimed.
+      can_secure_wipe: false,
+    };
+    mkdirSync(config.dir, { recursive: true, mode: 0o700 });
+    chmodSync(config.dir, 0o700);
+    this.dir = config.dir;
+    this.removeStaleTemporaries();
+    this.kek = this.loadKek();
+  }
+
+  override async generate(keyId: string, type: KeyType): Promise<Uint8Array> {
+    this.requireType(type);
+    this.requireFree(keyId);
+    const pair = this.keys.generate(type);
+    try {
+      this.write(keyId, type, pair.privateDer);
+      return pair.spki;
+    } finally {
+      wipe(pair.privateDer);
+    }
+  }
+
+  override async import(keyId: string, privateDer: Uint8Array): Promise<{ spki: Uint8Array; keyType: KeyType }> {
+    this.requireFree(keyId);
+    let pair;
+    try {
+      pair = this.keys.parse(privateDer);
+    } catch (e) {
+      if (e instanceof CoreError) throw new KeystoreError(Status.BAD_KEY, `not a usable private key (${e.code})`);
+      throw e;
+    }
+    try {
+      const keyType = keyTypeOf(this.keys.describe(pair.spki));
+      this.requireType(keyType);
+      this.write(keyId, keyType, pair.privateDer);
+      return { spki: pair.spki, keyType };
+    } finally {
+      wipe(pair.privateDer);
+    }
+  }
+
+  override async publicKey(keyId: string): Promise<Uint8Array> {
+    return this.withKey(keyId, (der) => this.keys.parse(der).spki);
+  }
+
+  override async sign(keyId: string, scheme: SignatureScheme, digest: DigestAlgorithm, hash: Uint8Array): Promise<Signature> {
+    return this.withKey(keyId, (der) => {
+      try {
+        return { signature: this.keys.sign(der, scheme, digest, hash), format: 'der' as const };
+      } catch (e) {
+        if (e instanceof CoreError && e.code === 'UNSUPPORTED_ALGORITHM') {
+          throw new KeystoreError(Status.UNSUPPORTED_KEY_TYPE, `key ${keyId} cannot sign with ${scheme}`);
+        }
+        throw e;
+      }
+    });
+  }
+
+  override async delete(keyId: string): Promise<void> {
+    const path = this.pathOf(keyId);
+    if (!existsSync(path)) throw new KeystoreError(Status.UNKNOWN_KEY, `no key ${keyId} in ${this.description.id}`);
+    unlinkDurable(path);
+  }
+
+  override async list(): Promise<string[]> {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith(KEY_SUFFIX) && !f.startsWith('.'))
+      .map((f) => f.slice(0, -KEY_SUFFIX.length))
+      .sort();
+  }
+
+  override async health(): Promise<{ ok: boolean; detail?: string }> {
+    return existsSync(this.dir) ? { ok: true } : { ok: false, detail: 'key folder missing' };
+  }
+
+  override async close(): Promise<void> {
+    wipe(this.kek);
+  }
+
+  private pathOf(keyId: string): string {
+    return join(this.dir, keyId + KEY_SUFFIX);
+  }
+
+  private requireFree(keyId: string): void {
+    if (existsSync(this.pathOf(keyId))) throw new KeystoreError(Status.KEY_EXISTS, `key ${keyId} exists in ${this.description.id}`);
+  }
+
+  private aad(keyId: string, type: string): Uint8Array {
+    return Buffer.from(`certd-software-key|${this.description.id}|${keyId}|${type}`, 'utf8');
+  }
+
+  // File: "CKS1" | type length (u8) | type (ASCII) | nonce || ciphertext || tag
+  private write(keyId: string, type: KeyType, privateDer: Uint8Array): void {
+    const sealed = this.crypto.seal(this.kek, this.aad(keyId, type), privateDer);
+    const t = Buffer.from(type, 'ascii');
+    writeFileAtomic(this.pathOf(keyId), Buffer.concat([MAGIC, Buffer.from([t.length]), t, sealed]));
+  }
+
+  private withKey<T>(keyId: string, use: (der: Uint8Array) => T): T {
+    const path = this.pathOf(keyId);
+    if (!existsSync(path)) throw new KeystoreError(Status.UNKNOWN_KEY, `no key ${keyId} in ${this.description.id}`);
+    const file = readFileSync(path);
+    const tlen = file[4] ?? 0;
+    if (!file.subarray(0, 4).equals(MAGIC) || file.length < 5 + tlen) {
+      throw new KeystoreError(Status.STORE_FAILURE, `key file of ${keyId} is damaged`);
+    }
+    const type = file.subarray(5, 5 + tlen).toString('ascii');
+    let der: Uint8Array;
+    try {
+      der = this.crypto.open(this.kek, this.aad(keyId, type), file.subarray(5 + tlen));
+    } catch (e) {
+      if (e instanceof CoreError) throw new KeystoreError(Status.STORE_FAILURE, `key file of ${keyId} does not authenticate`);
+      throw e;
+    }
+    try {
+      return use(der);
+    } finally {
+      wipe(der);
+    }
+  }
+
+  // A write cut short by a crash leaves only its temporary file; the key it was for never
+  // existed as far as anyone was told.
+  private removeStaleTemporaries(): void {
+    for (const f of readdirSync(this.dir)) if (f.startsWith('.') && f.endsWith('.tmp')) unlinkDurable(join(this.dir, f));
+  }
+
+  private loadKek(): Uint8Array {
+    const path = join(this.dir, 'kek');
+    if (!existsSync(path)) {
+      const fresh = this.crypto.random(32);
+      writeFileAtomic(path, fresh, 0o600);
+      wipe(fresh);
+    }
+    const kek = new Uint8Array(readFileSync(path));
+    if (kek.length !== 32) throw new KeystoreError(Status.STORE_FAILURE, `${this.description.id}: key-encryption key file is damaged`);
+    return kek;
+  }
+}
