@@ -19,12 +19,14 @@ export interface Daemon {
   /** SIGKILL and wait for exit. */
   kill(): Promise<void>;
   restart(): Promise<void>;
+  /** Writes a new config (merged over the first) and sends SIGHUP; resolves on the daemon's answer. */
+  reload(config: Record<string, unknown>): Promise<string>;
 }
 
 export async function startDaemon(config: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, dir = mkdtempSync(join(tmpdir(), 'keystored-'))): Promise<Daemon> {
-  const full = { data_dir: join(dir, 'data'), socket_dir: join(dir, 'run'), stores: [{ kind: 'software', id: 'SOFTWARE0' }], ...config };
+  const base = { data_dir: join(dir, 'data'), socket_dir: join(dir, 'run'), stores: [{ kind: 'software', id: 'SOFTWARE0' }], ...config };
   const configFile = join(dir, 'keystored.json');
-  writeFileSync(configFile, JSON.stringify(full));
+  writeFileSync(configFile, JSON.stringify(base));
   let out = '';
   let proc: ChildProcess;
   const clients: KeystoreClient[] = [];
@@ -68,6 +70,17 @@ export async function startDaemon(config: Record<string, unknown> = {}, env: Nod
     kill: async () => {
       proc.kill('SIGKILL');
       await exited();
+    },
+    reload: async (next) => {
+      writeFileSync(configFile, JSON.stringify({ ...base, ...next }));
+      const seen = out.length;
+      proc.kill('SIGHUP');
+      for (let i = 0; i < 200; i++) {
+        const m = /"msg":"(config reloaded|config reload failed[^"]*)"/.exec(out.slice(seen));
+        if (m) return m[1]!;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('keystored did not answer SIGHUP');
     },
     restart: async () => {
       if (proc.exitCode === null && proc.signalCode === null) {

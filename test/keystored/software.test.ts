@@ -84,6 +84,16 @@ t('unknown store is named', async () => {
   assert.is(await status(d.client().call(Opcode.LIST_KEYS, { store: 'TPM9' })), 'UNKNOWN_STORE');
 });
 
+t('SIGHUP reloads the config; a bad config keeps the running stores', async () => {
+  assert.is(await d.reload({ stores: [{ kind: 'software', id: 'SOFTWARE0' }, { kind: 'software', id: 'SOFTWARE1' }] }), 'config reloaded');
+  let ids = (await d.client().call(Opcode.DESCRIBE_STORES, {})).stores.map((s) => s.id);
+  assert.equal(ids, ['SOFTWARE0', 'SOFTWARE1']);
+  assert.match(await d.reload({ stores: [{ kind: 'bogus', id: 'X' }] }), 'config reload failed');
+  ids = (await d.client().call(Opcode.DESCRIBE_STORES, {})).stores.map((s) => s.id);
+  assert.equal(ids, ['SOFTWARE0', 'SOFTWARE1']);
+  assert.is(await d.reload({}), 'config reloaded');
+});
+
 t('SIGTERM stops the daemon cleanly', async () => {
   assert.is(await d.stop(), 0);
   await d.restart();
