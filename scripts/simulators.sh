@@ -196,7 +196,7 @@ free_port_pair() {
           if (p >= 65535) return a.close(() => attempt(n + 1));
           const b = net.createServer();
           b.once("error", () => a.close(() => attempt(n + 1)));
-          b.listen(p + 1, "127.0.0.1", () => { console.log(p); b.close(); a.close(); });
+          b.listen(p + 1, "127.0.0.1", () => { process.stdout.write(String(p) + "\n"); b.close(); a.close(); });
         });
       }
       attempt(0);'

@@ -1,14 +1,32 @@
 // Builds the key stores a config names. The only place that knows every backend.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { wipe } from '../../wasm/keys';
 import type { Keys } from '../../wasm/keys';
 import type { StoreCrypto } from '../../wasm/store';
 import type { KeystoredConfig } from './config';
 import type { KeyStore } from './port';
+import { Pkcs11Store } from './pkcs11-store';
 import { SoftwareStore } from './software-store';
 
 export interface StoreDeps {
   keys: Keys;
   crypto: StoreCrypto;
+}
+
+/** The PIN bytes of a PIN file, without a trailing newline. */
+function readPin(path: string, id: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new Error(`store ${id}: cannot read its PIN file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let n = bytes.length;
+  while (n > 0 && (bytes[n - 1] === 0x0a || bytes[n - 1] === 0x0d)) n--;
+  const pin = bytes.slice(0, n);
+  wipe(bytes);
+  return pin;
 }
 
 export async function openStores(config: KeystoredConfig, deps: StoreDeps): Promise<KeyStore[]> {
@@ -18,7 +36,19 @@ export async function openStores(config: KeystoredConfig, deps: StoreDeps): Prom
       if (entry.kind === 'software') {
         opened.push(new SoftwareStore({ ...entry, dir: join(config.data_dir, entry.id) }, deps.keys, deps.crypto));
       } else {
-        throw new Error(`store ${entry.id}: PKCS#11 stores are not available in this build`);
+        const pin = readPin(entry.pin_file, entry.id);
+        try {
+          // Connects on first use: a token that is missing now must not keep the other stores down.
+          opened.push(new Pkcs11Store({
+            ...entry,
+            certifications: entry.certifications ?? [],
+            pin,
+            can_import: entry.can_import ?? false,
+            can_secure_wipe: entry.can_secure_wipe ?? false,
+          }, deps.keys, deps.crypto));
+        } finally {
+          wipe(pin);
+        }
       }
     }
     return opened;

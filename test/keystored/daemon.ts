@@ -11,7 +11,7 @@ const MAIN = join(__dirname, '..', '..', 'src', 'keystored', 'main.js');
 export interface Daemon {
   dir: string;
   endpoint: string;
-  /** Everything the daemon wrote to stdout and stderr so far. */
+  /** Everything the daemon wrote to stdout and stderr so far, across restarts. */
   logs(): string;
   client(timeoutMs?: number): KeystoreClient;
   /** SIGTERM and wait for exit. */
@@ -27,9 +27,11 @@ export async function startDaemon(config: Record<string, unknown> = {}, env: Nod
   const base = { data_dir: join(dir, 'data'), socket_dir: join(dir, 'run'), stores: [{ kind: 'software', id: 'SOFTWARE0' }], ...config };
   const configFile = join(dir, 'keystored.json');
   writeFileSync(configFile, JSON.stringify(base));
-  let daemon: DaemonProcess;
+  let daemon: DaemonProcess | undefined;
+  let earlier = '';
   const clients: KeystoreClient[] = [];
   const launch = async () => {
+    earlier += daemon?.output() ?? '';
     daemon = await startDaemonProcess(MAIN, ['--config', configFile], { ...process.env, ...env });
   };
 
@@ -37,7 +39,7 @@ export async function startDaemon(config: Record<string, unknown> = {}, env: Nod
   const d: Daemon = {
     dir,
     endpoint: endpointFor(join(dir, 'run')),
-    logs: () => daemon.output(),
+    logs: () => earlier + daemon!.output(),
     client: (timeoutMs = 30_000) => {
       const c = new KeystoreClient(d.endpoint, { timeoutMs });
       clients.push(c);
@@ -45,24 +47,24 @@ export async function startDaemon(config: Record<string, unknown> = {}, env: Nod
     },
     stop: async () => {
       for (const c of clients.splice(0)) c.close();
-      return daemon.stop();
+      return daemon!.stop();
     },
     kill: async () => {
-      await daemon.stop('SIGKILL');
+      await daemon!.stop('SIGKILL');
     },
     reload: async (next) => {
       writeFileSync(configFile, JSON.stringify({ ...base, ...next }));
-      const seen = daemon.output().length;
-      daemon.child.kill('SIGHUP');
+      const seen = daemon!.output().length;
+      daemon!.child.kill('SIGHUP');
       for (let i = 0; i < 200; i++) {
-        const m = /"msg":"(config reloaded|config reload failed[^"]*)"/.exec(daemon.output().slice(seen));
+        const m = /"msg":"(config reloaded|config reload failed[^"]*)"/.exec(daemon!.output().slice(seen));
         if (m) return m[1]!;
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error('keystored did not answer SIGHUP');
     },
     restart: async () => {
-      await daemon.stop();
+      await daemon!.stop();
       await launch();
     },
   };
