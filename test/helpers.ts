@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Core } from '../wasm/core';
+import { CoreError } from '../wasm/errors';
 
 const ROOT = join(__dirname, '..', '..');
 let corePromise: Promise<Core> | undefined;
@@ -44,4 +45,15 @@ export function junk(len: number, seed = 1): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/** The CoreError code fn throws; "no error" if it returns. Other errors propagate. */
+export function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CoreError) return e.code;
+    throw e;
+  }
+  return 'no error';
 }

@@ -6,23 +6,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CoreError } from '../../wasm/errors';
 import { Keys, KEY_TYPES, type Digest } from '../../wasm/keys';
-import { core, fixture, fixturePath, junk, openssl, toPem, utf8 } from '../helpers';
+import { code, core, fixture, fixturePath, junk, openssl, toPem, utf8 } from '../helpers';
 
 let keys: Keys;
 test.before(async () => {
   keys = new Keys(await core());
 });
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  assert.unreachable('expected a CoreError');
-  return '';
-}
 
 const hashOf = (d: Digest, data: Uint8Array) => new Uint8Array(createHash(d.replace('-', '').toLowerCase()).update(data).digest());
 

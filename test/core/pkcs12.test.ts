@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { CoreError } from '../../wasm/errors';
 import { Keys } from '../../wasm/keys';
 import { Pkcs12, type Pkcs12Contents } from '../../wasm/pkcs12';
-import { core, fixture, fixturePath, junk, openssl, utf8 } from '../helpers';
+import { code, core, fixture, fixturePath, junk, openssl, utf8 } from '../helpers';
 
 let p12: Pkcs12;
 let keys: Keys;
@@ -35,17 +35,6 @@ const FILES: [string, () => Uint8Array, number][] = [
   ['ss.default', PASS, 0],
   ['ss.legacy', PASS, 0],
 ];
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  assert.unreachable('expected a CoreError');
-  return '';
-}
 
 function pemBlocks(text: string): Buffer[] {
   return [...text.matchAll(/-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=\n]+?)-----END CERTIFICATE-----/g)]

@@ -2,10 +2,9 @@
 import { createDecipheriv, createPrivateKey } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CoreError } from '../../wasm/errors';
 import { Keys } from '../../wasm/keys';
 import { StoreCrypto } from '../../wasm/store';
-import { core, utf8 } from '../helpers';
+import { code, core, utf8 } from '../helpers';
 
 let keys: Keys;
 let store: StoreCrypto;
@@ -17,11 +16,6 @@ test.before(async () => {
 
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 const fromB64u = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
-
-function code(fn: () => unknown): string {
-  try { fn(); } catch (e) { if (e instanceof CoreError) return e.code; throw e; }
-  return 'no error';
-}
 
 test('random bytes differ and have the asked length', () => {
   const a = store.random(32);

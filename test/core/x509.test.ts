@@ -12,7 +12,7 @@ import { CoreError } from '../../wasm/errors';
 import { Keys, type KeyPair } from '../../wasm/keys';
 import { X509, type CertificateInfo, type ChainResult } from '../../wasm/x509';
 import { X509Writer } from '../../wasm/x509write';
-import { core, fixture, fixturePath, junk, openssl, toPem, utf8 } from '../helpers';
+import { code, core, fixture, fixturePath, junk, openssl, toPem, utf8 } from '../helpers';
 
 let c: Core;
 let x509: X509;
@@ -27,17 +27,6 @@ test.before(async () => {
 test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  assert.unreachable('expected a CoreError');
-  return '';
-}
 
 const cert = (name: string) => fixture('certs', name);
 const cat = (...names: string[]) => new Uint8Array(Buffer.concat(names.map((n) => cert(n))));

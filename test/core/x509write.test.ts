@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Core } from '../../wasm/core';
-import { CoreError } from '../../wasm/errors';
 import { Keys, type KeyPair, type KeyType } from '../../wasm/keys';
 import { X509Writer, type SignatureFormat, type ToBeSigned } from '../../wasm/x509write';
-import { core, openssl, toPem, utf8 } from '../helpers';
+import { code, core, openssl, toPem, utf8 } from '../helpers';
 
 const TYPES = ['EC-P256', 'EC-P384', 'EC-P521', 'RSA-2048'] as const satisfies readonly KeyType[];
 const EXPECTED: Record<(typeof TYPES)[number], { alg: string; digest: string; usage: string; coord: number }> = {
@@ -38,17 +37,6 @@ test.before(async () => {
 test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CoreError) return e.code;
-    throw e;
-  }
-  assert.unreachable('expected a CoreError');
-  return '';
-}
 
 /** Runs openssl and returns stdout and stderr: some failures (req -verify) exit 0. */
 function run(args: string[], input?: Uint8Array | string): { out: string; err: string; status: number | null } {

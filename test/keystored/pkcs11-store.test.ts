@@ -15,6 +15,7 @@ import { Keys } from '../../wasm/keys';
 import { StoreCrypto } from '../../wasm/store';
 import { core, junk } from '../helpers';
 import { startSimulators, type Simulators } from '../sim';
+import { status } from './conformance';
 
 
 /** What each token really offers (see the probe test for what TPM0 does not). */
@@ -61,16 +62,6 @@ function store(which: 'SE0' | 'TPM0'): Pkcs11Store {
   const s = stores[which];
   if (!s) throw new Error(`${which} is not open (an earlier test failed)`);
   return s;
-}
-
-async function status(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeystoreError) return e.code;
-    throw e;
-  }
-  return 'OK';
 }
 
 async function error(p: Promise<unknown>): Promise<KeystoreError> {
