@@ -6,15 +6,26 @@
 #
 #   ./build.sh            build for this machine
 #   ./build.sh --native   also build the native core library (used by npm run bench)
+#   ./build.sh --target linux-arm64|linux-armv7
+#                         then the firmware install tree build/target/TARGET/ and its tarball
+#                         (scripts/target.sh; needs root: it works in a Debian chroot under QEMU)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 NATIVE=0
-for arg in "$@"; do
-  case "$arg" in
+TARGETS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
     --native) NATIVE=1 ;;
-    *) echo "build.sh: unknown argument '$arg' (known: --native)" >&2; exit 2 ;;
+    --target) [ $# -ge 2 ] || { echo "build.sh: --target needs linux-arm64 or linux-armv7" >&2; exit 2; }
+              TARGETS+=("$2"); shift ;;
+    --target=*) TARGETS+=("${1#--target=}") ;;
+    *) echo "build.sh: unknown argument '$1' (known: --native, --target TARGET)" >&2; exit 2 ;;
   esac
+  shift
+done
+for t in ${TARGETS[@]+"${TARGETS[@]}"}; do
+  case "$t" in linux-arm64|linux-armv7) ;; *) echo "build.sh: unknown target '$t' (linux-arm64, linux-armv7)" >&2; exit 2 ;; esac
 done
 
 say() { printf 'build: %s\n' "$*" >&2; }
@@ -108,4 +119,6 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >/dev/null; else npm install --no-audit --no-fund >/dev/null; fi
 fi
 npx --no-install tsc -p tsconfig.json
+# Request schemas become validator code now, not at every start of certd.
+node dist/src/certd/api/compile-schemas.js
 say "ready: build/wasm/certd-core.wasm, dist/"

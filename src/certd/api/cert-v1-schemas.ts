@@ -1,0 +1,51 @@
+// Request bodies of cert.v1 as JSON schemas. Compiled to code at build time
+// (compile-schemas.ts); the same objects go into the OpenAPI document, so the document
+// and the server cannot disagree. Unknown fields are refused everywhere.
+const KEY_TYPES = ['EC-P256', 'EC-P384', 'EC-P521', 'RSA-1024', 'RSA-2048', 'RSA-3072', 'RSA-4096'];
+
+const alias = { type: 'string', minLength: 1, maxLength: 128 };
+const pem = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
+const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] });
+const sanList = { type: 'array', maxItems: 64, items: { type: 'string', pattern: '^(DNS|IP):.+$', maxLength: 256 } };
+const id = { type: 'string', minLength: 1, maxLength: 64 };
+const input = (fields: Record<string, unknown>, required: string[]) => ({
+  type: 'object',
+  properties: { data: { type: 'object', properties: fields, required, additionalProperties: false } },
+  required: ['data'],
+  additionalProperties: false,
+});
+const value = (schema: Record<string, unknown>) => ({
+  type: 'object',
+  properties: { data: schema },
+  required: ['data'],
+  additionalProperties: false,
+});
+
+export const CERT_V1_SCHEMAS = {
+  addCertificate: input({ alias, certificate: pem(65536), private_key: pem(16384), keystore: nullable(id) }, ['alias', 'certificate', 'private_key']),
+  addCaCertificate: input({ alias, certificate: pem(16384) }, ['alias', 'certificate']),
+  setCertificateEntry: input({ certificate: pem(65536) }, []),
+  setCertificate: value(pem(65536)),
+  createCertificate: input(
+    {
+      alias,
+      subject: { type: 'string', minLength: 1, maxLength: 1024 },
+      // The device doc's example "NIST-P256" is a mistake of the doc; devices take these names.
+      key_type: nullable({ enum: KEY_TYPES }),
+      keystore: nullable(id),
+      subject_alt_names: nullable(sanList),
+      valid_from: nullable({ type: 'integer', minimum: 0, maximum: 253402300799 }),
+      valid_to: nullable({ type: 'integer', minimum: 0, maximum: 253402300799 }),
+    },
+    ['alias', 'subject'],
+  ),
+  getCsr: input({ subject: nullable({ type: 'string', maxLength: 1024 }), subject_alt_names: nullable(sanList) }, []),
+  installFromPkcs12: input(
+    { alias, pkcs12: { type: 'string', minLength: 1, maxLength: 1_000_000, pattern: '^[A-Za-z0-9+/=\\s]+$' }, passphrase: { type: 'string', maxLength: 1024 }, keystore: nullable(id) },
+    ['alias', 'pkcs12', 'passphrase'],
+  ),
+  setSettings: input({ keystore: id }, []),
+  setKeystore: value(id),
+} as const;
+
+export type CertV1SchemaName = keyof typeof CERT_V1_SCHEMAS;

@@ -1,0 +1,34 @@
+// Runs a compiled request schema; the first failure becomes one 400 line naming the field.
+import { HttpError } from '../http/errors';
+import type { CertV1SchemaName } from './cert-v1-schemas';
+
+interface Validator {
+  (data: unknown): boolean;
+  errors?: { instancePath: string; message?: string; params: Record<string, unknown> }[] | null;
+}
+
+// Written by compile-schemas.ts at build time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const validators = require('./validators.generated.js') as Record<CertV1SchemaName, Validator>;
+
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 5, 'body: not valid JSON');
+  }
+}
+
+/** The body's `data`, checked against the named schema. */
+export function validBody<T>(name: CertV1SchemaName, body: Buffer): T {
+  const json = parseJson(body);
+  const v = validators[name];
+  if (!v(json)) {
+    const e = v.errors?.[0];
+    const extra = (e?.params.additionalProperty ?? e?.params.missingProperty) as string | undefined;
+    const path = [e?.instancePath.slice(1).replace(/\//g, '.'), extra].filter(Boolean).join('.') || 'body';
+    const why = e?.params.additionalProperty ? 'unknown field' : e?.message ?? 'invalid';
+    throw new HttpError(400, 5, `${path}: ${why}`);
+  }
+  return (json as { data: T }).data;
+}

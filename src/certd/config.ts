@@ -1,0 +1,72 @@
+// certd's configuration. With no file, it serves on 127.0.0.1:8080 (a camera's web server
+// fronts it), keeps its data under the project's data/ folder and finds keystored there.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import Ajv from 'ajv';
+
+export interface CertdConfig {
+  data_dir: string;
+  /** Folder of keystored's socket. */
+  keystored_socket_dir: string;
+  listen: { host: string; port: number };
+  /** Serve HTTPS with this certificate chain and key (PEM files). */
+  tls?: { cert_file: string; key_file: string };
+  users_file: string;
+  realm: string;
+  auth: { basic: boolean; digest: ('SHA-256' | 'MD5')[] };
+  body_limit: number;
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    data_dir: { type: 'string', minLength: 1 },
+    keystored_socket_dir: { type: 'string', minLength: 1 },
+    listen: {
+      type: 'object', additionalProperties: false, required: ['port'],
+      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    tls: {
+      type: 'object', additionalProperties: false, required: ['cert_file', 'key_file'],
+      properties: { cert_file: { type: 'string', minLength: 1 }, key_file: { type: 'string', minLength: 1 } },
+    },
+    users_file: { type: 'string', minLength: 1 },
+    realm: { type: 'string', minLength: 1, maxLength: 128 },
+    auth: {
+      type: 'object', additionalProperties: false,
+      properties: { basic: { type: 'boolean' }, digest: { type: 'array', items: { enum: ['SHA-256', 'MD5'] }, uniqueItems: true } },
+    },
+    body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
+  },
+};
+const validate = new Ajv({ strict: true }).compile(schema);
+
+export const PROJECT_ROOT = resolve(__dirname, '..', '..', '..');
+
+export function loadCertdConfig(path: string | undefined): CertdConfig {
+  const dataRoot = process.env.CERTD_DATA_DIR ?? join(PROJECT_ROOT, 'data');
+  let raw: Partial<CertdConfig> = {};
+  let base = process.cwd();
+  if (path) {
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<CertdConfig>;
+    } catch (e) {
+      throw new Error(`config ${path}: ${(e as Error).message}`);
+    }
+    if (!validate(raw)) throw new Error(`config ${path}: ${validate.errors?.[0]?.instancePath || '/'} ${validate.errors?.[0]?.message ?? 'invalid'}`);
+    base = resolve(path, '..');
+  }
+  const abs = (p: string) => (isAbsolute(p) ? p : join(base, p));
+  const dataDir = raw.data_dir ? abs(raw.data_dir) : join(dataRoot, 'certd');
+  return {
+    data_dir: dataDir,
+    keystored_socket_dir: raw.keystored_socket_dir ? abs(raw.keystored_socket_dir) : join(dataRoot, 'run'),
+    listen: { host: raw.listen?.host ?? '127.0.0.1', port: raw.listen?.port ?? Number(process.env.CERTD_PORT ?? 8080) },
+    ...(raw.tls ? { tls: { cert_file: abs(raw.tls.cert_file), key_file: abs(raw.tls.key_file) } } : {}),
+    users_file: raw.users_file ? abs(raw.users_file) : join(dataDir, 'users.json'),
+    realm: raw.realm ?? 'certd',
+    auth: { basic: raw.auth?.basic ?? false, digest: raw.auth?.digest ?? ['SHA-256', 'MD5'] },
+    body_limit: raw.body_limit ?? 1024 * 1024,
+  };
+}

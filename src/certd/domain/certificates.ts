@@ -1,0 +1,385 @@
+// Every rule about certificates, whichever API asked: aliases, uniqueness across the two
+// collections, same-key replacement, the get_csr field rules, default keystore, and the
+// order of steps that keeps the store and keystored consistent (see store/journal.ts).
+import { randomUUID } from 'node:crypto';
+import type { KeyType, StoreDescription } from '../../../ipc/protocol';
+import { CoreError } from '../../../wasm/errors';
+import { type Keys, wipe } from '../../../wasm/keys';
+import { derToPem } from '../../../wasm/pem';
+import type { Pkcs12 } from '../../../wasm/pkcs12';
+import type { CertificateInfo, X509 } from '../../../wasm/x509';
+import type { X509Writer } from '../../../wasm/x509write';
+import type { Journal, Intent } from '../store/journal';
+import type { Entry, EntryKind, RecordStore } from '../store/records';
+import { DomainError } from './errors';
+import type { Keystores } from './keystores';
+
+export interface Crypto {
+  keys: Keys;
+  x509: X509;
+  writer: X509Writer;
+  pkcs12: Pkcs12;
+}
+
+export interface CreateCertificate {
+  alias: string;
+  subject: string;
+  subjectAltNames?: string[];
+  keyType?: KeyType;
+  keystore?: string;
+  /** Unix seconds. */
+  validFrom?: number;
+  validTo?: number;
+}
+
+export interface CsrRequest {
+  /** Absent: copied from the certificate; "": left out. */
+  subject?: string;
+  /** Absent: copied from the certificate; []: left out. */
+  subjectAltNames?: string[];
+}
+
+export interface EntryView {
+  alias: string;
+  /** The leaf, then any chain that came with it. */
+  certificate: string;
+  keystore?: string;
+}
+
+const DEFAULT_KEY_TYPE: KeyType = 'EC-P256';
+const YEAR_S = 365 * 24 * 3600;
+const MAX_ALIAS = 128;
+
+/** Core errors of input the user gave, named by the field that held it. */
+function inputError(e: unknown, field: string): never {
+  if (!(e instanceof CoreError)) throw e;
+  switch (e.code) {
+    case 'WRONG_PASSPHRASE':
+      throw new DomainError('WRONG_PASSPHRASE', 'wrong passphrase', field === 'pkcs12' ? 'passphrase' : field);
+    case 'PASSPHRASE_REQUIRED':
+      throw new DomainError('BAD_PRIVATE_KEY', 'the private key is encrypted; upload it decrypted or as PKCS#12', field);
+    case 'BAD_PKCS12':
+    case 'PKCS12_NO_KEY':
+    case 'PKCS12_NO_CERTIFICATE':
+      throw new DomainError('BAD_PKCS12', e.message, field);
+    case 'BAD_SUBJECT':
+      throw new DomainError('INVALID', e.message, 'subject');
+    case 'BAD_SUBJECT_ALT_NAME':
+      throw new DomainError('INVALID', e.message, 'subject_alt_names');
+    case 'BAD_VALIDITY':
+      throw new DomainError('INVALID', e.message, 'valid_to');
+    case 'UNSUPPORTED_KEY_TYPE':
+    case 'UNSUPPORTED_ALGORITHM':
+      throw new DomainError(field === 'private_key' ? 'BAD_PRIVATE_KEY' : 'BAD_CERTIFICATE', e.message, field);
+    default:
+      throw new DomainError(field === 'private_key' ? 'BAD_PRIVATE_KEY' : field === 'pkcs12' ? 'BAD_PKCS12' : 'BAD_CERTIFICATE', e.message, field);
+  }
+}
+
+function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
+export class Certificates {
+  /** Mutations run one at a time: uniqueness checks and multi-step writes do not interleave. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: RecordStore,
+    private readonly journal: Journal,
+    private readonly keystores: Keystores,
+    private readonly crypto: Crypto,
+    private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  // --- reading ---------------------------------------------------------------------------
+
+  list(kind: EntryKind): EntryView[] {
+    return this.store.list(kind).map(view);
+  }
+
+  get(kind: EntryKind, alias: string): EntryView {
+    return view(this.entry(kind, alias));
+  }
+
+  async listKeystores(): Promise<StoreDescription[]> {
+    return this.keystores.describe();
+  }
+
+  async keystore(id: string): Promise<StoreDescription> {
+    const s = (await this.keystores.describe()).find((k) => k.id === id);
+    if (!s) throw new DomainError('NOT_FOUND', `no keystore ${id}`);
+    return s;
+  }
+
+  async defaultKeystore(): Promise<string> {
+    const stores = await this.keystores.describe();
+    const chosen = this.store.defaultKeystore();
+    return chosen && stores.some((s) => s.id === chosen) ? chosen : stores[0]!.id;
+  }
+
+  setDefaultKeystore(id: string): Promise<void> {
+    return this.serial(async () => {
+      await this.keystore(id).catch(() => {
+        throw new DomainError('UNKNOWN_KEYSTORE', 'no such keystore', 'keystore');
+      });
+      this.store.setDefaultKeystore(id);
+    });
+  }
+
+  // --- certificates with keys ---------------------------------------------------------------
+
+  createCertificate(req: CreateCertificate): Promise<void> {
+    return this.serial(async () => {
+      this.requireFreeAlias(req.alias);
+      if (req.subject.trim() === '') throw new DomainError('INVALID', 'must not be empty', 'subject');
+      const notBefore = req.validFrom ?? this.now();
+      const notAfter = req.validTo ?? notBefore + YEAR_S;
+      if (notAfter <= notBefore) throw new DomainError('INVALID', 'must be after valid_from', 'valid_to');
+      const store = await this.usableStore(req.keystore, 'can_generate');
+      const keyType = req.keyType ?? DEFAULT_KEY_TYPE;
+      if (!store.key_types.includes(keyType)) {
+        throw new DomainError('UNSUPPORTED_KEY_TYPE', `${keyType} is not offered by ${store.id}`, 'key_type');
+      }
+      await this.withNewKey(req.alias, store.id, async (keyId) => {
+        const { spki } = await this.keystores.generate(store.id, keyId, keyType);
+        const tbs = this.build(() =>
+          this.crypto.writer.certificateTbs({
+            spki,
+            subject: req.subject,
+            subjectAltNames: req.subjectAltNames ?? [],
+            notBefore: new Date(notBefore * 1000),
+            notAfter: new Date(notAfter * 1000),
+          }),
+        );
+        const der = await this.signWith(store.id, keyId, tbs, (t, s, f) => this.crypto.writer.assembleCertificate(t, s, f));
+        return { certificate: derToPem('CERTIFICATE', der), chain: [] };
+      });
+    });
+  }
+
+  addCertificate(alias: string, certificatePem: string, privateKeyPem: Uint8Array, keystore?: string): Promise<void> {
+    return this.serial(async () => {
+      this.requireFreeAlias(alias);
+      const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
+      let pair;
+      try {
+        pair = this.crypto.keys.parse(privateKeyPem);
+      } catch (e) {
+        inputError(e, 'private_key');
+      }
+      try {
+        if (!this.crypto.keys.same(pair.spki, base64(leaf!.info.spki))) {
+          throw new DomainError('KEY_MISMATCH', 'the private key does not belong to the certificate', 'private_key');
+        }
+        await this.importEntry(alias, keystore, pair.privateDer, leaf!.pem, chain.map((c) => c.pem));
+      } finally {
+        wipe(pair.privateDer);
+      }
+    });
+  }
+
+  installPkcs12(alias: string, pfx: Uint8Array, passphrase: Uint8Array, keystore?: string): Promise<void> {
+    return this.serial(async () => {
+      this.requireFreeAlias(alias);
+      let contents;
+      try {
+        contents = this.crypto.pkcs12.decode(pfx, passphrase);
+      } catch (e) {
+        inputError(e, 'pkcs12');
+      }
+      try {
+        const chain = contents.chainPem ? this.readCertificates(contents.chainPem, 'pkcs12').map((c) => c.pem) : [];
+        await this.importEntry(alias, keystore, contents.privateDer, derToPem('CERTIFICATE', contents.certificateDer), chain);
+      } finally {
+        wipe(contents.privateDer);
+      }
+    });
+  }
+
+  /** get_csr: a CSR for the entry's key, fields absent copied from its certificate, "" / [] left out. */
+  async csr(alias: string, req: CsrRequest): Promise<string> {
+    const entry = this.entry('certificate', alias);
+    const info = this.info(entry.certificate);
+    const subject = req.subject ?? info.subject;
+    const sans = req.subjectAltNames ?? info.subject_alt_names.filter((n) => n.type === 'DNS' || n.type === 'IP').map((n) => `${n.type}:${n.value}`);
+    const tbs = this.build(() => this.crypto.writer.csrTbs({ spki: base64(info.spki), subject, subjectAltNames: sans }));
+    const der = await this.signWith(entry.keystore!, entry.key_id!, tbs, (t, s, f) => this.crypto.writer.assembleCsr(t, s, f));
+    return derToPem('CERTIFICATE REQUEST', der);
+  }
+
+  /** Replaces a certificate (with key) or a CA certificate with one for the same public key. */
+  replace(kind: EntryKind, alias: string, certificatePem: string): Promise<void> {
+    return this.serial(async () => {
+      const entry = this.entry(kind, alias);
+      const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
+      if (kind === 'ca' && chain.length > 0) throw new DomainError('INVALID', 'must hold one certificate', 'certificate');
+      const old = this.info(entry.certificate);
+      if (!this.crypto.keys.same(base64(old.spki), base64(leaf!.info.spki))) {
+        throw new DomainError('KEY_MISMATCH', `the new certificate is not for the same ${kind === 'ca' ? 'public key' : 'key pair'}`, 'certificate');
+      }
+      this.store.put({ ...entry, certificate: leaf!.pem, chain: chain.map((c) => c.pem) });
+    });
+  }
+
+  // --- CA certificates --------------------------------------------------------------------
+
+  addCa(alias: string, certificatePem: string): Promise<void> {
+    return this.serial(async () => {
+      this.requireFreeAlias(alias);
+      const certs = this.readCertificates(certificatePem, 'certificate');
+      if (certs.length !== 1) throw new DomainError('INVALID', 'must hold exactly one certificate', 'certificate');
+      this.store.put({ alias, kind: 'ca', certificate: certs[0]!.pem, chain: [], created: new Date(this.now() * 1000).toISOString() });
+    });
+  }
+
+  // --- deleting ---------------------------------------------------------------------------
+
+  delete(kind: EntryKind, alias: string): Promise<void> {
+    return this.serial(async () => {
+      const entry = this.entry(kind, alias);
+      if (kind === 'ca' || !entry.keystore || !entry.key_id) {
+        this.store.remove(alias);
+        return;
+      }
+      const intent: Intent = { op: 'remove', alias, keystore: entry.keystore, key_id: entry.key_id };
+      this.journal.begin(intent);
+      this.store.remove(alias);
+      await this.keystores.delete(entry.keystore, entry.key_id);
+      this.journal.end(intent);
+    });
+  }
+
+  /**
+   * Finishes or undoes what a crash interrupted, then removes keys of ours that no entry
+   * uses (made by an add whose intent was lost with its key). Run once at start.
+   */
+  async reconcile(): Promise<{ finished: number; orphans: number }> {
+    let finished = 0;
+    for (const intent of this.journal.pending()) {
+      const entry = this.store.get(intent.alias);
+      const done = intent.op === 'add' && entry?.key_id === intent.key_id;
+      if (!done) {
+        if (entry?.key_id === intent.key_id) this.store.remove(intent.alias);
+        await this.keystores.delete(intent.keystore, intent.key_id);
+      }
+      this.journal.end(intent);
+      finished++;
+    }
+    const used = new Set(this.store.all().map((e) => `${e.keystore}/${e.key_id}`));
+    let orphans = 0;
+    for (const s of await this.keystores.describe()) {
+      for (const id of await this.keystores.list(s.id).catch(() => [] as string[])) {
+        if (id.startsWith(KEY_PREFIX) && !used.has(`${s.id}/${id}`)) {
+          await this.keystores.delete(s.id, id);
+          orphans++;
+        }
+      }
+    }
+    return { finished, orphans };
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private entry(kind: EntryKind, alias: string): Entry {
+    const e = this.store.get(alias);
+    if (!e || e.kind !== kind) throw new DomainError('NOT_FOUND', `no ${kind === 'ca' ? 'CA certificate' : 'certificate'} with alias ${JSON.stringify(alias)}`);
+    return e;
+  }
+
+  private requireFreeAlias(alias: string): void {
+    const n = [...alias].length;
+    if (n < 1 || n > MAX_ALIAS) throw new DomainError('INVALID', `must be 1 to ${MAX_ALIAS} characters`, 'alias');
+    if (this.store.get(alias)) throw new DomainError('ALIAS_EXISTS', 'an entry with this alias exists', 'alias');
+  }
+
+  private async usableStore(id: string | undefined, can: 'can_generate' | 'can_import'): Promise<StoreDescription> {
+    const stores = await this.keystores.describe();
+    const wanted = id ?? (await this.defaultKeystore());
+    const s = stores.find((k) => k.id === wanted);
+    if (!s) throw new DomainError('UNKNOWN_KEYSTORE', 'no such keystore', 'keystore');
+    if (!s[can]) throw new DomainError('UNSUPPORTED_KEY_TYPE', `${s.id} cannot ${can === 'can_import' ? 'import keys' : 'generate keys'}`, 'keystore');
+    return s;
+  }
+
+  private info(pem: string): CertificateInfo {
+    return this.crypto.x509.parse(Buffer.from(pem, 'utf8'))[0]!;
+  }
+
+  private readCertificates(text: string, field: string): { pem: string; info: CertificateInfo }[] {
+    const blocks = pemCertificates(text);
+    if (blocks.length === 0) throw new DomainError('BAD_CERTIFICATE', 'no PEM certificate', field);
+    try {
+      const infos = this.crypto.x509.parse(Buffer.from(blocks.join('\n'), 'utf8'));
+      return infos.map((info) => ({ info, pem: derToPem('CERTIFICATE', base64(info.der)) }));
+    } catch (e) {
+      inputError(e, field);
+    }
+  }
+
+  private build<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      inputError(e, 'subject');
+    }
+  }
+
+  /** Has keystored sign the digest of `tbs`, then assembles the result in the core. */
+  private async signWith(
+    store: string,
+    keyId: string,
+    tbs: { tbs: Uint8Array; digest: Uint8Array; scheme: 'ECDSA' | 'RSA-PKCS1-V1_5' | 'RSA-PSS'; digestAlg: 'SHA-256' | 'SHA-384' | 'SHA-512' },
+    assemble: (tbs: Uint8Array, sig: Uint8Array, format: 'der' | 'raw') => Uint8Array,
+  ): Promise<Uint8Array> {
+    const sig = await this.keystores.sign({ store, key_id: keyId, scheme: tbs.scheme, digest_algorithm: tbs.digestAlg, digest: tbs.digest });
+    try {
+      return assemble(tbs.tbs, sig.signature, sig.format);
+    } catch (e) {
+      // The core refuses a signature that does not verify: the key store misbehaved.
+      if (e instanceof CoreError) throw new DomainError('KEYSTORE_FAILURE', `the keystore's signature was refused (${e.code})`);
+      throw e;
+    }
+  }
+
+  private async importEntry(alias: string, keystore: string | undefined, privateDer: Uint8Array, leaf: string, chain: string[]): Promise<void> {
+    const store = await this.usableStore(keystore, 'can_import');
+    await this.withNewKey(alias, store.id, async (keyId) => {
+      await this.keystores.import(store.id, keyId, privateDer);
+      return { certificate: leaf, chain };
+    });
+  }
+
+  /** The add protocol: intent, key, entry, end of intent. A failure undoes the key. */
+  private async withNewKey(alias: string, keystore: string, make: (keyId: string) => Promise<{ certificate: string; chain: string[] }>): Promise<void> {
+    const intent: Intent = { op: 'add', alias, keystore, key_id: `${KEY_PREFIX}${randomUUID()}` };
+    this.journal.begin(intent);
+    try {
+      const { certificate, chain } = await make(intent.key_id);
+      this.store.put({ alias, kind: 'certificate', certificate, chain, keystore, key_id: intent.key_id, created: new Date(this.now() * 1000).toISOString() });
+    } catch (e) {
+      // Undo the key; if keystored cannot be reached, the intent stays for reconcile().
+      await this.keystores.delete(keystore, intent.key_id).then(() => this.journal.end(intent), () => undefined);
+      throw e;
+    }
+    this.journal.end(intent);
+  }
+}
+
+/** Keys certd makes carry this prefix: reconciliation never touches anyone else's keys. */
+export const KEY_PREFIX = 'certd-';
+
+function base64(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'base64'));
+}
+
+function view(e: Entry): EntryView {
+  const certificate = [e.certificate, ...e.chain].join('');
+  return e.kind === 'certificate' ? { alias: e.alias, certificate, keystore: e.keystore! } : { alias: e.alias, certificate };
+}

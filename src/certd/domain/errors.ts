@@ -1,0 +1,22 @@
+// The one error of the domain: a stable code, the request field it concerns (if any) and a
+// one-line message without secrets. Front-ends map codes to their wire formats.
+export type DomainErrorCode =
+  | 'NOT_FOUND'
+  | 'ALIAS_EXISTS'
+  | 'INVALID'
+  | 'BAD_CERTIFICATE'
+  | 'BAD_PRIVATE_KEY'
+  | 'KEY_MISMATCH'
+  | 'WRONG_PASSPHRASE'
+  | 'BAD_PKCS12'
+  | 'UNKNOWN_KEYSTORE'
+  | 'UNSUPPORTED_KEY_TYPE'
+  | 'KEYSTORE_UNAVAILABLE'
+  | 'KEYSTORE_FAILURE';
+
+export class DomainError extends Error {
+  constructor(readonly code: DomainErrorCode, message: string, readonly field?: string) {
+    super(field ? `${field}: ${message}` : message);
+    this.name = 'DomainError';
+  }
+}

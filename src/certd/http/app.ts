@@ -1,0 +1,143 @@
+// A small HTTP core over node:http: routing (find-my-way), a body limit enforced before
+// parsing, authentication before any handler runs, a role check per route, and one place
+// where errors become responses. Front-ends register routes; they never touch node:http.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Router, { type HTTPMethod } from 'find-my-way';
+import { HttpError } from './errors';
+
+export type Role = 'admin' | 'operator' | 'viewer';
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+
+export interface Principal {
+  user: string;
+  role: Role;
+}
+
+export interface Request {
+  method: string;
+  /** Path and query as sent (what Digest authentication signs). */
+  url: string;
+  params: Record<string, string>;
+  query: Record<string, string | string[]>;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  principal: Principal;
+}
+
+export interface Response {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string | string[]>;
+}
+
+export type Handler = (req: Request) => Promise<Response> | Response;
+
+export type Authenticate = (method: string, url: string, authorization: string | undefined) =>
+  | { ok: true; user: string; role: Role }
+  | { ok: false; challenges: string[] };
+
+/** How a front-end turns an error into its wire body. */
+export type ErrorBody = (e: HttpError) => unknown;
+
+export interface AppOptions {
+  authenticate: Authenticate;
+  /** Largest request body, bytes; larger is 413 before anything is parsed. */
+  bodyLimit: number;
+  errorBody: ErrorBody;
+  onError?: (e: unknown, req: { method?: string; url?: string }) => void;
+}
+
+interface RouteStore {
+  role: Role;
+  handler: Handler;
+}
+
+export class App {
+  private readonly router = Router({ ignoreTrailingSlash: true, caseSensitive: true, maxParamLength: 1024 });
+
+  constructor(private readonly options: AppOptions) {}
+
+  route(method: HTTPMethod, path: string, role: Role, handler: Handler): void {
+    this.router.on(method, path, () => undefined, { role, handler } satisfies RouteStore);
+  }
+
+  /** The node:http request listener. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    void this.handle(req, res);
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const auth = this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+      if (!auth.ok) {
+        req.resume();
+        throw new HttpError(401, 14, 'authentication required', { 'www-authenticate': auth.challenges });
+      }
+      const found = this.router.find(req.method as HTTPMethod, req.url ?? '/');
+      if (!found) {
+        req.resume();
+        const other = (['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as HTTPMethod[]).some((m) => m !== req.method && this.router.find(m, req.url ?? '/'));
+        throw other ? new HttpError(405, 16, `method ${req.method} not allowed here`) : new HttpError(404, 1, `resource not found: ${(req.url ?? '/').split('?')[0]}`);
+      }
+      const route = found.store as RouteStore;
+      if (RANK[auth.role] < RANK[route.role]) {
+        req.resume();
+        throw new HttpError(403, 15, `the ${route.role} role is required`);
+      }
+      const body = await this.readBody(req);
+      const out = await route.handler({
+        method: req.method!,
+        url: req.url!,
+        params: found.params as Record<string, string>,
+        query: (found.searchParams ?? {}) as Record<string, string | string[]>,
+        headers: req.headers,
+        body,
+        principal: { user: auth.user, role: auth.role },
+      });
+      this.send(res, out.status, out.body, out.headers);
+    } catch (e) {
+      const err = e instanceof HttpError ? e : new HttpError(500, 19, 'internal error');
+      if (!(e instanceof HttpError)) this.options.onError?.(e, req);
+      this.send(res, err.status, this.options.errorBody(err), err.headers);
+    }
+  }
+
+  private readBody(req: IncomingMessage): Promise<Buffer> {
+    const limit = this.options.bodyLimit;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      return Promise.reject(new HttpError(413, 13, `body over ${limit} bytes`, { connection: 'close' }));
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > limit) {
+          // Answer now; what else arrives is drained and dropped, and the connection closes.
+          chunks.length = 0;
+          reject(new HttpError(413, 13, `body over ${limit} bytes`, { connection: 'close' }));
+        } else {
+          chunks.push(c);
+        }
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
+  }
+
+  /** Sends body as JSON, or as it is when the handler named a content-type. */
+  private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+    if (res.headersSent) return;
+    const raw = headers['content-type'] !== undefined && typeof body === 'string';
+    const text = body === undefined ? '' : raw ? (body as string) : JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+      ...headers,
+    });
+    res.end(text);
+  }
+}
