@@ -1,0 +1,100 @@
+// certd's composition root: config -> crypto core -> keystored client -> store, journal,
+// domain -> HTTP app with its front-ends -> HTTP or HTTPS server. Before serving, it
+// finishes or undoes whatever a crash interrupted (Certificates.reconcile).
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { KeystoreClient } from '../../ipc/client';
+import { endpointFor } from '../../ipc/server';
+import { Core } from '../../wasm/core';
+import { Keys } from '../../wasm/keys';
+import { Pkcs12 } from '../../wasm/pkcs12';
+import { X509 } from '../../wasm/x509';
+import { X509Writer } from '../../wasm/x509write';
+import { createLogger } from '../common/log';
+import { registerCertV1, errorEnvelope } from './api/cert-v1';
+import { registerDiscovery } from './api/discovery';
+import { Authenticator } from './auth/authenticator';
+import { UserStore } from './auth/users';
+import { loadCertdConfig } from './config';
+import { Certificates } from './domain/certificates';
+import { Keystores } from './domain/keystores';
+import { App } from './http/app';
+import { Journal } from './store/journal';
+import { RecordStore } from './store/records';
+
+const log = createLogger('certd');
+
+function configPath(): string | undefined {
+  const i = process.argv.indexOf('--config');
+  return i > 0 ? process.argv[i + 1] : process.env.CERTD_CONFIG;
+}
+
+async function waitForKeystored(keystores: Keystores): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await keystores.describe();
+      return;
+    } catch (e) {
+      if (attempt >= 60) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = loadCertdConfig(configPath());
+  const core = await Core.load();
+  const crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(core) };
+  const client = new KeystoreClient(endpointFor(config.keystored_socket_dir), { timeoutMs: 60_000 });
+  const keystores = new Keystores(client);
+  const certs = new Certificates(new RecordStore(config.data_dir), new Journal(config.data_dir), keystores, crypto);
+
+  await waitForKeystored(keystores);
+  const fixed = await certs.reconcile();
+  if (fixed.finished || fixed.orphans) log.warn('recovered from an interrupted run', fixed);
+
+  const first = UserStore.firstRun(config.users_file, config.realm);
+  const users = UserStore.load(config.users_file);
+  const auth = new Authenticator(users, { realm: config.realm, basic: config.auth.basic, digestAlgorithms: config.auth.digest, nonceTtlSeconds: 300 });
+  const app = new App({
+    authenticate: (method, url, header) => auth.check(method, url, header),
+    bodyLimit: config.body_limit,
+    errorBody: errorEnvelope,
+    onError: (e, req) => log.error('request failed', { method: req.method, path: req.url?.split('?')[0], error: (e as Error).message }),
+  });
+  registerCertV1(app, certs);
+  registerDiscovery(app);
+
+  const server: Server = config.tls
+    ? createHttpsServer({ cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, app.listener)
+    : createHttpServer(app.listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, resolve);
+  });
+  const address = server.address() as { address: string; port: number };
+  const url = `${config.tls ? 'https' : 'http'}://${address.address}:${address.port}`;
+  if (first.created) {
+    // Printed once, on the run that created the users file, and never logged.
+    process.stdout.write(`\ncertd first run: user "${first.user}", password "${first.password}" (shown once; store it now)\n\n`);
+  }
+  log.info('ready', { url, ms: Date.now() - started });
+
+  const stop = (signal: string) => {
+    log.info('stopping', { signal });
+    server.close(() => {
+      client.close();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e: Error) => {
+  log.error('cannot start', { error: e.message });
+  process.exit(1);
+});
