@@ -1,0 +1,85 @@
+// keystored and certd as real processes for the end-to-end tests, with users of every
+// role, optionally with the TPM0 and SE0 simulators behind keystored.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserStore } from '../../src/certd/auth/users';
+import { startDaemonProcess, type DaemonProcess } from '../../src/common/daemon-process';
+import { Client } from './client';
+
+const DIST = join(__dirname, '..', '..');
+export const API = '/config/rest/cert/v1';
+export const PASSWORDS = { admin: 'admin-pass-8c1f', operator: 'operator-pass-2b7e', viewer: 'viewer-pass-94d0' } as const;
+
+export interface Service {
+  dir: string;
+  port: number;
+  as(role: 'admin' | 'operator' | 'viewer', scheme?: 'digest-sha256' | 'digest-md5' | 'basic'): Client;
+  anonymous(): Client;
+  /** Everything both daemons wrote, across restarts. */
+  logs(): string;
+  killCertd(): Promise<void>;
+  killKeystored(): Promise<void>;
+  /** Starts whichever of the two is not running (keystored first). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startService(opts: { stores?: Record<string, unknown>[]; env?: Record<string, string>; basic?: boolean } = {}): Promise<Service> {
+  const dir = mkdtempSync(join(tmpdir(), 'certd-e2e-'));
+  const realm = 'certd-test';
+  const usersFile = join(dir, 'users.json');
+  const users = (() => {
+    UserStore.firstRun(usersFile, realm);
+    return UserStore.load(usersFile);
+  })();
+  users.setPassword('admin', PASSWORDS.admin);
+  users.add('operator', 'operator', PASSWORDS.operator);
+  users.add('viewer', 'viewer', PASSWORDS.viewer);
+  const ksConfig = join(dir, 'keystored.json');
+  writeFileSync(ksConfig, JSON.stringify({ data_dir: join(dir, 'keystored'), socket_dir: join(dir, 'run'), stores: [{ kind: 'software', id: 'SOFTWARE0' }, ...(opts.stores ?? [])] }));
+  const certdConfig = join(dir, 'certd.json');
+  writeFileSync(certdConfig, JSON.stringify({
+    data_dir: join(dir, 'certd'), keystored_socket_dir: join(dir, 'run'), listen: { host: '127.0.0.1', port: 0 },
+    users_file: usersFile, realm, auth: { basic: opts.basic ?? true, digest: ['SHA-256', 'MD5'] },
+  }));
+  const env = { ...process.env, ...(opts.env ?? {}) };
+  let keystored: DaemonProcess | undefined;
+  let certd: DaemonProcess | undefined;
+  let earlier = '';
+  let port = 0;
+  const running = (d?: DaemonProcess) => d !== undefined && d.child.exitCode === null && d.child.signalCode === null;
+
+  const svc: Service = {
+    dir,
+    get port() { return port; },
+    as: (role, scheme = 'digest-sha256') => new Client(port, { user: role, password: PASSWORDS[role], scheme }),
+    anonymous: () => new Client(port),
+    logs: () => earlier + (keystored?.output() ?? '') + (certd?.output() ?? ''),
+    killCertd: async () => {
+      earlier += certd?.output() ?? '';
+      await certd?.stop('SIGKILL');
+      certd = undefined;
+    },
+    killKeystored: async () => {
+      earlier += keystored?.output() ?? '';
+      await keystored?.stop('SIGKILL');
+      keystored = undefined;
+    },
+    start: async () => {
+      if (!running(keystored)) keystored = await startDaemonProcess(join(DIST, 'src', 'keystored', 'main.js'), ['--config', ksConfig], env);
+      if (!running(certd)) {
+        certd = await startDaemonProcess(join(DIST, 'src', 'certd', 'main.js'), ['--config', certdConfig], env, 60_000);
+        port = Number(/"url":"https?:\/\/[^:]+:(\d+)"/.exec(certd.output())![1]);
+      }
+    },
+    stop: async () => {
+      earlier += (keystored?.output() ?? '') + (certd?.output() ?? '');
+      await certd?.stop();
+      await keystored?.stop();
+      certd = keystored = undefined;
+    },
+  };
+  await svc.start();
+  return svc;
+}
