@@ -28,6 +28,37 @@
 #define MBEDTLS_ECP_NIST_OPTIM
 #define MBEDTLS_ECDSA_C
 
+/* Bignum multiply-accumulate for the WASI build (64-bit limbs, see core.mk). wasm has no
+ * 64x64->128 multiply and mbedTLS no double-width type there, so bn_mul.h's generic
+ * MULADDC splits limbs in halves and carries with four compares per limb. This one makes
+ * the same four 32x32->64 products but adds them column by column, without compares:
+ *   t = s*b + c + d < 2^128;  w0 = lo(s0*b0) + lo(c) + lo(d) < 2^34;
+ *   w1 = hi(s0*b0) + lo(s0*b1) + lo(s1*b0) + hi(c) + hi(d) + hi(w0) < 2^35;
+ *   c' = s1*b1 + hi(s0*b1) + hi(s1*b0) + hi(w1);  d' = lo(w1):lo(w0).
+ * RSA-2048 sign -8% in wasm; keys and signatures byte-identical (bench/tuning/README.md).
+ * bn_mul.h keeps a MULADDC_X1_* defined here; the native build is not affected. */
+#if defined(__wasm__) && defined(MBEDTLS_HAVE_INT64)
+#define MULADDC_X1_INIT                                                         \
+    {                                                                           \
+        const unsigned long long b0_ = (unsigned int) b, b1_ = b >> 32;
+#define MULADDC_X1_CORE                                                         \
+    {                                                                           \
+        const unsigned long long s_ = *s++, d_ = *d;                            \
+        const unsigned long long s0_ = (unsigned int) s_, s1_ = s_ >> 32;       \
+        const unsigned long long p00_ = s0_ * b0_, p01_ = s0_ * b1_;            \
+        const unsigned long long p10_ = s1_ * b0_, p11_ = s1_ * b1_;            \
+        const unsigned long long w0_ = (p00_ & 0xffffffffu) + (c & 0xffffffffu) \
+                                       + (d_ & 0xffffffffu);                    \
+        const unsigned long long w1_ = (p00_ >> 32) + (p01_ & 0xffffffffu)      \
+                                       + (p10_ & 0xffffffffu) + (c >> 32)       \
+                                       + (d_ >> 32) + (w0_ >> 32);              \
+        c = p11_ + (p01_ >> 32) + (p10_ >> 32) + (w1_ >> 32);                   \
+        *d++ = (w1_ << 32) | (w0_ & 0xffffffffu);                               \
+    }
+#define MULADDC_X1_STOP                                                         \
+    }
+#endif
+
 /* Encodings */
 #define MBEDTLS_ASN1_PARSE_C
 #define MBEDTLS_ASN1_WRITE_C

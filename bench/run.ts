@@ -1,0 +1,87 @@
+// `npm run bench`: runs the benchmark sections in one process, prints each section's table
+// and writes everything, with the machine's description, to bench/results/<sections>-<time>.json
+// and bench/results/latest.json (bench/results/ is git-ignored).
+//
+//   node dist/bench/run.js [--section core,...] [--quick] [--min-time S] [--rounds N] [--min-iters N]
+//                          [--only op,op] [--impl wasm,native,forge,node] [--wasm FILE] [--native DRIVER]
+//                          [--no-save]
+//
+// A section is a module exporting a `Section` (bench/lib.ts); add later ones (service
+// latency, IPC, memory) to SECTIONS.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULT_MODULE_PATH } from '../wasm/core';
+import { coreSection } from './core';
+import { ipcSection } from './ipc';
+import { type BenchOptions, type Section, machineInfo, ROOT } from './lib';
+
+const SECTIONS: readonly Section[] = [coreSection, ipcSection];
+
+function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; save: boolean } {
+  const opts: BenchOptions = { minTime: 1.5, minIters: 5, rounds: 3, only: [], impls: [] };
+  let sections: string[] = [];
+  let save = true;
+  const list = (v: string | undefined): string[] => (v ?? '').split(',').filter(Boolean);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--section') sections = list(next());
+    else if (a === '--quick') (opts.minTime = 0.3), (opts.rounds = 1);
+    else if (a === '--rounds') opts.rounds = Number(next());
+    else if (a === '--min-time') opts.minTime = Number(next());
+    else if (a === '--min-iters') opts.minIters = Number(next());
+    else if (a === '--only') opts.only = list(next());
+    else if (a === '--impl') opts.impls = list(next());
+    else if (a === '--wasm') opts.wasmPath = resolve(next());
+    else if (a === '--native') opts.nativeDriver = resolve(next());
+    else if (a === '--no-save') save = false;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return { opts, sections, save };
+}
+
+async function main(): Promise<void> {
+  const { opts, sections, save } = parseArgs(process.argv.slice(2));
+  const chosen = SECTIONS.filter((s) => sections.length === 0 || sections.includes(s.name));
+  if (chosen.length === 0) throw new Error(`no such section: ${sections.join(',')} (known: ${SECTIONS.map((s) => s.name).join(',')})`);
+  const started = new Date();
+  const machine = machineInfo(opts.wasmPath ?? DEFAULT_MODULE_PATH);
+  process.stderr.write(`bench: ${String(machine.cpu_model)} x${String(machine.cpu_count)}, node ${process.version}\n`);
+
+  const out: Record<string, unknown> = {};
+  for (const section of chosen) {
+    const report = await section.run(opts);
+    out[section.name] = report.json;
+    process.stdout.write(`\n== ${section.name} ==\n${report.text}\n`);
+  }
+  const finished = new Date();
+  const result = {
+    schema: 1,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    duration_s: (finished.getTime() - started.getTime()) / 1000,
+    argv: process.argv.slice(2),
+    machine,
+    sections: out,
+  };
+  if (save) {
+    const dir = join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    // ISO 8601 basic format: no ':' in the file name.
+    const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const file = join(dir, `${chosen.map((s) => s.name).join('+')}-${stamp}.json`);
+    const body = `${JSON.stringify(result, null, 2)}\n`;
+    writeFileSync(file, body);
+    writeFileSync(join(dir, 'latest.json'), body);
+    process.stdout.write(`\nresults: ${file} (and bench/results/latest.json), ${result.duration_s.toFixed(0)} s\n`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
