@@ -122,3 +122,11 @@ npx --no-install tsc -p tsconfig.json
 # Request schemas become validator code now, not at every start of certd.
 node dist/src/certd/api/compile-schemas.js
 say "ready: build/wasm/certd-core.wasm, dist/"
+
+# --- firmware install trees (scripts/target.sh) ---------------------------------------------
+# The lock is let go first: a target takes minutes, mostly in its chroot; target.sh takes it
+# again only while it copies dist/ and the wasm module.
+[ ${#TARGETS[@]} -eq 0 ] || exec 9>&-
+for t in ${TARGETS[@]+"${TARGETS[@]}"}; do
+  bash scripts/target.sh tree "$t"
+done
