@@ -1,5 +1,6 @@
-// A test CA made with openssl: signs the CSRs certd hands out, as a real CA would.
-import { execFileSync } from 'node:child_process';
+// A test CA made with openssl (signs the CSRs certd hands out, as a real CA would), and
+// openssl's verdict on a CSR.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,4 +27,9 @@ export function makeCa(name = 'certd test CA'): TestCa {
       return readFileSync(out, 'utf8');
     },
   };
+}
+
+/** openssl req -verify exits 0 even when the signature is bad: read what it says. */
+export function csrVerifies(pem: string): boolean {
+  return /verify OK/.test(spawnSync('openssl', ['req', '-verify', '-noout'], { input: pem }).stderr.toString());
 }
