@@ -1,4 +1,5 @@
-/* X.509 certificates: reading them, and verifying chains (cc_x509.c). Conventions: see cc.h.
+/* X.509 certificates: reading them (cc_x509.c), and verifying chains (cc_x509_chain.c).
+ * Conventions: see cc.h.
  *
  * Input of both functions: one DER certificate (it starts with a SEQUENCE, 0x30, and must
  * end where the certificate ends) or PEM text with CERTIFICATE blocks (text around and

@@ -1,4 +1,5 @@
-/* X.509 writing with the signature made elsewhere (cc_x509write.c). Conventions: see cc.h.
+/* X.509 writing with the signature made elsewhere (cc_x509write.c, cc_x509sign.c).
+ * Conventions: see cc.h.
  *
  * Keys may live in a TPM or a secure element, so the core never signs here: a *_tbs function
  * builds the to-be-signed bytes and their digest, a key store signs the digest, and the
