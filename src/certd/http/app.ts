@@ -59,6 +59,8 @@ export class App {
 
   route(method: HTTPMethod, path: string, role: Role, handler: Handler): void {
     this.router.on(method, path, () => undefined, { role, handler } satisfies RouteStore);
+    // HEAD wherever GET (RFC 9110 §9.1); node:http sends the headers without the body.
+    if (method === 'GET') this.router.on('HEAD', path, () => undefined, { role, handler } satisfies RouteStore);
   }
 
   /** The node:http request listener. */
