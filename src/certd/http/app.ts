@@ -78,8 +78,11 @@ export class App {
       const found = this.router.find(req.method as HTTPMethod, req.url ?? '/');
       if (!found) {
         req.resume();
-        const other = (['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as HTTPMethod[]).some((m) => m !== req.method && this.router.find(m, req.url ?? '/'));
-        throw other ? new HttpError(405, 16, `method ${req.method} not allowed here`) : new HttpError(404, 1, `resource not found: ${(req.url ?? '/').split('?')[0]}`);
+        const allow = (['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'] as HTTPMethod[]).filter((m) => this.router.find(m, req.url ?? '/'));
+        // A 405 names the methods the resource has (RFC 9110 §15.5.6).
+        throw allow.length > 0
+          ? new HttpError(405, 16, `method ${req.method} not allowed here`, { allow: allow.join(', ') })
+          : new HttpError(404, 1, `resource not found: ${(req.url ?? '/').split('?')[0]}`);
       }
       const route = found.store as RouteStore;
       if (RANK[auth.role] < RANK[route.role]) {
