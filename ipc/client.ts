@@ -41,6 +41,7 @@ export class KeystoreClient {
     });
     this.dealer.connect(endpoint);
     void this.receive();
+    void this.watch();
   }
 
   async call<O extends Opcode>(opcode: O, body: Bodies[O]['req'], timeoutMs = this.timeoutMs): Promise<Bodies[O]['res']> {
@@ -96,6 +97,19 @@ export class KeystoreClient {
         const { id, status, body } = reply.value;
         const p = this.pending.get(id)!;
         this.settle(id, p, status === Status.OK ? body : new KeystoreError(status, (body as ErrorBody).message));
+      }
+    } catch {
+      // The socket was closed.
+    }
+  }
+
+  // A daemon that goes away takes its pending replies with it: fail them now rather than
+  // at their timeouts (key generation may be given a minute).
+  private async watch(): Promise<void> {
+    try {
+      for await (const event of this.dealer.events) {
+        if (event.type !== 'disconnect') continue;
+        for (const [id, p] of this.pending) this.settle(id, p, new KeystoreError(Status.UNAVAILABLE, 'keystored went away before it answered'));
       }
     } catch {
       // The socket was closed.

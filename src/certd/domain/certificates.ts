@@ -47,6 +47,8 @@ export interface EntryView {
 }
 
 const DEFAULT_KEY_TYPE: KeyType = 'EC-P256';
+/** How often an unfinished journal is retried while keystored is away. */
+const RETRY_MS = 1000;
 const YEAR_S = 365 * 24 * 3600;
 const MAX_ALIAS = 128;
 
@@ -83,6 +85,7 @@ function pemCertificates(text: string): string[] {
 export class Certificates {
   /** Mutations run one at a time: uniqueness checks and multi-step writes do not interleave. */
   private tail: Promise<unknown> = Promise.resolve();
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: RecordStore,
@@ -245,7 +248,13 @@ export class Certificates {
       const intent: Intent = { op: 'remove', alias, keystore: entry.keystore, key_id: entry.key_id };
       this.journal.begin(intent);
       this.store.remove(alias);
-      await this.keystores.delete(entry.keystore, entry.key_id);
+      try {
+        await this.keystores.delete(entry.keystore, entry.key_id);
+      } catch (e) {
+        // The entry is gone; its key goes as soon as keystored answers again.
+        this.retryIntentsLater();
+        throw e;
+      }
       this.journal.end(intent);
     });
   }
@@ -255,17 +264,7 @@ export class Certificates {
    * uses (made by an add whose intent was lost with its key). Run once at start.
    */
   async reconcile(): Promise<{ finished: number; orphans: number }> {
-    let finished = 0;
-    for (const intent of this.journal.pending()) {
-      const entry = this.store.get(intent.alias);
-      const done = intent.op === 'add' && entry?.key_id === intent.key_id;
-      if (!done) {
-        if (entry?.key_id === intent.key_id) this.store.remove(intent.alias);
-        await this.keystores.delete(intent.keystore, intent.key_id);
-      }
-      this.journal.end(intent);
-      finished++;
-    }
+    const finished = await this.finishIntents();
     const used = new Set(this.store.all().map((e) => `${e.keystore}/${e.key_id}`));
     let orphans = 0;
     for (const s of await this.keystores.describe()) {
@@ -277,6 +276,32 @@ export class Certificates {
       }
     }
     return { finished, orphans };
+  }
+
+  /** An add whose key is there but no entry is undone; a remove is completed. */
+  private async finishIntents(): Promise<number> {
+    let finished = 0;
+    for (const intent of this.journal.pending()) {
+      const entry = this.store.get(intent.alias);
+      const done = intent.op === 'add' && entry?.key_id === intent.key_id;
+      if (!done) {
+        if (entry?.key_id === intent.key_id) this.store.remove(intent.alias);
+        await this.keystores.delete(intent.keystore, intent.key_id);
+      }
+      this.journal.end(intent);
+      finished++;
+    }
+    return finished;
+  }
+
+  /** keystored went away mid-operation: finish the journal once it is back, without a restart. */
+  private retryIntentsLater(): void {
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.serial(() => this.finishIntents()).catch(() => this.retryIntentsLater());
+    }, RETRY_MS);
+    this.retry.unref();
   }
 
   // --- helpers ------------------------------------------------------------------------------
@@ -364,8 +389,8 @@ export class Certificates {
       const { certificate, chain } = await make(intent.key_id);
       this.store.put({ alias, kind: 'certificate', certificate, chain, keystore, key_id: intent.key_id, created: new Date(this.now() * 1000).toISOString() });
     } catch (e) {
-      // Undo the key; if keystored cannot be reached, the intent stays for reconcile().
-      await this.keystores.delete(keystore, intent.key_id).then(() => this.journal.end(intent), () => undefined);
+      // Undo the key; if keystored cannot be reached, the intent stays and is retried.
+      await this.keystores.delete(keystore, intent.key_id).then(() => this.journal.end(intent), () => this.retryIntentsLater());
       throw e;
     }
     this.journal.end(intent);
