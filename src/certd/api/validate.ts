@@ -26,7 +26,10 @@ export function validBody<T>(name: CertV1SchemaName, body: Buffer): T {
   if (!v(json)) {
     const e = v.errors?.[0];
     const extra = (e?.params.additionalProperty ?? e?.params.missingProperty) as string | undefined;
-    const path = [e?.instancePath.slice(1).replace(/\//g, '.'), extra].filter(Boolean).join('.') || 'body';
+    // An unknown field's name is the client's text: echoed only when it looks like a name
+    // (a PEM blob or a passphrase sent as a key must not come back, nor a multi-line message).
+    const named = extra !== undefined && /^[\w$.-]{1,64}$/.test(extra) ? extra : undefined;
+    const path = [e?.instancePath.slice(1).replace(/\//g, '.'), named].filter(Boolean).join('.') || 'body';
     const why = e?.params.additionalProperty ? 'unknown field' : e?.message ?? 'invalid';
     throw new HttpError(400, 5, `${path}: ${why}`);
   }
