@@ -25,8 +25,9 @@ function get(path: string, auth?: string): Promise<{ status: number; body: strin
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: svc.port, path, ca: readFileSync(join(dir, 'https.pem')), headers: auth ? { authorization: auth } : {} }, (res) => {
       let body = '';
+      const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN;
       res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body, peer: (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN }));
+      res.on('end', () => resolve({ status: res.statusCode!, body, peer }));
     });
     req.on('error', reject);
     req.end();
