@@ -13,9 +13,10 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_MODULE_PATH } from '../wasm/core';
 import { coreSection } from './core';
 import { ipcSection } from './ipc';
+import { serviceSection } from './service';
 import { type BenchOptions, type Section, machineInfo, ROOT } from './lib';
 
-const SECTIONS: readonly Section[] = [coreSection, ipcSection];
+const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection];
 
 function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; save: boolean } {
   const opts: BenchOptions = { minTime: 1.5, minIters: 5, rounds: 3, only: [], impls: [] };

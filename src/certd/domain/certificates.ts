@@ -47,6 +47,8 @@ export interface EntryView {
 }
 
 const DEFAULT_KEY_TYPE: KeyType = 'EC-P256';
+/** Parsed certificates remembered (oldest forgotten first). */
+const PARSED_MAX = 1024;
 /** How often an unfinished journal is retried while keystored is away. */
 const RETRY_MS = 1000;
 const YEAR_S = 365 * 24 * 3600;
@@ -86,6 +88,7 @@ export class Certificates {
   /** Mutations run one at a time: uniqueness checks and multi-step writes do not interleave. */
   private tail: Promise<unknown> = Promise.resolve();
   private retry: NodeJS.Timeout | undefined;
+  private readonly parsed = new Map<string, CertificateInfo>();
 
   constructor(
     private readonly store: RecordStore,
@@ -333,8 +336,15 @@ export class Certificates {
     return s;
   }
 
+  /** A stored certificate's details; remembered, since parsing checks a signature (~1.5 ms). */
   private info(pem: string): CertificateInfo {
-    return this.crypto.x509.parse(Buffer.from(pem, 'utf8'))[0]!;
+    let info = this.parsed.get(pem);
+    if (!info) {
+      info = this.crypto.x509.parse(Buffer.from(pem, 'utf8'))[0]!;
+      if (this.parsed.size >= PARSED_MAX) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.set(pem, info);
+    }
+    return info;
   }
 
   private readCertificates(text: string, field: string): { pem: string; info: CertificateInfo }[] {

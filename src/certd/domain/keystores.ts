@@ -27,8 +27,13 @@ function toDomain(e: unknown, field: string | undefined): never {
   }
 }
 
+/** How long a description of the stores is reused (they change only when keystored reloads). */
+const DESCRIBE_TTL_MS = 5000;
+
 export class Keystores {
-  constructor(private readonly client: KeystoreClient) {}
+  private described: { at: number; stores: Promise<StoreDescription[]> } | undefined;
+
+  constructor(private readonly client: KeystoreClient, private readonly clock: () => number = () => performance.now()) {}
 
   private async call<O extends Opcode>(op: O, body: Bodies[O]['req'], field?: string): Promise<Bodies[O]['res']> {
     try {
@@ -38,8 +43,14 @@ export class Keystores {
     }
   }
 
-  async describe(): Promise<StoreDescription[]> {
-    return (await this.call(Opcode.DESCRIBE_STORES, {})).stores;
+  describe(): Promise<StoreDescription[]> {
+    const now = this.clock();
+    if (!this.described || now - this.described.at > DESCRIBE_TTL_MS) {
+      const stores = this.call(Opcode.DESCRIBE_STORES, {}).then((r) => r.stores);
+      this.described = { at: now, stores };
+      stores.catch(() => (this.described = undefined));
+    }
+    return this.described.stores;
   }
 
   generate(store: string, keyId: string, keyType: Bodies[Opcode.GENERATE_KEY]['req']['key_type']) {

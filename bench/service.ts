@@ -1,0 +1,164 @@
+// The service section: cert.v1 latency per operation and key store (p50/p99), GET
+// throughput beside a bare node:http server sending the same bytes, listing 10,000
+// entries, idle RSS of certd and keystored beside bare Node, and time to ready.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemonProcess } from '../src/common/daemon-process';
+import { startService, API, PASSWORDS, type Service } from '../test/certd/service';
+import { startSimulators } from '../test/sim';
+import { type Section, fmtTime, table, ROOT } from './lib';
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One request with Basic credentials up front (no 401 round trip): what a tuned client does. */
+function send(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: {
+      authorization: `Basic ${Buffer.from(`admin:${PASSWORDS.admin}`).toString('base64')}`,
+      ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+    } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+function percentiles(samples: number[]): { n: number; p50_ms: number; p99_ms: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { n: s.length, p50_ms: Math.round(at(0.5) * 1000) / 1000, p99_ms: Math.round(at(0.99) * 1000) / 1000 };
+}
+
+async function timed(n: number, fn: (i: number) => Promise<{ status: number; body: Buffer }>, expect: number): Promise<ReturnType<typeof percentiles>> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await fn(i);
+    samples.push(performance.now() - t0);
+    if (r.status !== expect) throw new Error(`status ${r.status}: ${r.body.toString().slice(0, 200)}`);
+  }
+  return percentiles(samples);
+}
+
+async function throughput(port: number, path: string, seconds: number, workers = 32): Promise<number> {
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (performance.now() < until) {
+      await send(port, 'GET', path);
+      done++;
+    }
+  }));
+  return done / ((performance.now() - t0) / 1000);
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Math.round(Number(m![1]) / 1024 * 10) / 10;
+}
+
+const csr = (svc: Service, alias: string) => send(svc.port, 'POST', `${API}/certificates/${encodeURIComponent(alias)}/get_csr`, { data: {} });
+
+export const serviceSection: Section = {
+  name: 'service',
+  async run(opts) {
+    const n = Math.max(20, Math.round(opts.minTime * 40));
+    const sims = startSimulators();
+    const t0 = performance.now();
+    const svc = await startService({ stores: sims.stores, env: sims.env, basic: true });
+    const readyMs = Math.round(performance.now() - t0);
+    const rows: string[][] = [];
+    const json: Record<string, unknown> = { ready_ms: readyMs };
+    try {
+      const ops: Record<string, ReturnType<typeof percentiles>> = {};
+      for (const store of ['SOFTWARE0', 'SE0', 'TPM0']) {
+        ops[`create_certificate EC-P256 ${store}`] = await timed(n, (i) => send(svc.port, 'POST', `${API}/create_certificate`, { data: { alias: `b-${store}-${i}`, subject: `CN=bench ${i}`, keystore: store } }), 200);
+        ops[`get_csr EC-P256 ${store}`] = await timed(n, (i) => csr(svc, `b-${store}-${i}`), 200);
+        ops[`GET certificate ${store}`] = await timed(n, (i) => send(svc.port, 'GET', `${API}/certificates/b-${store}-${i}`), 200);
+        ops[`DELETE certificate ${store}`] = await timed(n, (i) => send(svc.port, 'DELETE', `${API}/certificates/b-${store}-${i}`), 200);
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'certd-bench-'));
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=bench', '-days', '30'], { stdio: 'pipe' });
+      execFileSync('openssl', ['pkcs12', '-export', '-inkey', join(dir, 'k.pem'), '-in', join(dir, 'c.pem'), '-passout', 'pass:bench', '-out', join(dir, 'b.p12')], { stdio: 'pipe' });
+      const cert = readFileSync(join(dir, 'c.pem'), 'utf8');
+      const key = readFileSync(join(dir, 'k.pem'), 'utf8');
+      const p12 = readFileSync(join(dir, 'b.p12')).toString('base64');
+      ops['upload certificate+key SOFTWARE0'] = await timed(n, (i) => send(svc.port, 'POST', `${API}/certificates`, { data: { alias: `u-${i}`, certificate: cert, private_key: key } }), 201);
+      ops['install_from_pkcs12 SOFTWARE0'] = await timed(n, (i) => send(svc.port, 'POST', `${API}/install_from_pkcs12`, { data: { alias: `p-${i}`, pkcs12: p12, passphrase: 'bench' } }), 200);
+      ops['PATCH same certificate SOFTWARE0'] = await timed(n, (i) => send(svc.port, 'PATCH', `${API}/certificates/u-${i}`, { data: { certificate: cert } }), 200);
+      for (const [op, p] of Object.entries(ops)) rows.push([op, `${p.p50_ms.toFixed(2)} ms`, `${p.p99_ms.toFixed(2)} ms`, String(p.n)]);
+      json.latency = ops;
+
+      // Throughput of a GET beside a bare server sending the same bytes.
+      const path = `${API}/certificates/u-0`;
+      const bodyFile = join(dir, 'body.json');
+      writeFileSync(bodyFile, (await send(svc.port, 'GET', path)).body);
+      const bare = await startDaemonProcess(join(ROOT, 'dist', 'bench', 'bare-http.js'), [join(dir, 'port'), bodyFile], process.env);
+      const barePort = Number(readFileSync(join(dir, 'port'), 'utf8'));
+      const seconds = Math.max(2, opts.minTime * 2);
+      const certdRps = await throughput(svc.port, path, seconds);
+      const bareRps = await throughput(barePort, path, seconds);
+      const bareRss = rssMb(bare.child.pid!);
+      await bare.stop();
+      json.get_throughput = { certd_rps: Math.round(certdRps), bare_rps: Math.round(bareRps), ratio: certdRps / bareRps };
+
+      const certdPid = Number(execFileSync('pgrep', ['-f', `${svc.dir}/certd.json`]).toString().trim().split('\n')[0]);
+      const ksPid = Number(execFileSync('pgrep', ['-f', `${svc.dir}/keystored.json`]).toString().trim().split('\n')[0]);
+      await new Promise((r) => setTimeout(r, 1000));
+      json.rss_mb = { certd: rssMb(certdPid), keystored: rssMb(ksPid), bare_node_http: bareRss };
+      rmSync(dir, { recursive: true, force: true });
+    } finally {
+      await svc.stop();
+    }
+
+    // 10,000 CA certificates written as entry files (making them through the API would be
+    // a benchmark of its own): time to ready with them, and listing them.
+    const big = await startService();
+    try {
+      await big.stop();
+      const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=bulk CA', '-days', '30'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      const { createHash } = await import('node:crypto');
+      for (let i = 0; i < 10_000; i++) {
+        const alias = `bulk CA ${i}`;
+        const file = createHash('sha256').update(alias).digest('hex').slice(0, 40) + '.json';
+        writeFileSync(join(big.dir, 'certd', 'entries', file), JSON.stringify({ alias, kind: 'ca', certificate: pem, chain: [], created: new Date().toISOString() }));
+      }
+      const t0 = performance.now();
+      await big.start();
+      const readyMs = performance.now() - t0;
+      const list = await timed(10, () => send(big.port, 'GET', `${API}/ca_certificates`), 200);
+      json.list_10000 = { ...list, restart_with_10000_ms: Math.round(readyMs) };
+      rows.push(['GET ca_certificates (10,000)', `${list.p50_ms.toFixed(1)} ms`, `${list.p99_ms.toFixed(1)} ms`, String(list.n)]);
+    } finally {
+      await big.stop();
+      sims.stop();
+    }
+    const tp = json.get_throughput as { certd_rps: number; bare_rps: number; ratio: number };
+    const rss = json.rss_mb as { certd: number; keystored: number; bare_node_http: number };
+    const text = [
+      table(['operation (HTTP, Basic auth, keep-alive)', 'p50', 'p99', 'n'], rows),
+      '',
+      table(['GET one certificate, 32 in flight', 'req/s', 'ratio'], [
+        ['bare node:http, same bytes (limit)', String(tp.bare_rps), '1.00×'],
+        ['certd', String(tp.certd_rps), `${tp.ratio.toFixed(2)}×`],
+      ]),
+      '',
+      table(['idle RSS', 'MB', 'ratio to bare'], [
+        ['bare node:http', String(rss.bare_node_http), '1.00×'],
+        ['certd', String(rss.certd), `${(rss.certd / rss.bare_node_http).toFixed(2)}×`],
+        ['keystored', String(rss.keystored), `${(rss.keystored / rss.bare_node_http).toFixed(2)}×`],
+      ]),
+      '',
+      `keystored + certd (three stores) ready in ${readyMs} ms from spawn; restart with 10,000 entries: ${fmtTime((json.list_10000 as { restart_with_10000_ms: number }).restart_with_10000_ms * 1000)} to ready (keystored + certd)`,
+    ].join('\n');
+    return { text, json };
+  },
+};
