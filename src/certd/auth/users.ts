@@ -67,6 +67,10 @@ export class UserStore {
     return this.users.get(name);
   }
 
+  list(): UserRecord[] {
+    return [...this.users.values()];
+  }
+
   add(name: string, role: Role, password: string): void {
     if (!NAME.test(name)) throw new Error('user name must be 1-64 characters of A-Z a-z 0-9 . _ -');
     if (!ROLES.includes(role)) throw new Error(`role must be one of ${ROLES.join(', ')}`);
