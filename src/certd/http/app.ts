@@ -7,6 +7,8 @@ import { HttpError } from './errors';
 
 export type Role = 'admin' | 'operator' | 'viewer';
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+/** How long an oversize request may go on sending (dropped) after its 413. */
+const LINGER_MS = 2000;
 
 export interface Principal {
   user: string;
@@ -110,19 +112,16 @@ export class App {
   private readBody(req: IncomingMessage): Promise<Buffer> {
     const limit = this.options.bodyLimit;
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      return Promise.reject(new HttpError(413, 13, `body over ${limit} bytes`, { connection: 'close' }));
-    }
+    if (declared > limit) return Promise.reject(this.tooLarge(req));
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
+        if (size > limit) return;
         size += c.length;
         if (size > limit) {
-          // Answer now; what else arrives is drained and dropped, and the connection closes.
           chunks.length = 0;
-          reject(new HttpError(413, 13, `body over ${limit} bytes`, { connection: 'close' }));
+          reject(this.tooLarge(req));
         } else {
           chunks.push(c);
         }
@@ -130,6 +129,19 @@ export class App {
       req.on('end', () => resolve(Buffer.concat(chunks)));
       req.on('error', reject);
     });
+  }
+
+  /**
+   * The 413, answered at once, with a lingering close: with "Connection: close" node:http
+   * would close the socket while the body still arrives, and the reset loses the answer on
+   * the client's side. What else arrives is read and dropped; the socket stays for a next
+   * request if the body ends, and is closed after LINGER_MS if it does not.
+   */
+  private tooLarge(req: IncomingMessage): HttpError {
+    req.resume();
+    const timer = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+    req.once('end', () => clearTimeout(timer));
+    return new HttpError(413, 13, `body over ${this.options.bodyLimit} bytes`);
   }
 
   /** Sends body as JSON, or as it is when the handler named a content-type. */
