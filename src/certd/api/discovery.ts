@@ -32,7 +32,11 @@ const errorSchema = {
   },
 };
 
-/** The OpenAPI 3.0 document of cert.v1, from the operation table and the request schemas. */
+/**
+ * The OpenAPI document of cert.v1, from the operation table and the request schemas. 3.1, as
+ * devices serve it: its schemas are JSON Schema, so `{"type":"null"}` (nullable fields) is
+ * valid there; OpenAPI 3.0 has no "null" type.
+ */
 export function certV1OpenApi(): unknown {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of CERT_V1_OPERATIONS) {
@@ -54,7 +58,7 @@ export function certV1OpenApi(): unknown {
     };
   }
   return {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: { title: 'Certificate Management API (cert.v1)', version: CERT_V1_VERSION },
     components: { securitySchemes: { digest: { type: 'http', scheme: 'digest' }, basic: { type: 'http', scheme: 'basic' } } },
     security: [{ digest: [] }, { basic: [] }],
