@@ -120,7 +120,7 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
 fi
 npx --no-install tsc -p tsconfig.json
 # Request schemas become validator code now, not at every start of certd.
-node dist/src/certd/api/compile-schemas.js
+node dist/src/common/compile-schemas.js
 say "ready: build/wasm/certd-core.wasm, dist/"
 
 # --- firmware install trees (scripts/target.sh) ---------------------------------------------

@@ -54,7 +54,9 @@ export enum Status {
   PIN_LOCKED = 19,
 }
 
-export type KeyType = 'EC-P256' | 'EC-P384' | 'EC-P521' | 'RSA-1024' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+// The key types are the crypto core's (wasm/keys.ts): one list for the whole project.
+export { KEY_TYPES, type KeyType } from '../wasm/keys';
+import type { KeyType } from '../wasm/keys';
 export type SecurityLevel = 'SOFTWARE' | 'TRUSTED_ENVIRONMENT' | 'STRONG';
 export type SignatureScheme = 'ECDSA' | 'RSA-PKCS1-V1_5' | 'RSA-PSS';
 export type DigestAlgorithm = 'SHA-256' | 'SHA-384' | 'SHA-512';

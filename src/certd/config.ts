@@ -2,7 +2,7 @@
 // fronts it), keeps its data under the project's data/ folder and finds keystored there.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import Ajv from 'ajv';
+import { loadValidators } from '../common/validators';
 
 export interface CertdConfig {
   data_dir: string;
@@ -17,30 +17,7 @@ export interface CertdConfig {
   body_limit: number;
 }
 
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    data_dir: { type: 'string', minLength: 1 },
-    keystored_socket_dir: { type: 'string', minLength: 1 },
-    listen: {
-      type: 'object', additionalProperties: false, required: ['port'],
-      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
-    },
-    tls: {
-      type: 'object', additionalProperties: false, required: ['cert_file', 'key_file'],
-      properties: { cert_file: { type: 'string', minLength: 1 }, key_file: { type: 'string', minLength: 1 } },
-    },
-    users_file: { type: 'string', minLength: 1 },
-    realm: { type: 'string', minLength: 1, maxLength: 128 },
-    auth: {
-      type: 'object', additionalProperties: false,
-      properties: { basic: { type: 'boolean' }, digest: { type: 'array', items: { enum: ['SHA-256', 'MD5'] }, uniqueItems: true } },
-    },
-    body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
-  },
-};
-const validate = new Ajv({ strict: true }).compile(schema);
+const validate = loadValidators<'config'>('certd').config;
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..', '..');
 

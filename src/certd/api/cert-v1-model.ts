@@ -1,5 +1,6 @@
 // What cert.v1 offers, as data: the operation table (for the OpenAPI document; a test
 // checks the server routes exactly these) and the model definition devices serve.
+import { KEY_TYPES } from '../../../ipc/protocol';
 import type { Role } from '../http/app';
 import type { CertV1SchemaName } from './cert-v1-schemas';
 
@@ -100,7 +101,7 @@ export const CERT_V1_MODEL = {
     alias: { type: 'string', minLength: 1, maxLength: 128 },
     keystore_seclevel: { type: 'string', enum: ['SOFTWARE', 'TRUSTED_ENVIRONMENT', 'STRONG'] },
     keystore_certifications: { type: 'array', items: { type: 'string' } },
-    keystore_key_types: { type: 'array', items: { type: 'string', enum: ['EC-P256', 'EC-P384', 'EC-P521', 'RSA-1024', 'RSA-2048', 'RSA-3072', 'RSA-4096'] } },
+    keystore_key_types: { type: 'array', items: { type: 'string', enum: KEY_TYPES } },
     san_list: { type: 'array', items: { type: 'string' } },
     create_certificate_input: {
       type: 'object',

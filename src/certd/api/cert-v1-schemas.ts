@@ -1,7 +1,7 @@
 // Request bodies of cert.v1 as JSON schemas. Compiled to code at build time
 // (compile-schemas.ts); the same objects go into the OpenAPI document, so the document
 // and the server cannot disagree. Unknown fields are refused everywhere.
-const KEY_TYPES = ['EC-P256', 'EC-P384', 'EC-P521', 'RSA-1024', 'RSA-2048', 'RSA-3072', 'RSA-4096'];
+import { KEY_TYPES } from '../../../ipc/protocol';
 
 const alias = { type: 'string', minLength: 1, maxLength: 128 };
 const pem = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });

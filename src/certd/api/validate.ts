@@ -1,15 +1,9 @@
 // Runs a compiled request schema; the first failure becomes one 400 line naming the field.
 import { HttpError } from '../http/errors';
+import { loadValidators } from '../../common/validators';
 import type { CertV1SchemaName } from './cert-v1-schemas';
 
-interface Validator {
-  (data: unknown): boolean;
-  errors?: { instancePath: string; message?: string; params: Record<string, unknown> }[] | null;
-}
-
-// Written by compile-schemas.ts at build time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const validators = require('./validators.generated.js') as Record<CertV1SchemaName, Validator>;
+const validators = loadValidators<CertV1SchemaName>('cert-v1');
 
 export function parseJson(body: Buffer): unknown {
   try {

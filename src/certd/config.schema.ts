@@ -1,0 +1,24 @@
+// The schema of the config file, as data (compiled at build time by src/common/compile-schemas.ts).
+export const CERTD_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    data_dir: { type: 'string', minLength: 1 },
+    keystored_socket_dir: { type: 'string', minLength: 1 },
+    listen: {
+      type: 'object', additionalProperties: false, required: ['port'],
+      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    tls: {
+      type: 'object', additionalProperties: false, required: ['cert_file', 'key_file'],
+      properties: { cert_file: { type: 'string', minLength: 1 }, key_file: { type: 'string', minLength: 1 } },
+    },
+    users_file: { type: 'string', minLength: 1 },
+    realm: { type: 'string', minLength: 1, maxLength: 128 },
+    auth: {
+      type: 'object', additionalProperties: false,
+      properties: { basic: { type: 'boolean' }, digest: { type: 'array', items: { enum: ['SHA-256', 'MD5'] }, uniqueItems: true } },
+    },
+    body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
+  },
+};
