@@ -13,14 +13,18 @@
 #define KEY_DER_MAX 5200
 #define SPKI_DER_MAX 1100
 
-static int md_from_cc(int md, mbedtls_md_type_t *out, size_t *digest_len)
+/* The digest id of a caller and the length its digest must have. */
+static int digest_of(int md, size_t digest_len, mbedtls_md_type_t *out)
 {
+    size_t want;
+
     switch (md) {
-        case CC_MD_SHA256: *out = MBEDTLS_MD_SHA256; *digest_len = 32; return CC_OK;
-        case CC_MD_SHA384: *out = MBEDTLS_MD_SHA384; *digest_len = 48; return CC_OK;
-        case CC_MD_SHA512: *out = MBEDTLS_MD_SHA512; *digest_len = 64; return CC_OK;
+        case CC_MD_SHA256: *out = MBEDTLS_MD_SHA256; want = 32; break;
+        case CC_MD_SHA384: *out = MBEDTLS_MD_SHA384; want = 48; break;
+        case CC_MD_SHA512: *out = MBEDTLS_MD_SHA512; want = 64; break;
         default: return CC_E_ALG;
     }
+    return digest_len == want ? CC_OK : CC_E_ARG;
 }
 
 int cc_pk_export(mbedtls_pk_context *pk, cc_buf *key, cc_buf *spki)
@@ -297,15 +301,11 @@ int cc_pk_sign(const uint8_t *key, size_t key_len, int scheme, int md,
     mbedtls_pk_context pk;
     mbedtls_pk_type_t type;
     mbedtls_md_type_t md_type;
-    size_t want = 0, olen = 0;
+    size_t olen = 0;
     int ret;
 
     mbedtls_pk_init(&pk);
-    if ((ret = md_from_cc(md, &md_type, &want)) != CC_OK) {
-        goto cleanup;
-    }
-    if (digest_len != want) {
-        ret = CC_E_ARG;
+    if ((ret = digest_of(md, digest_len, &md_type)) != CC_OK) {
         goto cleanup;
     }
     ret = mbedtls_pk_parse_key(&pk, key, key_len, NULL, 0, cc_rng, cc_rng_ctx());
@@ -333,15 +333,10 @@ int cc_pk_verify(const uint8_t *spki, size_t spki_len, int scheme, int md,
     mbedtls_pk_rsassa_pss_options pss = { MBEDTLS_MD_NONE, MBEDTLS_RSA_SALT_LEN_ANY };
     mbedtls_pk_type_t type;
     mbedtls_md_type_t md_type;
-    size_t want = 0;
     int ret;
 
     mbedtls_pk_init(&pk);
-    if ((ret = md_from_cc(md, &md_type, &want)) != CC_OK) {
-        goto cleanup;
-    }
-    if (digest_len != want) {
-        ret = CC_E_ARG;
+    if ((ret = digest_of(md, digest_len, &md_type)) != CC_OK) {
         goto cleanup;
     }
     if ((ret = load_public(&pk, spki, spki_len)) != CC_OK) {
