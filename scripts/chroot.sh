@@ -31,7 +31,7 @@ SECURITY=http://deb.debian.org/debian-security
 NPM_VERSION=10.9.2
 # What the chroot holds beside minbase: Node and headers for node-gyp, the build tools,
 # Debian's libzmq for the armv7 zeromq addon, openssl (the tests' oracle), the simulators.
-PKGS=(nodejs libnode-dev g++ make python3 libzmq3-dev pkg-config openssl ca-certificates
+PKGS=(nodejs libnode-dev g++ make python3 libzmq3-dev pkg-config openssl ca-certificates curl
       swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools
       tpm2-tools softhsm2 dbus procps)
 REV=1   # bump to force new rootfs tarballs
@@ -87,6 +87,19 @@ key_of() { # ARCH
 enter() { # rootfs binds-string cmd...
   local rootfs=$1 binds=$2; shift 2
   cp /etc/resolv.conf "$rootfs/etc/resolv.conf" 2>/dev/null || true
+  # npm in the chroot reaches the registry as the host's npm does: same registry, the
+  # host's CA bundle (bound read-only; it may hold a local TLS proxy's CA), same proxies
+  local ca=/etc/ssl/certs/ca-certificates.crt extra=()
+  if [ -f "$ca" ]; then
+    binds="$ca:/etc/ssl/certs/host-ca-certificates.crt;$binds"
+    extra+=(npm_config_cafile=/etc/ssl/certs/host-ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-certificates.crt)
+  fi
+  local reg; reg=$(npm config get registry 2>/dev/null || true)
+  [ -z "$reg" ] || extra+=("npm_config_registry=$reg")
+  local v
+  for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    [ -z "${!v:-}" ] || extra+=("$v=${!v}")
+  done
   # shellcheck disable=SC2016
   unshare --mount --pid --fork --propagation private -- bash -c '
     set -e
@@ -101,13 +114,13 @@ enter() { # rootfs binds-string cmd...
     for b in $binds; do
       [ -n "$b" ] || continue
       src=${b%%:*} dst=${b#*:}
-      mkdir -p "$r$dst"
+      if [ -d "$src" ]; then mkdir -p "$r$dst"; else mkdir -p "$(dirname "$r$dst")"; [ -e "$r$dst" ] || : >"$r$dst"; fi
       mount --bind "$src" "$r$dst"
     done
     unset IFS
     exec chroot "$r" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       LANG=C.UTF-8 TERM=dumb CI="${CI:-}" "$@"
-  ' chroot-enter "$rootfs" "$binds" "$@"
+  ' chroot-enter "$rootfs" "$binds" ${extra[@]+"${extra[@]}"} "$@"
 }
 
 make_rootfs() { # ARCH dir tarball
@@ -137,7 +150,22 @@ path-exclude /usr/share/locale/*
 path-include /usr/share/locale/locale.alias
 EOF
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$tmp/etc/apt/apt.conf.d/01-norecommends"
-  enter "$tmp" "" /bin/sh -c "apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q -y install ${PKGS[*]} >/var/log/certd-apt.log 2>&1 || { tail -30 /var/log/certd-apt.log; exit 1; }; apt-get clean; rm -rf /var/lib/apt/lists/*" ||
+  # apt-get update, again when a mirror is mid-sync; if only the security suite stays broken
+  # (seen: a stale Packages.xz of bookworm-security/armhf), go on without it and say so
+  cat >"$tmp/usr/local/sbin/certd-apt-update" <<'EOF'
+#!/bin/sh
+log=/var/log/certd-apt-update.log
+for i in 1 2 3; do
+  apt-get -q update >$log 2>&1 && ! grep -q '^E:' $log && exit 0
+  echo "chroot: apt-get update failed (mirror sync?); again in 20 s" >&2; sleep 20
+done
+if grep '^E:' $log | grep -qv -e debian-security -e 'Some index files failed'; then cat $log >&2; exit 1; fi
+echo "chroot: WARNING: bookworm-security does not download from this mirror; going on without it" >&2
+sed -i '/debian-security/s/^/# broken at build time: /' /etc/apt/sources.list
+apt-get -q update >$log 2>&1 && ! grep -q '^E:' $log || { cat $log >&2; exit 1; }
+EOF
+  chmod 755 "$tmp/usr/local/sbin/certd-apt-update"
+  enter "$tmp" "" /bin/sh -c "certd-apt-update && DEBIAN_FRONTEND=noninteractive apt-get -q -y install ${PKGS[*]} >/var/log/certd-apt.log 2>&1 || { tail -30 /var/log/certd-apt.log; exit 1; }; apt-get clean; rm -rf /var/lib/apt/lists/*" ||
     die "apt-get install in the $arch chroot failed"
   say "packages took $(since "$t1") s"
   # npm 10 from the npm registry, unpacked by the host's npm (Debian's npm is 400+ packages)
