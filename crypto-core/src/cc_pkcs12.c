@@ -1,9 +1,10 @@
 /* PKCS#12 (RFC 7292) decoding: PFX -> AuthenticatedSafe -> SafeContents -> SafeBags.
- * mbedTLS has no PFX parser. This one reads BER, not only DER: Java (Bouncy Castle) and
- * some Windows exports write indefinite lengths and chunked OCTET STRINGs. Decryption is
- * cc_pbe's; key parsing and writing is mbedTLS's through cc_pk_export. */
+ * mbedTLS has no PFX parser. This one reads BER, not only DER (cc_ber): Java (Bouncy
+ * Castle) and some Windows exports write indefinite lengths and chunked OCTET STRINGs.
+ * Decryption is cc_pbe's; key parsing and writing is mbedTLS's through cc_pk_export. */
 #include <string.h>
 
+#include "cc_ber.h"
 #include "cc_internal.h"
 #include "cc_pbe.h"
 #include "cc_pkcs12.h"
@@ -17,7 +18,6 @@
 
 /* Limits against hostile files. */
 #define P12_MAX_LEN       (4u << 20) /* bytes of a whole file */
-#define P12_MAX_DEPTH     32         /* nested elements of indefinite length */
 #define P12_MAX_NESTING   8          /* SafeContents within safeContentsBags */
 #define P12_MAX_CERTS     64
 #define P12_MAX_ENCRYPTED 4          /* encrypted safes: each costs KDF runs */
@@ -26,7 +26,6 @@
 #define TAG_INTEGER      0x02
 #define TAG_OCTET_STRING 0x04
 #define TAG_OID          0x06
-#define TAG_CONSTRUCTED  0x20
 #define TAG_SEQUENCE     0x30
 #define TAG_CTX0_PRIM    0x80 /* [0] IMPLICIT OCTET STRING */
 #define TAG_CTX0         0xA0 /* [0] EXPLICIT */
@@ -38,19 +37,10 @@
 #define OID_CERT_BAG       MBEDTLS_OID_PKCS12 "\x0a\x01\x03"
 #define OID_CONTENTS_BAG   MBEDTLS_OID_PKCS12 "\x0a\x01\x06"
 #define OID_X509_CERT      MBEDTLS_OID_PKCS9 "\x16\x01"
-#define OID_IS(e, oid)     oid_is((e), (oid), sizeof(oid) - 1)
+#define OID_IS(e, oid)     cc_ber_is_oid((e), (oid), sizeof(oid) - 1)
 
 static const char PEM_BEGIN[] = "-----BEGIN CERTIFICATE-----\n";
 static const char PEM_END[] = "-----END CERTIFICATE-----\n";
-
-/* One BER element. */
-typedef struct ber {
-    uint8_t tag;          /* identifier octet (of a high tag number: its first octet) */
-    const uint8_t *start; /* the identifier octet */
-    const uint8_t *p;     /* contents */
-    size_t len;           /* contents length, end-of-contents octets excluded */
-    const uint8_t *next;  /* just past the element */
-} ber;
 
 /* What the walk through the file found. */
 typedef struct p12 {
@@ -65,142 +55,17 @@ typedef struct p12 {
     size_t n_certs;
 } p12;
 
-/* Reads the element at p, of definite or indefinite length, within [p, end). */
-static int ber_read(const uint8_t *p, const uint8_t *end, int depth, ber *e)
+/* cc_ber_get_octets, with a value that does not parse as the file's fault. */
+static int get_octets(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **val,
+                      size_t *len, uint8_t **owned)
 {
-    size_t len = 0, n, i;
+    int ret = cc_ber_get_octets(p, end, tag, val, len, owned);
 
-    if (depth > P12_MAX_DEPTH || end - p < 2) {
-        return CC_E_P12;
-    }
-    e->start = p;
-    e->tag = *p++;
-    if ((e->tag & 0x1F) == 0x1F) {
-        /* A high tag number (none that we read has one): skip its octets. */
-        for (i = 0; i < 4 && p < end && (*p & 0x80); i++) {
-            p++;
-        }
-        if (i == 4 || p == end) {
-            return CC_E_P12;
-        }
-        p++;
-    }
-    if (p == end) {
-        return CC_E_P12;
-    }
-    n = *p++;
-    if (n == 0x80) {
-        /* Indefinite length: the contents run to the end-of-contents octets 00 00, found
-         * by reading the elements inside. */
-        if (!(e->tag & TAG_CONSTRUCTED)) {
-            return CC_E_P12;
-        }
-        e->p = p;
-        while (end - p < 2 || p[0] != 0 || p[1] != 0) {
-            ber child;
-            if (ber_read(p, end, depth + 1, &child) != CC_OK) {
-                return CC_E_P12;
-            }
-            p = child.next;
-        }
-        e->len = (size_t) (p - e->p);
-        e->next = p + 2;
-        return CC_OK;
-    }
-    if (n & 0x80) {
-        n &= 0x7F;
-        if (n > 4 || (size_t) (end - p) < n) {
-            return CC_E_P12;
-        }
-        for (i = 0; i < n; i++) {
-            len = (len << 8) | *p++;
-        }
-    } else {
-        len = n;
-    }
-    if (len > (size_t) (end - p)) {
-        return CC_E_P12;
-    }
-    e->p = p;
-    e->len = len;
-    e->next = p + len;
-    return CC_OK;
-}
-
-/* Reads the element at *p, which must have the given tag, and moves *p past it. */
-static int ber_get(const uint8_t **p, const uint8_t *end, uint8_t tag, ber *e)
-{
-    if (ber_read(*p, end, 0, e) != CC_OK || e->tag != tag) {
-        return CC_E_P12;
-    }
-    *p = e->next;
-    return CC_OK;
-}
-
-/* Joins the segments of a constructed OCTET STRING into out; with out NULL, counts them. */
-static int ber_gather(const uint8_t *p, const uint8_t *end, int depth, uint8_t *out, size_t *n)
-{
-    ber seg;
-
-    while (p < end) {
-        if (depth > P12_MAX_DEPTH || ber_read(p, end, 0, &seg) != CC_OK) {
-            return CC_E_P12;
-        }
-        if (seg.tag == TAG_OCTET_STRING) {
-            if (out != NULL) {
-                memcpy(out + *n, seg.p, seg.len);
-            }
-            *n += seg.len;
-        } else if (seg.tag != (TAG_OCTET_STRING | TAG_CONSTRUCTED) ||
-                   ber_gather(seg.p, seg.p + seg.len, depth + 1, out, n) != CC_OK) {
-            return CC_E_P12;
-        }
-        p = seg.next;
-    }
-    return CC_OK;
-}
-
-/* Reads an OCTET STRING, or an implicitly tagged one (tag: its primitive form), at *p.
- * A primitive one gives its contents; a constructed one its segments joined in *owned,
- * which the caller wipes and frees (*len bytes). */
-static int ber_get_octets(const uint8_t **p, const uint8_t *end, uint8_t tag,
-                          const uint8_t **val, size_t *len, uint8_t **owned)
-{
-    ber e;
-    size_t n = 0;
-
-    *owned = NULL;
-    *len = 0;
-    if (ber_read(*p, end, 0, &e) != CC_OK) {
-        return CC_E_P12;
-    }
-    if (e.tag == tag) {
-        *val = e.p;
-        *len = e.len;
-    } else if (e.tag == (tag | TAG_CONSTRUCTED)) {
-        if (ber_gather(e.p, e.p + e.len, 0, NULL, &n) != CC_OK) {
-            return CC_E_P12;
-        }
-        if ((*owned = cc_alloc(n)) == NULL) {
-            return CC_E_NOMEM;
-        }
-        *len = 0;
-        (void) ber_gather(e.p, e.p + e.len, 0, *owned, len);
-        *val = *owned;
-    } else {
-        return CC_E_P12;
-    }
-    *p = e.next;
-    return CC_OK;
-}
-
-static int oid_is(const ber *e, const char *oid, size_t len)
-{
-    return e->tag == TAG_OID && e->len == len && memcmp(e->p, oid, len) == 0;
+    return ret == CC_E_DER ? CC_E_P12 : ret;
 }
 
 /* Decrypts under an AlgorithmIdentifier; cc_pbe's statuses become the file's. */
-static int decrypt(const p12 *c, const ber *alg, const uint8_t *data, size_t len, cc_buf *out)
+static int decrypt(const p12 *c, const cc_ber *alg, const uint8_t *data, size_t len, cc_buf *out)
 {
     int ret = cc_pbe_decrypt(alg->start, (size_t) (alg->next - alg->start), c->pass,
                              c->pass_len, data, len, out);
@@ -240,10 +105,10 @@ static int take_key(p12 *c, const uint8_t *der, size_t len, int decrypted)
 
 /* keyBag: PrivateKeyInfo. pkcs8ShroudedKeyBag: EncryptedPrivateKeyInfo ::=
  * SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING } */
-static int read_key_bag(p12 *c, const ber *value, int shrouded)
+static int read_key_bag(p12 *c, const cc_ber *value, int shrouded)
 {
     const uint8_t *p = value->p, *end = value->p + value->len, *data;
-    ber info, alg;
+    cc_ber info, alg;
     cc_buf plain = { NULL, 0 };
     uint8_t *owned = NULL;
     size_t data_len = 0;
@@ -252,7 +117,7 @@ static int read_key_bag(p12 *c, const ber *value, int shrouded)
     if (c->have_key) {
         return CC_OK;
     }
-    if (ber_get(&p, end, TAG_SEQUENCE, &info) != CC_OK || p != end) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &info) != CC_OK || p != end) {
         return CC_E_P12;
     }
     if (!shrouded) {
@@ -260,10 +125,10 @@ static int read_key_bag(p12 *c, const ber *value, int shrouded)
     }
     p = info.p;
     end = info.p + info.len;
-    if (ber_get(&p, end, TAG_SEQUENCE, &alg) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &alg) != CC_OK) {
         return CC_E_P12;
     }
-    ret = ber_get_octets(&p, end, TAG_OCTET_STRING, &data, &data_len, &owned);
+    ret = get_octets(&p, end, TAG_OCTET_STRING, &data, &data_len, &owned);
     if (ret == CC_OK) {
         ret = decrypt(c, &alg, data, data_len, &plain);
     }
@@ -276,20 +141,21 @@ static int read_key_bag(p12 *c, const ber *value, int shrouded)
 }
 
 /* CertBag ::= SEQUENCE { certId OID, certValue [0] EXPLICIT OCTET STRING } */
-static int read_cert_bag(p12 *c, const ber *value)
+static int read_cert_bag(p12 *c, const cc_ber *value)
 {
     const uint8_t *p = value->p, *end = value->p + value->len, *der;
-    ber bag, id, val;
+    cc_ber bag, id, val;
     uint8_t *owned = NULL;
     size_t len = 0;
     int ret;
 
-    if (ber_get(&p, end, TAG_SEQUENCE, &bag) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &bag) != CC_OK) {
         return CC_E_P12;
     }
     p = bag.p;
     end = bag.p + bag.len;
-    if (ber_get(&p, end, TAG_OID, &id) != CC_OK || ber_get(&p, end, TAG_CTX0, &val) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_OID, &id) != CC_OK ||
+        cc_ber_get(&p, end, TAG_CTX0, &val) != CC_OK) {
         return CC_E_P12;
     }
     if (!OID_IS(&id, OID_X509_CERT)) {
@@ -299,7 +165,7 @@ static int read_cert_bag(p12 *c, const ber *value)
         return CC_E_P12;
     }
     p = val.p;
-    ret = ber_get_octets(&p, val.p + val.len, TAG_OCTET_STRING, &der, &len, &owned);
+    ret = get_octets(&p, val.p + val.len, TAG_OCTET_STRING, &der, &len, &owned);
     if (ret == CC_OK) {
         ret = cc_buf_set(&c->certs[c->n_certs], der, len);
     }
@@ -316,22 +182,22 @@ static int read_cert_bag(p12 *c, const ber *value)
 static int read_safe_contents(p12 *c, const uint8_t *p, size_t len, int nesting)
 {
     const uint8_t *end = p + len, *q;
-    ber seq, bag, id, value;
+    cc_ber seq, bag, id, value;
     int ret = CC_OK;
 
-    if (nesting > P12_MAX_NESTING || ber_get(&p, end, TAG_SEQUENCE, &seq) != CC_OK ||
+    if (nesting > P12_MAX_NESTING || cc_ber_get(&p, end, TAG_SEQUENCE, &seq) != CC_OK ||
         p != end) {
         return CC_E_P12;
     }
     p = seq.p;
     end = seq.p + seq.len;
     while (ret == CC_OK && p < end) {
-        if (ber_get(&p, end, TAG_SEQUENCE, &bag) != CC_OK) {
+        if (cc_ber_get(&p, end, TAG_SEQUENCE, &bag) != CC_OK) {
             return CC_E_P12;
         }
         q = bag.p;
-        if (ber_get(&q, bag.p + bag.len, TAG_OID, &id) != CC_OK ||
-            ber_get(&q, bag.p + bag.len, TAG_CTX0, &value) != CC_OK) {
+        if (cc_ber_get(&q, bag.p + bag.len, TAG_OID, &id) != CC_OK ||
+            cc_ber_get(&q, bag.p + bag.len, TAG_CTX0, &value) != CC_OK) {
             return CC_E_P12;
         }
         if (OID_IS(&id, OID_KEY_BAG)) {
@@ -350,28 +216,28 @@ static int read_safe_contents(p12 *c, const uint8_t *p, size_t len, int nesting)
 /* EncryptedData ::= SEQUENCE { version INTEGER, EncryptedContentInfo, ... }
  * EncryptedContentInfo ::= SEQUENCE { contentType OID, AlgorithmIdentifier,
  *                                     encryptedContent [0] IMPLICIT OCTET STRING OPTIONAL } */
-static int read_encrypted(p12 *c, const ber *content)
+static int read_encrypted(p12 *c, const cc_ber *content)
 {
     const uint8_t *p = content->p, *end = content->p + content->len, *data;
-    ber ed, version, eci, type, alg;
+    cc_ber ed, version, eci, type, alg;
     cc_buf plain = { NULL, 0 };
     uint8_t *owned = NULL;
     size_t len = 0;
     int ret;
 
-    if (ber_get(&p, end, TAG_SEQUENCE, &ed) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &ed) != CC_OK) {
         return CC_E_P12;
     }
     p = ed.p;
     end = ed.p + ed.len;
-    if (ber_get(&p, end, TAG_INTEGER, &version) != CC_OK ||
-        ber_get(&p, end, TAG_SEQUENCE, &eci) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_INTEGER, &version) != CC_OK ||
+        cc_ber_get(&p, end, TAG_SEQUENCE, &eci) != CC_OK) {
         return CC_E_P12;
     }
     p = eci.p;
     end = eci.p + eci.len;
-    if (ber_get(&p, end, TAG_OID, &type) != CC_OK || !OID_IS(&type, OID_DATA) ||
-        ber_get(&p, end, TAG_SEQUENCE, &alg) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_OID, &type) != CC_OK || !OID_IS(&type, OID_DATA) ||
+        cc_ber_get(&p, end, TAG_SEQUENCE, &alg) != CC_OK) {
         return CC_E_P12;
     }
     if (p == end) {
@@ -380,7 +246,7 @@ static int read_encrypted(p12 *c, const ber *content)
     if (++c->encrypted > P12_MAX_ENCRYPTED) {
         return CC_E_P12;
     }
-    ret = ber_get_octets(&p, end, TAG_CTX0_PRIM, &data, &len, &owned);
+    ret = get_octets(&p, end, TAG_CTX0_PRIM, &data, &len, &owned);
     if (ret == CC_OK) {
         ret = decrypt(c, &alg, data, len, &plain);
     }
@@ -397,27 +263,28 @@ static int read_encrypted(p12 *c, const ber *content)
 
 /* ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY OPTIONAL }, at *p.
  * content->len is 0 when absent. */
-static int read_content_info(const uint8_t **p, const uint8_t *end, ber *type, ber *content)
+static int read_content_info(const uint8_t **p, const uint8_t *end, cc_ber *type,
+                             cc_ber *content)
 {
-    ber ci;
+    cc_ber ci;
     const uint8_t *q;
 
-    if (ber_get(p, end, TAG_SEQUENCE, &ci) != CC_OK) {
+    if (cc_ber_get(p, end, TAG_SEQUENCE, &ci) != CC_OK) {
         return CC_E_P12;
     }
     q = ci.p;
-    if (ber_get(&q, ci.p + ci.len, TAG_OID, type) != CC_OK) {
+    if (cc_ber_get(&q, ci.p + ci.len, TAG_OID, type) != CC_OK) {
         return CC_E_P12;
     }
     memset(content, 0, sizeof(*content));
-    if (q < ci.p + ci.len && ber_get(&q, ci.p + ci.len, TAG_CTX0, content) != CC_OK) {
+    if (q < ci.p + ci.len && cc_ber_get(&q, ci.p + ci.len, TAG_CTX0, content) != CC_OK) {
         return CC_E_P12;
     }
     return CC_OK;
 }
 
-/* The OCTET STRING in the content of a ContentInfo of type data (see ber_get_octets). */
-static int data_octets(const ber *content, const uint8_t **val, size_t *len, uint8_t **owned)
+/* The OCTET STRING in the content of a ContentInfo of type data (see cc_ber_get_octets). */
+static int data_octets(const cc_ber *content, const uint8_t **val, size_t *len, uint8_t **owned)
 {
     const uint8_t *p = content->p;
 
@@ -426,19 +293,19 @@ static int data_octets(const ber *content, const uint8_t **val, size_t *len, uin
     if (content->len == 0) {
         return CC_E_P12;
     }
-    return ber_get_octets(&p, content->p + content->len, TAG_OCTET_STRING, val, len, owned);
+    return get_octets(&p, content->p + content->len, TAG_OCTET_STRING, val, len, owned);
 }
 
 /* AuthenticatedSafe ::= SEQUENCE OF ContentInfo (data or encryptedData) */
 static int read_auth_safe(p12 *c, const uint8_t *p, size_t len)
 {
     const uint8_t *end = p + len, *data;
-    ber seq, type, content;
+    cc_ber seq, type, content;
     uint8_t *owned;
     size_t data_len;
     int ret = CC_OK;
 
-    if (ber_get(&p, end, TAG_SEQUENCE, &seq) != CC_OK || p != end) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &seq) != CC_OK || p != end) {
         return CC_E_P12;
     }
     p = seq.p;
@@ -464,8 +331,8 @@ static int read_auth_safe(p12 *c, const uint8_t *p, size_t len)
 
 /* One MAC attempt: key = PKCS#12 KDF (ID 3) of the passphrase, HMAC over the content. */
 static int mac_matches(mbedtls_md_type_t md, const uint8_t *pwd, size_t pwd_len,
-                       const ber *salt, int iterations, const uint8_t *content,
-                       size_t content_len, const ber *digest)
+                       const cc_ber *salt, int iterations, const uint8_t *content,
+                       size_t content_len, const cc_ber *digest)
 {
     unsigned char key[MBEDTLS_MD_MAX_SIZE], mac[MBEDTLS_MD_MAX_SIZE];
     const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
@@ -487,11 +354,11 @@ static int mac_matches(mbedtls_md_type_t md, const uint8_t *pwd, size_t pwd_len,
 
 /* MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
  * DigestInfo ::= SEQUENCE { digestAlgorithm AlgorithmIdentifier, digest OCTET STRING } */
-static int check_mac(const p12 *c, const ber *mac_data, const uint8_t *content,
+static int check_mac(const p12 *c, const cc_ber *mac_data, const uint8_t *content,
                      size_t content_len)
 {
     const uint8_t *p = mac_data->p, *end = mac_data->p + mac_data->len, *q;
-    ber info, alg, oid, digest, salt, iter;
+    cc_ber info, alg, oid, digest, salt, iter;
     mbedtls_asn1_buf md_oid;
     mbedtls_md_type_t md;
     uint8_t *bmp = NULL;
@@ -499,12 +366,12 @@ static int check_mac(const p12 *c, const ber *mac_data, const uint8_t *content,
     uint32_t iterations = 1;
     int ret;
 
-    if (ber_get(&p, end, TAG_SEQUENCE, &info) != CC_OK ||
-        ber_get(&p, end, TAG_OCTET_STRING, &salt) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &info) != CC_OK ||
+        cc_ber_get(&p, end, TAG_OCTET_STRING, &salt) != CC_OK) {
         return CC_E_P12;
     }
     if (p < end) {
-        if (ber_get(&p, end, TAG_INTEGER, &iter) != CC_OK || p != end || iter.len == 0 ||
+        if (cc_ber_get(&p, end, TAG_INTEGER, &iter) != CC_OK || p != end || iter.len == 0 ||
             (iter.p[0] & 0x80)) {
             return CC_E_P12;
         }
@@ -522,12 +389,12 @@ static int check_mac(const p12 *c, const ber *mac_data, const uint8_t *content,
         return CC_E_ALG;
     }
     q = info.p;
-    if (ber_get(&q, info.p + info.len, TAG_SEQUENCE, &alg) != CC_OK ||
-        ber_get(&q, info.p + info.len, TAG_OCTET_STRING, &digest) != CC_OK) {
+    if (cc_ber_get(&q, info.p + info.len, TAG_SEQUENCE, &alg) != CC_OK ||
+        cc_ber_get(&q, info.p + info.len, TAG_OCTET_STRING, &digest) != CC_OK) {
         return CC_E_P12;
     }
     q = alg.p;
-    if (ber_get(&q, alg.p + alg.len, TAG_OID, &oid) != CC_OK) {
+    if (cc_ber_get(&q, alg.p + alg.len, TAG_OID, &oid) != CC_OK) {
         return CC_E_P12;
     }
     md_oid.tag = MBEDTLS_ASN1_OID;
@@ -563,29 +430,29 @@ static int cert_has_key(const cc_buf *crt, const cc_buf *spki, int *match)
     const uint8_t *p = crt->p, *end = crt->p + crt->len;
     unsigned char buf[SPKI_DER_MAX];
     mbedtls_pk_context pk;
-    ber cert, tbs, e;
+    cc_ber cert, tbs, e;
     int i, n;
 
     *match = 0;
-    if (ber_get(&p, end, TAG_SEQUENCE, &cert) != CC_OK || p != end) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &cert) != CC_OK || p != end) {
         return CC_E_P12;
     }
     p = cert.p;
-    if (ber_get(&p, cert.p + cert.len, TAG_SEQUENCE, &tbs) != CC_OK) {
+    if (cc_ber_get(&p, cert.p + cert.len, TAG_SEQUENCE, &tbs) != CC_OK) {
         return CC_E_P12;
     }
     p = tbs.p;
     end = tbs.p + tbs.len;
-    if (ber_read(p, end, 0, &e) == CC_OK && e.tag == TAG_CTX0) {
+    if (cc_ber_read(p, end, &e) == CC_OK && e.tag == TAG_CTX0) {
         p = e.next;
     }
     for (i = 0; i < 5; i++) {
-        if (ber_read(p, end, 0, &e) != CC_OK) {
+        if (cc_ber_read(p, end, &e) != CC_OK) {
             return CC_E_P12;
         }
         p = e.next;
     }
-    if (ber_get(&p, end, TAG_SEQUENCE, &e) != CC_OK) {
+    if (cc_ber_get(&p, end, TAG_SEQUENCE, &e) != CC_OK) {
         return CC_E_P12;
     }
     mbedtls_pk_init(&pk);
@@ -649,7 +516,7 @@ int cc_pkcs12_decode(const uint8_t *pfx, size_t pfx_len, const uint8_t *pass, si
                      cc_buf *key, cc_buf *spki, cc_buf *cert, cc_buf *chain)
 {
     const uint8_t *p = pfx, *end = pfx + pfx_len, *auth = NULL;
-    ber seq, version, type, content, mac;
+    cc_ber seq, version, type, content, mac;
     uint8_t *owned = NULL;
     size_t auth_len = 0, i;
     p12 c;
@@ -659,12 +526,12 @@ int cc_pkcs12_decode(const uint8_t *pfx, size_t pfx_len, const uint8_t *pass, si
     mbedtls_pk_init(&c.pk);
     c.pass = pass;
     c.pass_len = pass_len;
-    if (pfx_len > P12_MAX_LEN || ber_get(&p, end, TAG_SEQUENCE, &seq) != CC_OK || p != end) {
+    if (pfx_len > P12_MAX_LEN || cc_ber_get(&p, end, TAG_SEQUENCE, &seq) != CC_OK || p != end) {
         goto cleanup;
     }
     p = seq.p;
     end = seq.p + seq.len;
-    if (ber_get(&p, end, TAG_INTEGER, &version) != CC_OK || version.len != 1 ||
+    if (cc_ber_get(&p, end, TAG_INTEGER, &version) != CC_OK || version.len != 1 ||
         version.p[0] != 3 || read_content_info(&p, end, &type, &content) != CC_OK) {
         goto cleanup;
     }
@@ -676,7 +543,7 @@ int cc_pkcs12_decode(const uint8_t *pfx, size_t pfx_len, const uint8_t *pass, si
         goto cleanup;
     }
     if (p < end) {
-        if (ber_get(&p, end, TAG_SEQUENCE, &mac) != CC_OK || p != end) {
+        if (cc_ber_get(&p, end, TAG_SEQUENCE, &mac) != CC_OK || p != end) {
             ret = CC_E_P12;
             goto cleanup;
         }
