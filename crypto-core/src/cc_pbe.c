@@ -4,6 +4,7 @@
 #include "cc_internal.h"
 #include "cc_pbe.h"
 #include "cc_rc2.h"
+#include "cc_text.h"
 #include "mbedtls/asn1.h"
 #include "mbedtls/cipher.h"
 #include "mbedtls/md.h"
@@ -16,58 +17,52 @@
  * 128BitRC2,40BitRC2}-CBC */
 static const uint8_t OID_PKCS12_PBE[] = { 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01 };
 
+/* Appends one UTF-16 code unit, big-endian. */
+static size_t put_u16(uint8_t *p, uint32_t unit)
+{
+    p[0] = (uint8_t) (unit >> 8);
+    p[1] = (uint8_t) unit;
+    return 2;
+}
+
 int cc_pbe_bmp_password(const uint8_t *utf8, size_t len, uint8_t **out, size_t *out_len)
 {
-    size_t i = 0, n = 0;
+    /* A UTF-8 sequence never takes more than twice its length in UTF-16 (a 4-byte one
+     * becomes a surrogate pair); then the 2-byte terminator. */
+    size_t cap = len * 2 + 2, i = 0, n = 0, k;
+    uint32_t cp;
     uint8_t *bmp;
+    int ret = CC_E_ARG;
 
     *out = NULL;
     *out_len = 0;
-    /* At most two UTF-16 units (4 bytes) per UTF-8 byte, plus the terminator. */
-    bmp = cc_alloc(len * 4 + 2);
-    if (bmp == NULL) {
+    if ((bmp = cc_alloc(cap)) == NULL) {
         return CC_E_NOMEM;
     }
     while (i < len) {
-        uint32_t cp;
-        size_t extra, k;
-        uint8_t c = utf8[i];
-        if (c < 0x80) { cp = c; extra = 0; }
-        else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; extra = 1; }
-        else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; extra = 2; }
-        else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; extra = 3; }
-        else { goto invalid; }
-        if (i + extra >= len) {
-            goto invalid;
-        }
-        for (k = 1; k <= extra; k++) {
-            if ((utf8[i + k] & 0xC0) != 0x80) {
-                goto invalid;
-            }
-            cp = (cp << 6) | (utf8[i + k] & 0x3F);
-        }
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            goto invalid;
+        /* Not UTF-8 (overlong forms and surrogates included) is refused, not replaced: a
+         * passphrase changed here would derive another key without a word. */
+        if ((k = cc_text_utf8_next(utf8 + i, len - i, &cp)) == 0) {
+            goto cleanup;
         }
         if (cp >= 0x10000) {
-            uint32_t v = cp - 0x10000, hi = 0xD800 | (v >> 10), lo = 0xDC00 | (v & 0x3FF);
-            bmp[n++] = (uint8_t) (hi >> 8); bmp[n++] = (uint8_t) hi;
-            bmp[n++] = (uint8_t) (lo >> 8); bmp[n++] = (uint8_t) lo;
+            cp -= 0x10000;
+            n += put_u16(bmp + n, 0xD800 | (cp >> 10));
+            n += put_u16(bmp + n, 0xDC00 | (cp & 0x3FF));
         } else {
-            bmp[n++] = (uint8_t) (cp >> 8); bmp[n++] = (uint8_t) cp;
+            n += put_u16(bmp + n, cp);
         }
-        i += extra + 1;
+        i += k;
     }
-    bmp[n++] = 0;
-    bmp[n++] = 0;
+    n += put_u16(bmp + n, 0);
     *out = bmp;
     *out_len = n;
-    return CC_OK;
+    bmp = NULL; /* the caller's now */
+    ret = CC_OK;
 
-invalid:
-    cc_wipe_free(bmp, len * 4 + 2);
-    return CC_E_ARG;
+cleanup:
+    cc_wipe_free(bmp, cap);
+    return ret;
 }
 
 int cc_pbe_pkcs12_kdf(int md, const uint8_t *bmp, size_t bmp_len, const uint8_t *salt,

@@ -1,6 +1,6 @@
-/* Text helpers of the name and subjectAltName parsers and printers (cc_dn.c, cc_san.c):
- * ASCII classes, hex digits, UTF-8, ASN.1 string values decoded to code points, and text
- * appended to a cc_json buffer. Not exported. */
+/* Text helpers of the name and subjectAltName parsers and printers (cc_dn.c, cc_san.c) and
+ * of the PKCS#12 passphrase (cc_pbe.c): ASCII classes, hex digits, UTF-8, ASN.1 string
+ * values decoded to code points, and text appended to a cc_json buffer. Not exported. */
 #ifndef CC_TEXT_H
 #define CC_TEXT_H
 
