@@ -1,49 +1,14 @@
 // A key store on a PKCS#11 token: a secure element (SE0; SoftHSM2 stands in for it in
-// development) or the TPM through tpm2-pkcs11 (TPM0).
+// development) or the TPM through tpm2-pkcs11 (TPM0). This file is the KeyStore port's
+// operations; the token connection (login, relogin, recovery, queue) is pkcs11-session.ts,
+// the handle checks pkcs11-objects.ts, the object layout and mechanisms pkcs11-templates.ts.
 //
-// One R/W session per store, logged in as the user; every call goes through one promise
-// chain (`enqueue`), so the token sees one operation at a time (SoftHSM2 fails under
-// concurrent key generation in one token, tpm2-pkcs11 serializes on the TPM anyway). Long
-// calls use pkcs11js's *Async forms (key generation, signing), so the event loop does not
-// wait for the token.
-//
-// Key objects are token objects with CKA_ID = the key id's UTF-8 bytes and CKA_LABEL = the key
-// id: the private key CKA_PRIVATE, CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_SIGN; the public key
-// CKA_VERIFY. SPKIs are built by the crypto core from the public object's attributes.
-//
-// Handles: tpm2-pkcs11 keeps every key it used loaded in the TPM (behind tpm2-abrmd) until
-// C_Logout; after 13 generated keys tpm2-abrmd is out of object memory for the connection
-// (27 transient objects; the module answers CKR_GENERAL_ERROR). So after every
-// `relogin_every` operations that load a key (sign, generate, import) the store logs out and
-// in again. Default for tpm2-pkcs11: every 8 (at most 16 keys' objects loaded). A login costs
-// about 15 ms on swtpm (an unseal), and more on a real TPM: after every operation it would
-// make a sign 22 ms instead of 10 (measured, swtpm). Other modules: never. Should the limit be
-// hit anyway, the CKR_GENERAL_ERROR recovery below logs in afresh and retries.
-//
-// Handle reuse (tpm2-pkcs11 1.9): when the object with the lowest handle is destroyed, the
-// module gives the next new object a handle an existing object already has (its
-// token_add_tobject does not see the gap before the list head), so a handle may name
-// another key. After destroying objects on tpm2-pkcs11 the store checks the handles and, if
-// the lowest is not 1 any more, re-initializes the module before the next operation (handles
-// are then numbered 1..n afresh). As a safety net for every module, each handle is checked to
-// carry the key's CKA_ID before it is used (sign, SPKI, destroy) and right after generation;
-// a mismatch re-initializes and retries once, and never signs with another key.
-//
-// Recovery: a failure that means the session, the login or the module's device/broker was
-// lost (CKR_SESSION_HANDLE_INVALID, CKR_DEVICE_ERROR, CKR_GENERAL_ERROR, ...; see
-// recoveryOf) re-opens once and retries the operation once: the module is re-initialized
-// (C_Finalize + C_Initialize) when this store is its only user, so a TPM reset (swtpm and
-// tpm2-abrmd restarted) leaves keys usable; otherwise only the session is re-opened.
-//
-// PIN: the store keeps a copy of the configured PIN bytes (wiped by close()). pkcs11js's
-// C_Login only takes a JavaScript string, which cannot be wiped: the string is made at each
-// login and dropped right after. A PIN the token rejected is not tried again (that would run
-// the token into its PIN lock; a TPM locks after 3 failures, and each power loss counts as
-// one): the store answers WRONG_PIN until it is configured anew.
-import { endianness } from 'node:os';
+// Long calls use pkcs11js's *Async forms (key generation, signing), so the event loop does
+// not wait for the token. SPKIs are built by the crypto core from the public object's
+// attributes. Every operation may run twice (the session's retry), so generate and import
+// remove what a failed first attempt left (claimId).
 import * as pkcs11js from 'pkcs11js';
 import { KeystoreError } from '../../ipc/errors';
-import { createLogger } from '../common/log';
 import {
   Status,
   type DigestAlgorithm,
@@ -54,16 +19,11 @@ import {
 } from '../../ipc/protocol';
 import { CoreError } from '../../wasm/errors';
 import type { Keys } from '../../wasm/keys';
-import type { KeyParts, StoreCrypto } from '../../wasm/store';
-import { ckrName, isCkr, recoveryOf, toKeystoreError } from './pkcs11-errors';
-import {
-  acquireModule,
-  claimToken,
-  reinitializeModule,
-  releaseModule,
-  releaseToken,
-  type Pkcs11Module,
-} from './pkcs11-module';
+import type { StoreCrypto } from '../../wasm/store';
+import { isCkr } from './pkcs11-errors';
+import { StaleHandles, type Handle, type TokenObjects } from './pkcs11-objects';
+import { Pkcs11Session } from './pkcs11-session';
+import { DIGESTS, generateTemplates, importTemplates, signMechanism } from './pkcs11-templates';
 import { BaseKeyStore, keyTypeOf, type Signature } from './port';
 
 export interface Pkcs11StoreConfig {
@@ -86,102 +46,14 @@ export interface Pkcs11StoreConfig {
   relogin_every?: number;
 }
 
-type Handle = Buffer;
-type Template = pkcs11js.Template;
-
-const CURVE_OID: Record<string, string> = {
-  'EC-P256': '06082a8648ce3d030107',
-  'EC-P384': '06052b81040022',
-  'EC-P521': '06052b81040023',
-};
-
-interface DigestInfo {
-  length: number;
-  ckm: number;
-  mgf: number;
-  /** DER of DigestInfo up to the hash (RFC 8017 §9.2 note 1). */
-  prefix: Buffer;
-}
-
-const DIGESTS: Record<DigestAlgorithm, DigestInfo> = {
-  'SHA-256': {
-    length: 32,
-    ckm: pkcs11js.CKM_SHA256,
-    mgf: pkcs11js.CKG_MGF1_SHA256,
-    prefix: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  },
-  'SHA-384': {
-    length: 48,
-    ckm: pkcs11js.CKM_SHA384,
-    mgf: pkcs11js.CKG_MGF1_SHA384,
-    prefix: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
-  },
-  'SHA-512': {
-    length: 64,
-    ckm: pkcs11js.CKM_SHA512,
-    mgf: pkcs11js.CKG_MGF1_SHA512,
-    prefix: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
-  },
-};
-
 /** Large enough for any signature here (RSA-4096: 512 bytes; ECDSA P-521 raw: 132). */
 const SIGNATURE_BUFFER = 1024;
-const TPM2_PKCS11 = /^tpm2-software/i;
-/** Key-loading operations between logins on tpm2-pkcs11 (see "Handles" above). */
-const TPM2_RELOGIN_EVERY = 8;
-/** CK_STATE of a logged-in R/W session (pkcs11js exports no CKS_* constants). */
-const CKS_RW_USER_FUNCTIONS = 3;
-
-/** A Buffer over the same memory (no copy), so wiping the original wipes what the module saw. */
-const view = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-/** CK_ULONG attribute value (native byte order) as a number. */
-function ulong(b: Buffer): number {
-  const le = endianness() === 'LE';
-  if (b.length === 8) return Number(le ? b.readBigUInt64LE() : b.readBigUInt64BE());
-  if (b.length === 4) return le ? b.readUInt32LE() : b.readUInt32BE();
-  return b.length > 0 ? b[0]! : -1;
-}
-
-/** DER OCTET STRING around `v` (CKA_EC_POINT). */
-function derOctetString(v: Uint8Array): Buffer {
-  const n = v.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  return Buffer.concat([Buffer.from([0x04, ...len]), view(v)]);
-}
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
-const log = createLogger('pkcs11-store');
-
-/** A handle named another object than the one looked up (see "Handle reuse" above). */
-class StaleHandles extends Error {
-  constructor() {
-    super('the module gave one handle to two objects (tpm2-pkcs11 handle reuse); re-initialized it');
-  }
-}
 
 export class Pkcs11Store extends BaseKeyStore {
   readonly description: StoreDescription;
-  private readonly module: string;
-  private readonly label: string;
-  private readonly pin: Uint8Array;
-  private readonly reloginEvery: number | undefined;
-
-  private mod: Pkcs11Module | undefined;
-  private slot: Handle | undefined;
-  private session: Handle | undefined;
-  /** The module generation the session belongs to. */
-  private sessionGeneration = 0;
-  private mechanisms = new Set<number>();
-  /** Operations that loaded a key since the last login. */
-  private loads = 0;
-  /** The token was found once: its absence now is TOKEN_MISSING, not SLOT_NOT_FOUND. */
-  private seen = false;
-  private pinRejected: KeystoreError | undefined;
-  /** Handles may be reused (see above): re-initialize the module before the next operation. */
-  private reinitPending = false;
-  private closed = false;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly token: Pkcs11Session;
 
   constructor(config: Pkcs11StoreConfig, private readonly keys: Keys, private readonly crypto: StoreCrypto) {
     super();
@@ -194,10 +66,13 @@ export class Pkcs11Store extends BaseKeyStore {
       can_import: config.can_import,
       can_secure_wipe: config.can_secure_wipe,
     };
-    this.module = config.module;
-    this.label = config.token_label;
-    this.pin = new Uint8Array(config.pin);
-    this.reloginEvery = config.relogin_every;
+    this.token = new Pkcs11Session({
+      storeId: config.id,
+      module: config.module,
+      label: config.token_label,
+      pin: config.pin,
+      reloginEvery: config.relogin_every,
+    });
   }
 
   /** A store with its session open and logged in; throws the reason (WRONG_PIN, SLOT_NOT_FOUND, ...) if not. */
@@ -214,146 +89,45 @@ export class Pkcs11Store extends BaseKeyStore {
 
   /** Opens the session and logs in (every operation also does this when needed). */
   connect(): Promise<void> {
-    return this.op('open the token', {}, async () => undefined);
+    return this.token.run('open the token', {}, async () => undefined);
   }
 
   /** Log out and in after this many key-loading operations (0 = never). */
   get reloginPolicy(): number {
-    if (this.reloginEvery !== undefined) return this.reloginEvery;
-    return this.mod && TPM2_PKCS11.test(this.mod.manufacturer) ? TPM2_RELOGIN_EVERY : 0;
+    return this.token.reloginPolicy;
   }
-
-  // ------------------------------------------------------------------ operations
 
   override async generate(keyId: string, type: KeyType): Promise<Uint8Array> {
     this.requireType(type);
-    const ec = type.startsWith('EC-');
-    const idBytes = Buffer.from(keyId, 'utf8');
+    const { mechanism, what, pub, priv } = generateTemplates(keyId, type);
     let checkedFree = false;
-    return this.op(`generate ${type} key ${keyId}`, { loadsKey: true, kind: 'generate' }, async (p11, s) => {
-      checkedFree = this.claimId(s, keyId, checkedFree);
-      const mechanism = ec ? pkcs11js.CKM_EC_KEY_PAIR_GEN : pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN;
-      this.requireMechanism(mechanism, `${ec ? 'EC' : 'RSA'} key generation`);
-      const common: Template = [
-        { type: pkcs11js.CKA_TOKEN, value: true },
-        { type: pkcs11js.CKA_ID, value: idBytes },
-        { type: pkcs11js.CKA_LABEL, value: keyId },
-      ];
-      const pub: Template = [
-        ...common,
-        { type: pkcs11js.CKA_PRIVATE, value: false },
-        { type: pkcs11js.CKA_VERIFY, value: true },
-        ...(ec
-          ? [{ type: pkcs11js.CKA_EC_PARAMS, value: Buffer.from(CURVE_OID[type]!, 'hex') }]
-          : [
-              { type: pkcs11js.CKA_MODULUS_BITS, value: Number(type.slice(4)) },
-              { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-            ]),
-      ];
-      const priv: Template = [
-        ...common,
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_SIGN, value: true },
-      ];
-      let pair: pkcs11js.KeyPair;
-      try {
-        pair = await p11.C_GenerateKeyPairAsync(s, { mechanism }, pub, priv);
-      } catch (e) {
-        this.destroyQuietly(s, keyId);
-        throw e;
-      }
-      this.checkId(s, pair.privateKey, idBytes);
-      let spki: Uint8Array;
-      try {
-        spki = this.spkiOf(p11, s, pair.publicKey, keyId);
+    return this.token.run(`generate ${type} key ${keyId}`, { loadsKey: true, kind: 'generate' }, async (t) => {
+      checkedFree = this.claimId(t, keyId, checkedFree);
+      this.token.requireMechanism(mechanism, what);
+      const pair = await this.cleaningUp(t, keyId, () => t.p11.C_GenerateKeyPairAsync(t.session, { mechanism }, pub, priv));
+      t.checkId(pair.privateKey, keyId);
+      return this.cleaningUp(t, keyId, async () => {
+        const spki = this.spkiOf(t, pair.publicKey, keyId);
         const got = keyTypeOf(this.keys.describe(spki));
         if (got !== type) throw new KeystoreError(Status.STORE_FAILURE, `${this.description.id}: asked for ${type}, the token made ${got}`);
-      } catch (e) {
-        this.destroyQuietly(s, keyId);
-        throw e;
-      }
-      return spki;
+        return spki;
+      });
     });
   }
 
   override async import(keyId: string, privateDer: Uint8Array): Promise<{ spki: Uint8Array; keyType: KeyType }> {
     if (!this.description.can_import) return super.import(keyId, privateDer);
-    let parts: KeyParts;
+    const parts = badKey(() => this.crypto.keyParts(privateDer));
     try {
-      parts = this.crypto.keyParts(privateDer);
-    } catch (e) {
-      if (e instanceof CoreError) throw new KeystoreError(Status.BAD_KEY, `not a usable private key (${e.code})`);
-      throw e;
-    }
-    try {
-      let spki: Uint8Array;
-      try {
-        spki = parts.kind === 'EC' ? this.crypto.spkiFromEc(parts.params, parts.point) : this.crypto.spkiFromRsa(parts.n, parts.e);
-      } catch (e) {
-        if (e instanceof CoreError) throw new KeystoreError(Status.BAD_KEY, `not a usable private key (${e.code})`);
-        throw e;
-      }
+      const spki = badKey(() => (parts.kind === 'EC' ? this.crypto.spkiFromEc(parts.params, parts.point) : this.crypto.spkiFromRsa(parts.n, parts.e)));
       const keyType = keyTypeOf(this.keys.describe(spki));
       this.requireType(keyType);
-      const idBytes = Buffer.from(keyId, 'utf8');
+      const templates = importTemplates(keyId, parts);
       let checkedFree = false;
-      await this.op(`import ${keyType} key ${keyId}`, { loadsKey: true, kind: 'import' }, async (p11, s) => {
-        checkedFree = this.claimId(s, keyId, checkedFree);
-        const keyType11 = parts.kind === 'EC' ? pkcs11js.CKK_EC : pkcs11js.CKK_RSA;
-        const common: Template = [
-          { type: pkcs11js.CKA_KEY_TYPE, value: keyType11 },
-          { type: pkcs11js.CKA_TOKEN, value: true },
-          { type: pkcs11js.CKA_ID, value: idBytes },
-          { type: pkcs11js.CKA_LABEL, value: keyId },
-        ];
-        const priv: Template = [
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-          ...common,
-          { type: pkcs11js.CKA_PRIVATE, value: true },
-          { type: pkcs11js.CKA_SENSITIVE, value: true },
-          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-          { type: pkcs11js.CKA_SIGN, value: true },
-          ...(parts.kind === 'EC'
-            ? [
-                { type: pkcs11js.CKA_EC_PARAMS, value: view(parts.params) },
-                { type: pkcs11js.CKA_VALUE, value: view(parts.d) },
-              ]
-            : [
-                { type: pkcs11js.CKA_MODULUS, value: view(parts.n) },
-                { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: view(parts.e) },
-                { type: pkcs11js.CKA_PRIVATE_EXPONENT, value: view(parts.d) },
-                { type: pkcs11js.CKA_PRIME_1, value: view(parts.p) },
-                { type: pkcs11js.CKA_PRIME_2, value: view(parts.q) },
-                { type: pkcs11js.CKA_EXPONENT_1, value: view(parts.dp) },
-                { type: pkcs11js.CKA_EXPONENT_2, value: view(parts.dq) },
-                { type: pkcs11js.CKA_COEFFICIENT, value: view(parts.qinv) },
-              ]),
-        ];
-        const pub: Template = [
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
-          ...common,
-          { type: pkcs11js.CKA_PRIVATE, value: false },
-          { type: pkcs11js.CKA_VERIFY, value: true },
-          ...(parts.kind === 'EC'
-            ? [
-                { type: pkcs11js.CKA_EC_PARAMS, value: view(parts.params) },
-                { type: pkcs11js.CKA_EC_POINT, value: derOctetString(parts.point) },
-              ]
-            : [
-                { type: pkcs11js.CKA_MODULUS, value: view(parts.n) },
-                { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: view(parts.e) },
-              ]),
-        ];
-        let handles: Handle[];
-        try {
-          handles = [p11.C_CreateObject(s, priv), p11.C_CreateObject(s, pub)];
-        } catch (e) {
-          this.destroyQuietly(s, keyId);
-          throw e;
-        }
-        for (const h of handles) this.checkId(s, h, idBytes);
+      await this.token.run(`import ${keyType} key ${keyId}`, { loadsKey: true, kind: 'import' }, async (t) => {
+        checkedFree = this.claimId(t, keyId, checkedFree);
+        const handles = await this.cleaningUp(t, keyId, async () => templates.map((tpl) => t.p11.C_CreateObject(t.session, tpl)));
+        for (const h of handles) t.checkId(h, keyId);
       });
       return { spki, keyType };
     } finally {
@@ -362,13 +136,13 @@ export class Pkcs11Store extends BaseKeyStore {
   }
 
   override async publicKey(keyId: string): Promise<Uint8Array> {
-    return this.op(`read public key ${keyId}`, {}, async (p11, s) => {
-      const pub = this.find(s, keyId, pkcs11js.CKO_PUBLIC_KEY)[0];
-      if (pub) return this.spkiOf(p11, s, pub, keyId);
-      const priv = this.find(s, keyId, pkcs11js.CKO_PRIVATE_KEY)[0];
+    return this.token.run(`read public key ${keyId}`, {}, async (t) => {
+      const pub = t.find(keyId, pkcs11js.CKO_PUBLIC_KEY)[0];
+      if (pub) return this.spkiOf(t, pub, keyId);
+      const priv = t.find(keyId, pkcs11js.CKO_PRIVATE_KEY)[0];
       if (!priv) throw this.unknownKey(keyId);
       // No public object (made by another tool): RSA private keys carry n and e.
-      return this.spkiOf(p11, s, priv, keyId);
+      return this.spkiOf(t, priv, keyId);
     });
   }
 
@@ -379,59 +153,40 @@ export class Pkcs11Store extends BaseKeyStore {
       throw new KeystoreError(Status.BAD_REQUEST, `a ${digest} digest has ${d.length} bytes, not ${hash.length}`);
     }
     const input = Buffer.from(hash);
-    return this.op(`sign with key ${keyId} (${scheme}, ${digest})`, { loadsKey: true }, async (p11, s) => {
-      const key = this.find(s, keyId, pkcs11js.CKO_PRIVATE_KEY)[0];
+    return this.token.run(`sign with key ${keyId} (${scheme}, ${digest})`, { loadsKey: true }, async (t) => {
+      const key = t.find(keyId, pkcs11js.CKO_PRIVATE_KEY)[0];
       if (!key) throw this.unknownKey(keyId);
-      const keyType = this.keyTypeAttr(s, key, keyId);
-      const ec = keyType === pkcs11js.CKK_EC;
-      if (!ec && keyType !== pkcs11js.CKK_RSA) {
-        throw new KeystoreError(Status.UNSUPPORTED_KEY_TYPE, `${this.description.id}: key ${keyId} is neither EC nor RSA`);
-      }
+      const ec = this.isEc(t, key, keyId);
       if ((scheme === 'ECDSA') !== ec) {
         throw new KeystoreError(Status.UNSUPPORTED_KEY_TYPE, `${this.description.id}: key ${keyId} is an ${ec ? 'EC' : 'RSA'} key and cannot sign with ${scheme}`);
       }
-      let mechanism: pkcs11js.Mechanism;
-      let data = input;
-      if (scheme === 'ECDSA') {
-        this.requireMechanism(pkcs11js.CKM_ECDSA, 'ECDSA');
-        mechanism = { mechanism: pkcs11js.CKM_ECDSA };
-      } else if (scheme === 'RSA-PKCS1-V1_5') {
-        this.requireMechanism(pkcs11js.CKM_RSA_PKCS, 'RSA PKCS#1 v1.5 signatures');
-        mechanism = { mechanism: pkcs11js.CKM_RSA_PKCS };
-        data = Buffer.concat([d.prefix, input]);
-      } else if (scheme === 'RSA-PSS') {
-        this.requireMechanism(pkcs11js.CKM_RSA_PKCS_PSS, 'RSA-PSS signatures');
-        const modulus = p11.C_GetAttributeValue(s, key, [{ type: pkcs11js.CKA_MODULUS }])[0]!.value as Buffer;
+      const { mechanism, what, data } = signMechanism(scheme, d, input);
+      this.token.requireMechanism(mechanism.mechanism, what);
+      if (scheme === 'RSA-PSS') {
+        const modulus = t.p11.C_GetAttributeValue(t.session, key, [{ type: pkcs11js.CKA_MODULUS }])[0]!.value as Buffer;
         if (modulus.length < 2 * d.length + 2) {
           throw new KeystoreError(Status.UNSUPPORTED_KEY_TYPE, `${this.description.id}: key ${keyId} is too small for RSA-PSS with ${digest} and a salt as long as the hash`);
         }
-        const parameter: pkcs11js.RsaPSS = { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: d.ckm, mgf: d.mgf, saltLen: d.length };
-        mechanism = { mechanism: pkcs11js.CKM_RSA_PKCS_PSS, parameter };
-      } else {
-        throw new KeystoreError(Status.BAD_REQUEST, `unknown signature scheme ${String(scheme)}`);
       }
-      p11.C_SignInit(s, mechanism, key);
-      const sig = await p11.C_SignAsync(s, data, Buffer.alloc(SIGNATURE_BUFFER));
+      t.p11.C_SignInit(t.session, mechanism, key);
+      const sig = await t.p11.C_SignAsync(t.session, data, Buffer.alloc(SIGNATURE_BUFFER));
       return { signature: new Uint8Array(sig), format: ec ? ('raw' as const) : ('der' as const) };
     });
   }
 
   override async delete(keyId: string): Promise<void> {
-    return this.op(`delete key ${keyId}`, {}, async (p11, s) => {
-      const objects = [...this.find(s, keyId, pkcs11js.CKO_PRIVATE_KEY), ...this.find(s, keyId, pkcs11js.CKO_PUBLIC_KEY)];
+    return this.token.run(`delete key ${keyId}`, {}, async (t) => {
+      const objects = [...t.find(keyId, pkcs11js.CKO_PRIVATE_KEY), ...t.find(keyId, pkcs11js.CKO_PUBLIC_KEY)];
       if (objects.length === 0) throw this.unknownKey(keyId);
-      const idBytes = Buffer.from(keyId, 'utf8');
-      for (const o of objects) this.checkId(s, o, idBytes);
-      for (const o of objects) p11.C_DestroyObject(s, o);
-      this.afterDestroy(s);
+      t.destroy(keyId, objects);
     });
   }
 
   override async list(): Promise<string[]> {
-    return this.op('list keys', {}, async (p11, s) => {
+    return this.token.run('list keys', {}, async (t) => {
       const ids = new Set<string>();
-      for (const h of this.findAll(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }])) {
-        const id = p11.C_GetAttributeValue(s, h, [{ type: pkcs11js.CKA_ID }])[0]!.value as Buffer;
+      for (const h of t.findAll([{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }])) {
+        const id = t.p11.C_GetAttributeValue(t.session, h, [{ type: pkcs11js.CKA_ID }])[0]!.value as Buffer;
         try {
           // Keys whose CKA_ID is not UTF-8 were made by other tools, under no key id of ours.
           if (id.length > 0) ids.add(utf8Strict.decode(id));
@@ -444,252 +199,17 @@ export class Pkcs11Store extends BaseKeyStore {
   }
 
   override async health(): Promise<{ ok: boolean; detail?: string }> {
-    if (this.closed) return { ok: false, detail: 'store closed' };
+    if (this.token.closed) return { ok: false, detail: 'store closed' };
     try {
-      await this.op('health check', {}, async (p11, s) => {
-        const info = p11.C_GetSessionInfo(s);
-        if (info.state !== CKS_RW_USER_FUNCTIONS) this.login(s);
-        try {
-          // Reaches the device itself (tpm2-pkcs11: TPM2_GetRandom), not only the module.
-          p11.C_GenerateRandom(s, Buffer.alloc(1));
-        } catch (e) {
-          if (!isCkr(e, 'CKR_FUNCTION_NOT_SUPPORTED') && !isCkr(e, 'CKR_RANDOM_NO_RNG')) throw e;
-        }
-      });
+      await this.token.check();
       return { ok: true };
     } catch (e) {
       return { ok: false, detail: e instanceof Error ? e.message : String(e) };
     }
   }
 
-  override async close(): Promise<void> {
-    await this.enqueue(async () => {
-      if (this.closed) return;
-      this.closed = true;
-      // No C_Logout: login is per token, and during a reload the next store of this id
-      // already uses the token; closing the token's last session logs out anyway.
-      this.dropSession(false);
-      if (this.mod) {
-        releaseModule(this.mod);
-        releaseToken(this.module, this.label, this.description.id);
-        this.mod = undefined;
-      }
-      this.pin.fill(0);
-    });
-  }
-
-  // ------------------------------------------------------------------ session and queue
-
-  /** Runs `task` after every task queued before it. */
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(task, task);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * One queued operation: opens the session if needed, runs `fn`, and on a failure that
-   * means the session or device was lost re-opens once and runs `fn` once more. Maps every
-   * PKCS#11 error to a KeystoreError. `fn` must be safe to run twice.
-   */
-  private op<T>(
-    what: string,
-    opts: { loadsKey?: boolean; kind?: 'import' | 'generate' },
-    fn: (p11: pkcs11js.PKCS11, session: Handle) => Promise<T>,
-  ): Promise<T> {
-    const context = `${this.description.id}: ${what}`;
-    return this.enqueue(async () => {
-      let sessionRetries = 0;
-      let handleRetries = 0;
-      for (;;) {
-        try {
-          this.ensureOpen();
-          const result = await fn(this.mod!.p11, this.session!);
-          if (opts.loadsKey) this.afterLoad();
-          return result;
-        } catch (e) {
-          if (e instanceof KeystoreError) throw e;
-          if (this.closed) throw toKeystoreError(e, context, opts.kind);
-          if (e instanceof StaleHandles) {
-            // ensureOpen re-initializes the module first (reinitPending). Twice: a generation
-            // retried after one clears its leftovers (which may need one more).
-            if (handleRetries++ < 2) continue;
-            throw new KeystoreError(Status.STORE_FAILURE, `${context}: ${e.message}, and it happened again`);
-          }
-          if (recoveryOf(e) === 'session' && sessionRetries++ === 0) {
-            log.warn('token session lost or token busy: opening afresh and retrying once', {
-              store: this.description.id,
-              operation: what,
-              ckr: ckrName(e) ?? (e instanceof Error ? e.name : 'error'),
-            });
-            this.recover();
-            continue;
-          }
-          throw toKeystoreError(e, context, opts.kind);
-        }
-      }
-    });
-  }
-
-  /** Throws a KeystoreError (closed, PIN rejected, module or token missing) or a raw PKCS#11 error. */
-  private ensureOpen(): void {
-    if (this.closed) throw new KeystoreError(Status.STORE_FAILURE, `${this.description.id} is closed`);
-    if (this.pinRejected) {
-      throw new KeystoreError(
-        this.pinRejected.status,
-        `${this.pinRejected.message}; not tried again so as not to lock the token: configure the right PIN and reload`,
-      );
-    }
-    if (!this.mod) {
-      claimToken(this.module, this.label, this.description.id);
-      try {
-        this.mod = acquireModule(this.module);
-      } catch (e) {
-        releaseToken(this.module, this.label, this.description.id);
-        throw toKeystoreError(e, `${this.description.id}`);
-      }
-    }
-    if (this.reinitPending) {
-      this.reinitPending = false;
-      log.debug('re-initializing the PKCS#11 module so that object handles are unique again', { store: this.description.id });
-      this.recover(true);
-    }
-    if (this.session && this.sessionGeneration === this.mod.generation) return;
-    this.openSession();
-  }
-
-  private openSession(): void {
-    const mod = this.mod!;
-    const p11 = mod.p11;
-    this.session = undefined;
-    const slot = this.findSlot();
-    const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    try {
-      this.slot = slot;
-      this.login(session);
-      this.mechanisms = new Set(p11.C_GetMechanismList(slot));
-    } catch (e) {
-      try {
-        p11.C_CloseSession(session);
-      } catch {
-        // closing is best effort
-      }
-      throw e;
-    }
-    this.session = session;
-    this.sessionGeneration = mod.generation;
-    this.seen = true;
-  }
-
-  private findSlot(): Handle {
-    const p11 = this.mod!.p11;
-    const labels: string[] = [];
-    for (const slot of p11.C_GetSlotList(true)) {
-      let label: string;
-      try {
-        label = p11.C_GetTokenInfo(slot).label.replace(/[ \0]+$/, '');
-      } catch {
-        continue; // token went away between the two calls
-      }
-      if (label === this.label) return slot;
-      labels.push(label === '' ? '(no label)' : `'${label}'`);
-    }
-    const where = `no token labelled '${this.label}' in ${this.module} (tokens present: ${labels.join(', ') || 'none'})`;
-    if (this.seen) throw new KeystoreError(Status.TOKEN_MISSING, `${this.description.id}: token went away: ${where}`);
-    throw new KeystoreError(Status.SLOT_NOT_FOUND, `${this.description.id}: ${where}`);
-  }
-
-  private login(session: Handle): void {
-    const p11 = this.mod!.p11;
-    const what = `${this.description.id}: log in to token '${this.label}'`;
-    const info = p11.C_GetTokenInfo(this.slot!);
-    // A locked PIN is not latched like a wrong one: a TPM's dictionary-attack lockout heals
-    // with time, and a login attempt on a locked token counts against nothing.
-    if (info.flags & pkcs11js.CKF_USER_PIN_LOCKED) throw new KeystoreError(Status.PIN_LOCKED, `${what}: the user PIN is locked`);
-    try {
-      // pkcs11js takes the PIN only as a string (see the note at the top).
-      p11.C_Login(session, pkcs11js.CKU_USER, Buffer.from(this.pin).toString('utf8'));
-    } catch (e) {
-      if (!isCkr(e, 'CKR_USER_ALREADY_LOGGED_IN')) {
-        const err = toKeystoreError(e, what);
-        if (err.status === Status.WRONG_PIN) this.pinRejected = err;
-        throw recoveryOf(e) === 'session' ? e : err;
-      }
-    }
-    this.loads = 0;
-  }
-
-  /** After an operation that loaded a key: log out and in when the policy says so. */
-  private afterLoad(): void {
-    this.loads++;
-    const every = this.reloginPolicy;
-    if (every <= 0 || this.loads < every || !this.session) return;
-    const p11 = this.mod!.p11;
-    try {
-      p11.C_Logout(this.session);
-    } catch {
-      // not logged in any more: the login below is what matters
-    }
-    try {
-      this.login(this.session);
-    } catch {
-      // the next operation finds the session unusable and recovers (or reports WRONG_PIN)
-      this.session = undefined;
-    }
-  }
-
-  private dropSession(logout = true): void {
-    const s = this.session;
-    this.session = undefined;
-    if (!s || !this.mod || this.sessionGeneration !== this.mod.generation) return;
-    if (logout) {
-      try {
-        this.mod.p11.C_Logout(s);
-      } catch {
-        // best effort
-      }
-    }
-    try {
-      this.mod.p11.C_CloseSession(s);
-    } catch {
-      // best effort
-    }
-  }
-
-  /** After a lost session/device: a fresh start for the next attempt (opened by ensureOpen). */
-  private recover(force = false): void {
-    this.dropSession();
-    if (this.mod && (this.mod.users === 1 || force)) {
-      try {
-        reinitializeModule(this.mod);
-      } catch {
-        // the retry reports what is wrong
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ objects
-
-  private findAll(session: Handle, template: Template): Handle[] {
-    const p11 = this.mod!.p11;
-    p11.C_FindObjectsInit(session, template);
-    const out: Handle[] = [];
-    try {
-      for (;;) {
-        const batch = p11.C_FindObjects(session, 64);
-        if (batch.length === 0) break;
-        out.push(...batch);
-      }
-    } finally {
-      p11.C_FindObjectsFinal(session);
-    }
-    return out;
-  }
-
-  private find(session: Handle, keyId: string, cls?: number): Handle[] {
-    const template: Template = [{ type: pkcs11js.CKA_ID, value: Buffer.from(keyId, 'utf8') }];
-    if (cls !== undefined) template.push({ type: pkcs11js.CKA_CLASS, value: cls });
-    return this.findAll(session, template);
+  override close(): Promise<void> {
+    return this.token.close();
   }
 
   /**
@@ -697,44 +217,45 @@ export class Pkcs11Store extends BaseKeyStore {
    * the id was found free, objects with it are leftovers of the failed first attempt and
    * are removed. Returns whether the id was checked free.
    */
-  private claimId(session: Handle, keyId: string, checkedFree: boolean): boolean {
-    const objects = this.find(session, keyId);
+  private claimId(t: TokenObjects, keyId: string, checkedFree: boolean): boolean {
+    const objects = t.find(keyId);
     if (objects.length === 0) return true;
     if (!checkedFree) throw new KeystoreError(Status.KEY_EXISTS, `key ${keyId} exists in ${this.description.id}`);
-    const idBytes = Buffer.from(keyId, 'utf8');
-    for (const o of objects) this.checkId(session, o, idBytes);
-    for (const o of objects) this.mod!.p11.C_DestroyObject(session, o);
-    this.afterDestroy(session);
+    t.destroy(keyId, objects);
     // New objects in this session could get reused handles: start over on fresh ones.
-    if (this.reinitPending) throw new StaleHandles();
+    if (t.handlesStale) throw new StaleHandles();
     return true;
   }
 
-  /** Removes what a failed generate/import left. Never throws (the original error matters). */
-  private destroyQuietly(session: Handle, keyId: string): void {
+  /** Runs `step` of making key `keyId`; if it fails, removes what it left (quietly: its error matters) and rethrows. */
+  private async cleaningUp<T>(t: TokenObjects, keyId: string, step: () => Promise<T>): Promise<T> {
     try {
-      const idBytes = Buffer.from(keyId, 'utf8');
-      for (const o of this.find(session, keyId)) {
-        this.checkId(session, o, idBytes);
-        this.mod!.p11.C_DestroyObject(session, o);
+      return await step();
+    } catch (e) {
+      try {
+        t.destroy(keyId, t.find(keyId));
+      } catch {
+        // a retry removes leftovers (claimId)
       }
-      this.afterDestroy(session);
-    } catch {
-      // a retry removes leftovers (claimId)
+      throw e;
     }
   }
 
-  private spkiOf(p11: pkcs11js.PKCS11, session: Handle, key: Handle, keyId: string): Uint8Array {
-    const keyType = this.keyTypeAttr(session, key, keyId);
+  /** Whether key `keyId`'s object `handle` is EC (else RSA; UNSUPPORTED_KEY_TYPE if neither). */
+  private isEc(t: TokenObjects, handle: Handle, keyId: string): boolean {
+    const keyType = t.keyType(handle, keyId);
+    if (keyType !== pkcs11js.CKK_EC && keyType !== pkcs11js.CKK_RSA) {
+      throw new KeystoreError(Status.UNSUPPORTED_KEY_TYPE, `${this.description.id}: key ${keyId} is neither EC nor RSA`);
+    }
+    return keyType === pkcs11js.CKK_EC;
+  }
+
+  private spkiOf(t: TokenObjects, key: Handle, keyId: string): Uint8Array {
+    const ec = this.isEc(t, key, keyId);
+    const attrs = ec ? [pkcs11js.CKA_EC_PARAMS, pkcs11js.CKA_EC_POINT] : [pkcs11js.CKA_MODULUS, pkcs11js.CKA_PUBLIC_EXPONENT];
     try {
-      if (keyType === pkcs11js.CKK_EC) {
-        const [params, point] = p11.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_EC_PARAMS }, { type: pkcs11js.CKA_EC_POINT }]);
-        return this.crypto.spkiFromEc(params!.value as Buffer, point!.value as Buffer);
-      }
-      if (keyType === pkcs11js.CKK_RSA) {
-        const [n, e] = p11.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_MODULUS }, { type: pkcs11js.CKA_PUBLIC_EXPONENT }]);
-        return this.crypto.spkiFromRsa(n!.value as Buffer, e!.value as Buffer);
-      }
+      const [a, b] = t.p11.C_GetAttributeValue(t.session, key, attrs.map((type) => ({ type }))).map((x) => x.value as Buffer);
+      return ec ? this.crypto.spkiFromEc(a!, b!) : this.crypto.spkiFromRsa(a!, b!);
     } catch (e) {
       if (e instanceof CoreError) {
         throw new KeystoreError(Status.STORE_FAILURE, `${this.description.id}: the token's public key of ${keyId} does not parse (${e.code})`);
@@ -744,46 +265,19 @@ export class Pkcs11Store extends BaseKeyStore {
       }
       throw e;
     }
-    throw new KeystoreError(Status.UNSUPPORTED_KEY_TYPE, `${this.description.id}: key ${keyId} is neither EC nor RSA`);
-  }
-
-  /** Throws StaleHandles unless the object behind `handle` has CKA_ID `id`. */
-  private checkId(session: Handle, handle: Handle, id: Buffer): void {
-    const got = this.mod!.p11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_ID }])[0]!.value as Buffer;
-    if (!got.equals(id)) {
-      this.reinitPending = true;
-      throw new StaleHandles();
-    }
-  }
-
-  /** CKA_KEY_TYPE of key `keyId`'s object `handle`, checking the handle still names it. */
-  private keyTypeAttr(session: Handle, handle: Handle, keyId: string): number {
-    const [id, type] = this.mod!.p11.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_ID }, { type: pkcs11js.CKA_KEY_TYPE }]);
-    if (!(id!.value as Buffer).equals(Buffer.from(keyId, 'utf8'))) {
-      this.reinitPending = true;
-      throw new StaleHandles();
-    }
-    return ulong(type!.value as Buffer);
-  }
-
-  /**
-   * After destroying objects: on tpm2-pkcs11, if the lowest handle is not 1 any more the
-   * next new object would get a handle in use (see "Handle reuse" above): re-initialize the
-   * module before the next operation.
-   */
-  private afterDestroy(session: Handle): void {
-    if (!this.mod || !TPM2_PKCS11.test(this.mod.manufacturer)) return;
-    const handles = this.findAll(session, []);
-    if (handles.length > 0 && Math.min(...handles.map(ulong)) !== 1) this.reinitPending = true;
-  }
-
-  private requireMechanism(mechanism: number, what: string): void {
-    if (!this.mechanisms.has(mechanism)) {
-      throw new KeystoreError(Status.NOT_SUPPORTED, `${this.description.id}: token '${this.label}' does not offer ${what}`);
-    }
   }
 
   private unknownKey(keyId: string): KeystoreError {
     return new KeystoreError(Status.UNKNOWN_KEY, `no key ${keyId} in ${this.description.id}`);
+  }
+}
+
+/** `f()`, with the core's refusal of the key as BAD_KEY. */
+function badKey<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof CoreError) throw new KeystoreError(Status.BAD_KEY, `not a usable private key (${e.code})`);
+    throw e;
   }
 }
