@@ -468,7 +468,7 @@ static void put_escaped(cc_json *b, const int32_t *u, size_t n)
         if (u[i] < 0x20 || u[i] == 0x7F) {
             unsigned char octet = u[i] < 0 ? CC_TEXT_OCTET(u[i]) : (unsigned char) u[i];
             cc_text_put(b, "\\", 1);
-            cc_text_put_hex(b, &octet, 1);
+            cc_json_hex_raw(b, &octet, 1, 0);
             continue;
         }
         if ((u[i] < 0x80 && strchr(",+\"\\<>;", (int) u[i]) != NULL) ||
@@ -491,8 +491,8 @@ static void put_der_hex(cc_json *b, const mbedtls_x509_buf *val)
         return;
     }
     cc_text_put(b, "#", 1);
-    cc_text_put_hex(b, p, (size_t) h);
-    cc_text_put_hex(b, val->p, val->len);
+    cc_json_hex_raw(b, p, (size_t) h, 0);
+    cc_json_hex_raw(b, val->p, val->len, 0);
 }
 
 /* Writes a Name as RFC 4514 text into text (RDNs in DER order, "," between RDNs and "+"

@@ -30,7 +30,9 @@ void cc_json_raw(cc_json *j, const char *s);
 void cc_json_str(cc_json *j, const char *s, size_t len);   /* quoted, escaped */
 void cc_json_cstr(cc_json *j, const char *s);              /* quoted, escaped */
 void cc_json_int(cc_json *j, long long v);
-void cc_json_hex(cc_json *j, const uint8_t *p, size_t len, char sep); /* quoted */
+/* Uppercase hex, sep (if not 0) between octets: quoted, or raw inside text being built. */
+void cc_json_hex(cc_json *j, const uint8_t *p, size_t len, char sep);
+void cc_json_hex_raw(cc_json *j, const uint8_t *p, size_t len, char sep);
 void cc_json_b64(cc_json *j, const uint8_t *p, size_t len);           /* quoted */
 void cc_json_key(cc_json *j, const char *key);             /* "key": with a comma if needed */
 /* Moves the text into an output slot; fails with CC_E_NOMEM if any append failed. */

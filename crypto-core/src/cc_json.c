@@ -92,16 +92,21 @@ void cc_json_int(cc_json *j, long long v)
     cc_json_raw(j, tmp);
 }
 
-void cc_json_hex(cc_json *j, const uint8_t *p, size_t len, char sep)
+void cc_json_hex_raw(cc_json *j, const uint8_t *p, size_t len, char sep)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t i;
 
-    append(j, "\"", 1);
     for (i = 0; i < len; i++) {
         char two[3] = { hex[p[i] >> 4], hex[p[i] & 15], sep };
         append(j, two, (sep && i + 1 < len) ? 3 : 2);
     }
+}
+
+void cc_json_hex(cc_json *j, const uint8_t *p, size_t len, char sep)
+{
+    append(j, "\"", 1);
+    cc_json_hex_raw(j, p, len, sep);
     append(j, "\"", 1);
 }
 

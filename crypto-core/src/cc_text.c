@@ -137,17 +137,6 @@ void cc_text_put_utf8(cc_json *b, uint32_t cp)
     }
 }
 
-void cc_text_put_hex(cc_json *b, const unsigned char *p, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        char two[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
-        cc_text_put(b, two, 2);
-    }
-}
-
 void cc_text_put_units(cc_json *b, const int32_t *u, size_t n)
 {
     size_t i;

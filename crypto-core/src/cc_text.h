@@ -43,8 +43,6 @@ long cc_text_decode(int tag, const unsigned char *p, size_t len, int32_t *units)
 void cc_text_put(cc_json *b, const char *s, size_t n);
 /* Appends a code point as UTF-8. */
 void cc_text_put_utf8(cc_json *b, uint32_t cp);
-/* Appends uppercase hex, no separators, no quotes. */
-void cc_text_put_hex(cc_json *b, const unsigned char *p, size_t len);
 /* Appends units as plain UTF-8, U+FFFD for octets that were not UTF-8. */
 void cc_text_put_units(cc_json *b, const int32_t *u, size_t n);
 
