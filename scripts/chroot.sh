@@ -94,6 +94,7 @@ enter() { # rootfs binds-string cmd...
     binds="$ca:/etc/ssl/certs/host-ca-certificates.crt;$binds"
     extra+=(npm_config_cafile=/etc/ssl/certs/host-ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-certificates.crt)
   fi
+  extra+=(npm_config_update_notifier=false)
   local reg; reg=$(npm config get registry 2>/dev/null || true)
   [ -z "$reg" ] || extra+=("npm_config_registry=$reg")
   local v

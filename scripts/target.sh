@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# The firmware install tree of certd for an ARM target; build.sh --target TARGET calls it
+# after the host build (so dist/ and build/wasm/ are current).
+#
+#   scripts/target.sh tree TARGET      build/target/TARGET/ + build/target/certd-VERSION-TARGET.tar.gz
+#   scripts/target.sh modules TARGET   only the target's node_modules (with dev packages, for
+#                                      the QEMU test runs); prints the folder
+#
+# TARGET: linux-arm64 | linux-armv7. As root (the target's Debian chroot, scripts/chroot.sh).
+#
+# node_modules are installed by npm inside the target's chroot from package-lock.json
+# (--ignore-scripts: no install script may download anything), then every native addon is
+# built there: pkcs11js with node-gyp against Debian's Node headers (libnode-dev); zeromq
+# keeps its bundled arm64 binary, and for armv7, where it ships none, its addon is compiled
+# from the package's own sources against Debian's libzmq. The result is cached per
+# lock file in .cache/target/ARCH-KEY/, so a second build needs neither npm nor a compiler.
+#
+# The tree is an overlay of the image's root file system:
+#   usr/lib/certd/            package.json, dist/ (src, ipc, wasm; no tests or benchmarks),
+#                             build/wasm/certd-core.wasm, node_modules/ (production only),
+#                             BUILDINFO
+#   usr/lib/systemd/system/   keystored.service, certd.service
+#   usr/lib/sysusers.d/       certd.conf (the certd system user)
+#   etc/certd/                keystored.json (default: SOFTWARE0 alone)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+REV=1   # bump to rebuild cached node_modules
+CHROOT="bash $ROOT/scripts/chroot.sh"
+
+say() { echo "target: $*" >&2; }
+die() { echo "target: error: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+target_arch() { # TARGET -> Debian arch
+  case "$1" in
+    linux-arm64) echo arm64 ;;
+    linux-armv7) echo armhf ;;
+    *) die "unknown target '$1' (linux-arm64 | linux-armv7)" ;;
+  esac
+}
+node_arch() { case "$1" in arm64) echo arm64 ;; armhf) echo arm ;; esac; }
+multiarch() { case "$1" in arm64) echo aarch64-linux-gnu ;; armhf) echo arm-linux-gnueabihf ;; esac; }
+
+# --- node_modules for the target, built in its chroot ------------------------------------
+# Prints the folder holding node_modules (with dev packages).
+modules() { # ARCH
+  local arch=$1 t0 rootfs
+  [ -f package-lock.json ] || die "no package-lock.json (run ./build.sh once)"
+  rootfs=$($CHROOT ensure "$arch")
+  local key
+  key=$({ cat package-lock.json; echo "$REV"; cat "$rootfs/.certd-chroot-key"; sed -n '/^build_zeromq()/,/^}/p' "$0"; } | sha256sum | cut -c1-12)
+  local dir=$ROOT/.cache/target/$arch-$key
+  if [ -f "$dir/.done" ]; then echo "$dir"; return 0; fi
+  t0=$(now)
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp package.json package-lock.json "$dir/"
+  say "$arch: npm ci in the chroot (scripts off)"
+  $CHROOT run "$arch" --bind "$dir:/opt/mods" -- /bin/sh -c \
+    'cd /opt/mods && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null' ||
+    die "$arch: npm ci failed"
+  say "$arch: npm ci took $(since "$t0") s"
+  local t1; t1=$(now)
+  $CHROOT run "$arch" --bind "$dir:/opt/mods" -- /bin/sh -c \
+    'cd /opt/mods/node_modules/pkcs11js &&
+     npm_config_nodedir=/usr node /usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir=/usr -j 2 >/tmp/gyp.log 2>&1 ||
+       { tail -30 /tmp/gyp.log; exit 1; }' || die "$arch: pkcs11js build failed"
+  say "$arch: pkcs11js addon (node-gyp) took $(since "$t1") s"
+  t1=$(now)
+  build_zeromq "$arch" "$dir"
+  say "$arch: zeromq addon took $(since "$t1") s"
+  $CHROOT run "$arch" --bind "$dir:/opt/mods" -- /bin/sh -c \
+    'cd /opt/mods && node -e "
+       const z = require(\"zeromq\"), p = require(\"pkcs11js\"); require(\"msgpackr\");
+       new z.Dealer().close();
+       console.log(\"zeromq \" + z.version + \", pkcs11js ok, \" + process.arch + \" node \" + process.version);"' >&2 ||
+    die "$arch: the native addons do not load"
+  touch "$dir/.done"
+  find "$ROOT/.cache/target" -maxdepth 1 -name "$arch-*" ! -name "$arch-$key" -exec rm -rf {} +
+  say "$arch: node_modules ready in $(since "$t0") s"
+  echo "$dir"
+}
+
+# zeromq 6.8 ships prebuilt addons for linux x64/arm64 only, and its own build (cmake-ts +
+# vcpkg) downloads from outside the registries. armv7: compile the package's src/*.cc
+# against Debian's libzmq (libzmq3-dev) with Node's N-API headers, and register the
+# result in the package's manifest, where its loader looks (os/arch/libc must match).
+build_zeromq() { # ARCH dir
+  local arch=$1 dir=$2
+  if [ "$arch" = arm64 ]; then
+    say "arm64: zeromq keeps its bundled linux/arm64 glibc binary"
+    return 0
+  fi
+  $CHROOT run "$arch" --bind "$dir:/opt/mods" -- /bin/bash -c '
+    set -euo pipefail
+    z=/opt/mods/node_modules/zeromq
+    abi=$(node -p process.versions.modules)
+    out=$z/build/linux/arm/node/glibc-$abi-Release
+    obj=/tmp/zmq-obj; mkdir -p "$obj" "$out"
+    flags="-O2 -fPIC -std=c++20 -fexceptions -DNAPI_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION -DNODE_GYP_MODULE_NAME=addon"
+    flags+=" -I$z/src -I/opt/mods/node_modules/node-addon-api -I/usr/include/node $(pkg-config --cflags libzmq)"
+    # two at a time (two cores)
+    (cd "$z/src" && ls *.cc | grep -v win_delay_load_hook) |
+      xargs -P 2 -I{} g++ $flags -c "$z/src/{}" -o "$obj/{}.o" >/tmp/zmq-build.log 2>&1 ||
+      { tail -40 /tmp/zmq-build.log; exit 1; }
+    g++ -shared -o "$out/addon.node" "$obj"/*.o $(pkg-config --libs libzmq) -Wl,--as-needed >>/tmp/zmq-build.log 2>&1 ||
+      { tail -20 /tmp/zmq-build.log; exit 1; }
+    strip --strip-unneeded "$out/addon.node"
+    node -e "
+      const fs = require(\"fs\"), m = \"$z/build/manifest.json\";
+      const man = JSON.parse(fs.readFileSync(m, \"utf8\"));
+      const cfg = { name: \"\", cross: false, os: \"linux\", arch: \"arm\", runtime: \"node\", nodeAPI: \"node-addon-api\",
+        runtimeVersion: process.versions.node, buildType: \"Release\", dev: false, projectName: \"addon\",
+        abi: $abi, libc: \"glibc\", note: \"built by certd scripts/target.sh against Debian libzmq\" };
+      man[JSON.stringify(cfg)] = \"linux/arm/node/glibc-$abi-Release/addon.node\";
+      fs.writeFileSync(m, JSON.stringify(man));"
+    echo "zeromq addon for armv7 linked against $(pkg-config --modversion libzmq)" >&2
+  ' || die "armhf: zeromq addon build failed"
+}
+
+# --- the install tree ----------------------------------------------------------------------
+unit_keystored() {
+  cat <<'EOF'
+[Unit]
+Description=certd key daemon (keystored): holds every private key of the certificate manager
+Documentation=file:///usr/lib/certd/README.md
+# PKCS#11 back-ends may need the TPM resource manager; ordering only, it is optional
+After=local-fs.target tpm2-abrmd.service
+Wants=local-fs.target
+
+[Service]
+Type=simple
+User=certd
+Group=certd
+EnvironmentFile=-/etc/default/certd
+ExecStart=/usr/bin/node /usr/lib/certd/dist/src/keystored/main.js --config /etc/certd/keystored.json
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+RestartSec=2s
+TimeoutStartSec=60s
+# keys and the socket: /var/lib/certd/keystored, /run/certd-keystored (0700, the socket 0600)
+StateDirectory=certd/keystored
+StateDirectoryMode=0700
+RuntimeDirectory=certd-keystored
+RuntimeDirectoryMode=0700
+UMask=0077
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateNetwork=yes
+# a TPM or secure element needs its device: add it in a drop-in (DeviceAllow=/dev/tpmrm0 rw)
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+# V8 needs writable+executable memory: MemoryDenyWriteExecute stays off
+RestrictAddressFamilies=AF_UNIX
+CapabilityBoundingSet=
+AmbientCapabilities=
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+unit_certd() {
+  cat <<'EOF'
+[Unit]
+Description=certd certificate manager (HTTP APIs; keys stay in keystored)
+Documentation=file:///usr/lib/certd/README.md
+# keystored first; certd stops with it and, through PartOf=, restarts when it restarts
+Requires=keystored.service
+After=keystored.service network.target
+PartOf=keystored.service
+
+[Service]
+Type=simple
+User=certd
+Group=certd
+Environment=CERTD_KEYSTORED_CONFIG=/etc/certd/keystored.json
+EnvironmentFile=-/etc/default/certd
+ExecStart=/usr/bin/node /usr/lib/certd/dist/src/certd/main.js
+Restart=on-failure
+RestartSec=2s
+TimeoutStartSec=60s
+StateDirectory=certd/store
+StateDirectoryMode=0700
+RuntimeDirectory=certd
+RuntimeDirectoryMode=0700
+UMask=0077
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+# binding 80/443 as a non-root user
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+default_config() {
+  cat <<'EOF'
+{
+  "data_dir": "/var/lib/certd/keystored",
+  "socket_dir": "/run/certd-keystored",
+  "allowed_uids": [],
+  "stores": [
+    { "kind": "software", "id": "SOFTWARE0" }
+  ]
+}
+EOF
+}
+
+prune_modules() { # node_modules ARCH: drop what the target never loads
+  local nm=$1 arch=$2 narch; narch=$(node_arch "$arch")
+  # zeromq: only this arch's glibc addon; the C++ sources, cmake files and build scripts go
+  local z=$nm/zeromq
+  find "$z/build" -mindepth 1 -maxdepth 1 -type d ! -name linux -exec rm -rf {} +
+  find "$z/build/linux" -mindepth 1 -maxdepth 1 -type d ! -name "$narch" -exec rm -rf {} +
+  find "$z/build/linux/$narch/node" -mindepth 1 -maxdepth 1 -type d ! -name 'glibc-*' -exec rm -rf {} +
+  node -e '
+    const fs = require("fs"), m = process.argv[1], arch = process.argv[2];
+    const man = JSON.parse(fs.readFileSync(m, "utf8")), out = {};
+    for (const [k, v] of Object.entries(man)) {
+      const c = JSON.parse(k);
+      if (c.os === "linux" && c.arch === arch && c.libc === "glibc") out[k] = v;
+    }
+    if (!Object.keys(out).length) { console.error("no zeromq addon for linux/" + arch); process.exit(1); }
+    fs.writeFileSync(m, JSON.stringify(out));' "$z/build/manifest.json" "$narch"
+  rm -rf "$z/src" "$z/script" "$z/CMakeLists.txt" "$z/vcpkg.json" "$z/lib/ts3.7"
+  # pkcs11js: the addon, not the objects and make files around it
+  local p=$nm/pkcs11js
+  find "$p/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+  find "$p/build/Release" -mindepth 1 -maxdepth 1 ! -name pkcs11.node -exec rm -rf {} +
+  rm -rf "$p/src" "$p/includes"
+  # build-time only (N-API headers), and source maps / type declarations
+  rm -rf "$nm/node-addon-api"
+  find "$nm" \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.md' ! -iname 'license*' \) -type f -delete
+}
+
+tree() { # TARGET
+  local target=$1 arch t0 dir
+  arch=$(target_arch "$target")
+  t0=$(now)
+  [ -f build/wasm/certd-core.wasm ] && [ -d dist/src ] || die "run the host build first (./build.sh)"
+  dir=$(modules "$arch")
+  local version; version=$(node -p 'require("./package.json").version')
+  local out=$ROOT/build/target/$target app
+  rm -rf "$out"; mkdir -p "$out"
+  app=$out/usr/lib/certd
+  mkdir -p "$app/dist" "$app/build/wasm" "$out/usr/lib/systemd/system" "$out/usr/lib/sysusers.d" "$out/etc/certd"
+  # compiled JS, not tests or benchmarks; whatever else tsc put in dist/ comes along
+  local d
+  exec 7>build/.lock   # build.sh's lock: no tsc may rewrite dist/ while it is copied
+  flock 7
+  for d in dist/*; do
+    case "$(basename "$d")" in test|bench) ;; *) cp -a "$d" "$app/dist/" ;; esac
+  done
+  find "$app/dist" -name '*.map' -delete
+  cp build/wasm/certd-core.wasm "$app/build/wasm/"
+  cp package.json README.md "$app/"
+  local wasm_sha; wasm_sha=$(sha256sum "$app/build/wasm/certd-core.wasm" | cut -d' ' -f1)
+  exec 7>&-
+  # production node_modules: the cached full set, pruned by npm inside the chroot
+  local stage=$ROOT/build/target/.stage-$arch
+  rm -rf "$stage"; mkdir -p "$stage"
+  cp -a "$dir/node_modules" "$dir/package.json" "$dir/package-lock.json" "$stage/"
+  $CHROOT run "$arch" --bind "$stage:/opt/stage" -- /bin/sh -c \
+    'cd /opt/stage && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null' ||
+    die "$arch: npm prune failed"
+  prune_modules "$stage/node_modules" "$arch"
+  mv "$stage/node_modules" "$app/node_modules"
+  rm -rf "$stage"
+  unit_keystored >"$out/usr/lib/systemd/system/keystored.service"
+  unit_certd >"$out/usr/lib/systemd/system/certd.service"
+  printf 'u certd - "certd certificate manager" /var/lib/certd\n' >"$out/usr/lib/sysusers.d/certd.conf"
+  default_config >"$out/etc/certd/keystored.json"
+  [ -f dist/src/certd/main.js ] || say "note: dist/src/certd/main.js is not built yet; certd.service names it all the same"
+  {
+    echo "name=certd"
+    echo "version=$version"
+    echo "target=$target"
+    echo "debian_arch=$arch"
+    echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo -dirty)"
+    echo "built_in=Debian bookworm chroot, $(cat "$($CHROOT ensure "$arch")/etc/certd-node-version")"
+    echo "wasm_sha256=$wasm_sha"
+    echo "needs=nodejs (>= 18), $( [ "$arch" = armhf ] && echo 'libzmq5, ' )libc6 (glibc, bookworm or newer)"
+  } >"$app/BUILDINFO"
+  # smoke test: keystored from the tree starts in the chroot with a SOFTWARE0 config
+  smoke "$arch" "$out"
+  local tarball=$ROOT/build/target/certd-$version-$target.tar.gz
+  tar -C "$out" --sort=name --owner=0 --group=0 --numeric-owner --mtime='@0' -cf - . | gzip -n -6 >"$tarball.part"
+  mv "$tarball.part" "$tarball"
+  say "$target: tree build/target/$target ($(du -sh --apparent-size "$out" | cut -f1); node_modules $(du -sh --apparent-size "$app/node_modules" | cut -f1)), tarball $(basename "$tarball") ($(du -h --apparent-size "$tarball" | cut -f1)) in $(since "$t0") s"
+}
+
+smoke() { # ARCH tree
+  local arch=$1 out=$2 t0; t0=$(now)
+  $CHROOT run "$arch" --bind "$out/usr/lib/certd:/usr/lib/certd" -- /bin/bash -c '
+    set -euo pipefail
+    d=$(mktemp -d)
+    printf "{\"data_dir\":\"%s/data\",\"socket_dir\":\"%s/run\",\"stores\":[{\"kind\":\"software\",\"id\":\"SOFTWARE0\"}]}" "$d" "$d" >"$d/k.json"
+    node /usr/lib/certd/dist/src/keystored/main.js --config "$d/k.json" >"$d/log" 2>&1 &
+    pid=$!
+    for i in $(seq 1 600); do grep -q "\"msg\":\"ready\"" "$d/log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+    grep -q "\"msg\":\"ready\"" "$d/log" || { cat "$d/log"; exit 1; }
+    kill -TERM $pid; wait $pid || true
+    grep "\"msg\":\"ready\"" "$d/log" | head -1
+  ' >&2 || die "$arch: keystored from the tree did not start"
+  say "$arch: smoke test (keystored from the tree, SOFTWARE0) passed in $(since "$t0") s"
+}
+
+case "${1:-}" in
+  tree) [ $# -eq 2 ] || die "usage: tree TARGET"; tree "$2" ;;
+  modules) [ $# -eq 2 ] || die "usage: modules TARGET"; modules "$(target_arch "$2")" ;;
+  *) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
