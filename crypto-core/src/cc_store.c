@@ -278,16 +278,24 @@ static int ec_spki(mbedtls_pk_context *pk, const uint8_t *params, size_t params_
         ret = CC_E_KEY_TYPE;
         goto cleanup;
     }
-    /* CKA_EC_POINT is a DER OCTET STRING; some tokens give the bare point. */
-    if (point_len > 0 && point[0] == MBEDTLS_ASN1_OCTET_STRING &&
+    ret = mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+    if (ret == 0) ret = mbedtls_ecp_group_load(&group, grp);
+    if (ret != 0) {
+        ret = CC_E_KEY;
+        goto cleanup;
+    }
+    /* CKA_EC_POINT is a DER OCTET STRING; some tokens give the bare point. A bare
+     * uncompressed point has exactly 1 + 2 * field bytes, a wrapped one more: the length
+     * decides, since a bare point's own bytes can look like an OCTET STRING header
+     * (04 3f ... for P-256 when x starts with 0x3f). */
+    if (point_len != 1 + 2 * ((group.pbits + 7) / 8) && point_len > 0 &&
+        point[0] == MBEDTLS_ASN1_OCTET_STRING &&
         mbedtls_asn1_get_tag(&q, point + point_len, &len, MBEDTLS_ASN1_OCTET_STRING) == 0 &&
         q + len == point + point_len) {
         point = q;
         point_len = len;
     }
-    ret = mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-    if (ret == 0) ret = mbedtls_ecp_group_load(&group, grp);
-    if (ret == 0) ret = mbedtls_ecp_point_read_binary(&group, &pub, point, point_len);
+    ret = mbedtls_ecp_point_read_binary(&group, &pub, point, point_len);
     if (ret == 0) ret = mbedtls_ecp_check_pubkey(&group, &pub);
     if (ret == 0) ret = mbedtls_ecp_set_public_key(grp, mbedtls_pk_ec(*pk), &pub);
     ret = ret == 0 ? write_spki(pk, spki) : CC_E_KEY;

@@ -75,6 +75,23 @@ test('EC key components match Node\'s JWK, and the SPKI rebuilds from params + p
   }
 });
 
+test('a bare P-256 point whose bytes look like an OCTET STRING header is read as the point', () => {
+  // 04 3f ...: x starting with 0x3f makes a bare 65-byte point parse as a wrapped 63-byte one
+  for (let i = 0; i < 5000; i++) {
+    const pair = keys.generate('EC-P256');
+    const parts = store.keyParts(pair.privateDer);
+    if (parts.kind !== 'EC') throw new Error('not EC');
+    try {
+      if (parts.point[1] !== 0x3f) continue;
+      assert.equal(store.spkiFromEc(parts.params, parts.point), pair.spki);
+      return;
+    } finally {
+      parts.wipe();
+    }
+  }
+  assert.unreachable('no key with x[0] = 0x3f in 5000');
+});
+
 test('RSA key components match Node\'s JWK, and the SPKI rebuilds from n + e', () => {
   const pair = keys.generate('RSA-2048');
   const jwk = createPrivateKey({ key: Buffer.from(pair.privateDer), format: 'der', type: 'pkcs1' }).export({ format: 'jwk' });
