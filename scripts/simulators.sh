@@ -36,7 +36,13 @@ umask 077
 
 PKGS=(swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools
       tpm2-tools softhsm2 dbus)
-TPM0_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
+# tpm2-pkcs11 sits in the multiarch folder of this Debian's architecture (ARM runs: test-arm.sh)
+case "$(dpkg --print-architecture 2>/dev/null || true)" in
+  arm64) MULTIARCH=aarch64-linux-gnu ;;
+  armhf) MULTIARCH=arm-linux-gnueabihf ;;
+  *) MULTIARCH=x86_64-linux-gnu ;;
+esac
+TPM0_MODULE=/usr/lib/$MULTIARCH/pkcs11/libtpm2_pkcs11.so
 SE0_MODULE=/usr/lib/softhsm/libsofthsm2.so
 TABRMD_NAME=com.intel.tss2.Tabrmd
 TABRMD_TCTI="tabrmd:bus_name=$TABRMD_NAME,bus_type=session"

@@ -82,15 +82,6 @@ for arch in "${arches[@]}"; do
     rm -f "$keep"
     say "$arch: subset: $suites"
   fi
-  # scripts/simulators.sh names the x86-64 path of tpm2-pkcs11; the chroot has its own arch's
-  sim_mod=$(sed -n 's/^TPM0_MODULE=//p' scripts/simulators.sh)
-  case "$sim_mod" in
-    /usr/lib/*/pkcs11/libtpm2_pkcs11.so)
-      real=/usr/lib/$(case "$deb" in arm64) echo aarch64-linux-gnu ;; armhf) echo arm-linux-gnueabihf ;; esac)/pkcs11/libtpm2_pkcs11.so
-      if [ "$sim_mod" != "$real" ] && [ ! -e "$rootfs$sim_mod" ]; then
-        mkdir -p "$(dirname "$rootfs$sim_mod")"; ln -s "$real" "$rootfs$sim_mod"
-      fi ;;
-  esac
   # qemu-user cannot load seccomp filters, and swtpm installs one by default
   if [ ! -e "$rootfs/usr/bin/swtpm.distrib" ]; then
     mv "$rootfs/usr/bin/swtpm" "$rootfs/usr/bin/swtpm.distrib"
