@@ -3,7 +3,7 @@
 // module exporting a `Section`; bench/run.ts runs them in order and writes one JSON file.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 
@@ -171,6 +171,38 @@ export function machineInfo(wasmPath: string): Record<string, unknown> {
     wasm_module: { path: wasmPath, sha256: sha256File(wasmPath) },
     load_average: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
+}
+
+/**
+ * Writes a run's results (schema 1: times, argv, machine, one entry per section) to
+ * bench/results/<name>-<UTC time>.json, and with `latest` to bench/results/latest.json too.
+ */
+export function saveResults(name: string, started: Date, machine: Record<string, unknown>, sections: Record<string, unknown>, latest: boolean): { file: string; duration_s: number } {
+  const finished = new Date();
+  const result = {
+    schema: 1,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    duration_s: (finished.getTime() - started.getTime()) / 1000,
+    argv: process.argv.slice(2),
+    machine,
+    sections,
+  };
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  // ISO 8601 basic format: no ':' in the file name.
+  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const file = join(dir, `${name}-${stamp}.json`);
+  const body = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(file, body);
+  if (latest) writeFileSync(join(dir, 'latest.json'), body);
+  return { file, duration_s: result.duration_s };
+}
+
+/** A process's resident set (VmRSS), MB with one decimal. */
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Math.round(Number(m![1]) / 1024 * 10) / 10;
 }
 
 // --- formatting ----------------------------------------------------------------------------

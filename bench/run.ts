@@ -8,13 +8,12 @@
 //
 // A section is a module exporting a `Section` (bench/lib.ts); add later ones (service
 // latency, IPC, memory) to SECTIONS.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DEFAULT_MODULE_PATH } from '../wasm/core';
 import { coreSection } from './core';
 import { ipcSection } from './ipc';
 import { serviceSection } from './service';
-import { type BenchOptions, type Section, machineInfo, ROOT } from './lib';
+import { type BenchOptions, type Section, machineInfo, saveResults } from './lib';
 
 const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection];
 
@@ -59,26 +58,9 @@ async function main(): Promise<void> {
     out[section.name] = report.json;
     process.stdout.write(`\n== ${section.name} ==\n${report.text}\n`);
   }
-  const finished = new Date();
-  const result = {
-    schema: 1,
-    started: started.toISOString(),
-    finished: finished.toISOString(),
-    duration_s: (finished.getTime() - started.getTime()) / 1000,
-    argv: process.argv.slice(2),
-    machine,
-    sections: out,
-  };
   if (save) {
-    const dir = join(ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    // ISO 8601 basic format: no ':' in the file name.
-    const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const file = join(dir, `${chosen.map((s) => s.name).join('+')}-${stamp}.json`);
-    const body = `${JSON.stringify(result, null, 2)}\n`;
-    writeFileSync(file, body);
-    writeFileSync(join(dir, 'latest.json'), body);
-    process.stdout.write(`\nresults: ${file} (and bench/results/latest.json), ${result.duration_s.toFixed(0)} s\n`);
+    const { file, duration_s } = saveResults(chosen.map((s) => s.name).join('+'), started, machine, out, true);
+    process.stdout.write(`\nresults: ${file} (and bench/results/latest.json), ${duration_s.toFixed(0)} s\n`);
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startDaemonProcess } from '../src/common/daemon-process';
 import { startService, API, PASSWORDS, type Service } from '../test/certd/service';
 import { startSimulators } from '../test/sim';
-import { type Section, fmtTime, table, ROOT } from './lib';
+import { type Section, fmtTime, rssMb, table, ROOT } from './lib';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -58,11 +58,6 @@ async function throughput(port: number, path: string, seconds: number, workers =
     }
   }));
   return done / ((performance.now() - t0) / 1000);
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round(Number(m![1]) / 1024 * 10) / 10;
 }
 
 const csr = (svc: Service, alias: string) => send(svc.port, 'POST', `${API}/certificates/${encodeURIComponent(alias)}/get_csr`, { data: {} });
