@@ -21,7 +21,7 @@
 #                             BUILDINFO
 #   usr/lib/systemd/system/   keystored.service, certd.service
 #   usr/lib/sysusers.d/       certd.conf (the certd system user)
-#   etc/certd/                keystored.json (default: SOFTWARE0 alone)
+#   etc/certd/                keystored.json (default: SOFTWARE0 alone), certd.json
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -189,9 +189,8 @@ PartOf=keystored.service
 Type=simple
 User=certd
 Group=certd
-Environment=CERTD_KEYSTORED_CONFIG=/etc/certd/keystored.json
 EnvironmentFile=-/etc/default/certd
-ExecStart=/usr/bin/node /usr/lib/certd/dist/src/certd/main.js
+ExecStart=/usr/bin/node /usr/lib/certd/dist/src/certd/main.js --config /etc/certd/certd.json
 Restart=on-failure
 RestartSec=2s
 TimeoutStartSec=60s
@@ -227,7 +226,7 @@ WantedBy=multi-user.target
 EOF
 }
 
-default_config() {
+default_keystored_config() {
   cat <<'EOF'
 {
   "data_dir": "/var/lib/certd/keystored",
@@ -236,6 +235,17 @@ default_config() {
   "stores": [
     { "kind": "software", "id": "SOFTWARE0" }
   ]
+}
+EOF
+}
+
+# certd behind the camera's web server (which terminates TLS and proxies the API paths)
+default_certd_config() {
+  cat <<'EOF'
+{
+  "data_dir": "/var/lib/certd/store",
+  "keystored_socket_dir": "/run/certd-keystored",
+  "listen": { "host": "127.0.0.1", "port": 8080 }
 }
 EOF
 }
@@ -262,6 +272,11 @@ prune_modules() { # node_modules ARCH: drop what the target never loads
   find "$p/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
   find "$p/build/Release" -mindepth 1 -maxdepth 1 ! -name pkcs11.node -exec rm -rf {} +
   rm -rf "$p/src" "$p/includes"
+  # @wasmer/wasi: the CommonJS bundle its "main" names (the wasi runtime inlined); its Rust
+  # sources, test modules and five other bundles are 6 MB the camera never loads
+  local w=$nm/@wasmer/wasi
+  find "$w" -mindepth 1 -maxdepth 1 ! -name dist ! -name package.json ! -name LICENSE -exec rm -rf {} +
+  find "$w/dist" -mindepth 1 -maxdepth 1 ! -name "$(node -p 'require(process.argv[1]).main.replace(/^dist\//, "")' "$w/package.json")" -exec rm -rf {} +
   # build-time only (N-API headers), and source maps / type declarations
   rm -rf "$nm/node-addon-api"
   find "$nm" \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.md' ! -iname 'license*' \) -type f -delete
@@ -303,7 +318,8 @@ tree() { # TARGET
   unit_keystored >"$out/usr/lib/systemd/system/keystored.service"
   unit_certd >"$out/usr/lib/systemd/system/certd.service"
   printf 'u certd - "certd certificate manager" /var/lib/certd\n' >"$out/usr/lib/sysusers.d/certd.conf"
-  default_config >"$out/etc/certd/keystored.json"
+  default_keystored_config >"$out/etc/certd/keystored.json"
+  default_certd_config >"$out/etc/certd/certd.json"
   [ -f dist/src/certd/main.js ] || say "note: dist/src/certd/main.js is not built yet; certd.service names it all the same"
   {
     echo "name=certd"
@@ -323,20 +339,31 @@ tree() { # TARGET
   say "$target: tree build/target/$target ($(du -sh --apparent-size "$out" | cut -f1); node_modules $(du -sh --apparent-size "$app/node_modules" | cut -f1)), tarball $(basename "$tarball") ($(du -h --apparent-size "$tarball" | cut -f1)) in $(since "$t0") s"
 }
 
-smoke() { # ARCH tree
+smoke() { # ARCH tree: both daemons from the tree, as their units start them, answer the API
   local arch=$1 out=$2 t0; t0=$(now)
-  $CHROOT run "$arch" --bind "$out/usr/lib/certd:/usr/lib/certd" -- /bin/bash -c '
+  $CHROOT run "$arch" --bind "$out/usr/lib/certd:/usr/lib/certd" --bind "$out/etc/certd:/etc/certd" -- /bin/bash -c '
     set -euo pipefail
-    d=$(mktemp -d)
-    printf "{\"data_dir\":\"%s/data\",\"socket_dir\":\"%s/run\",\"stores\":[{\"kind\":\"software\",\"id\":\"SOFTWARE0\"}]}" "$d" "$d" >"$d/k.json"
-    node /usr/lib/certd/dist/src/keystored/main.js --config "$d/k.json" >"$d/log" 2>&1 &
-    pid=$!
-    for i in $(seq 1 600); do grep -q "\"msg\":\"ready\"" "$d/log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-    grep -q "\"msg\":\"ready\"" "$d/log" || { cat "$d/log"; exit 1; }
-    kill -TERM $pid; wait $pid || true
-    grep "\"msg\":\"ready\"" "$d/log" | head -1
-  ' >&2 || die "$arch: keystored from the tree did not start"
-  say "$arch: smoke test (keystored from the tree, SOFTWARE0) passed in $(since "$t0") s"
+    # what systemd makes from the units: state and runtime folders, umask 077
+    rm -rf /var/lib/certd; mkdir -p -m 0700 /var/lib/certd /var/lib/certd/keystored /var/lib/certd/store /run/certd-keystored
+    umask 077
+    log=/tmp/smoke; mkdir -p $log
+    wait_for() { # file pattern pid
+      for i in $(seq 1 900); do grep -q "$2" "$1" && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.1; done
+      cat "$1" >&2; return 1
+    }
+    node /usr/lib/certd/dist/src/keystored/main.js --config /etc/certd/keystored.json >$log/keystored 2>&1 & k=$!
+    wait_for $log/keystored "\"msg\":\"ready\"" $k
+    node /usr/lib/certd/dist/src/certd/main.js --config /etc/certd/certd.json >$log/certd 2>&1 & c=$!
+    wait_for $log/certd "password" $c
+    pw=$(sed -n "s/.*password \"\([^\"]*\)\".*/\1/p" $log/certd)
+    wait_for $log/certd "\"msg\":\"ready\"" $c
+    body=$(curl -sS --fail --digest -u "admin:$pw" http://127.0.0.1:8080/config/rest/cert/v1/keystores)
+    kill -TERM $c $k; wait $c $k || true
+    rm -rf /var/lib/certd
+    echo "$body" | grep -q "\"SOFTWARE0\"" || { echo "unexpected answer: $body" >&2; exit 1; }
+    echo "keystores: $body"
+  ' >&2 || die "$arch: keystored + certd from the tree did not serve the API"
+  say "$arch: smoke test (keystored + certd from the tree, its config, an authenticated GET) passed in $(since "$t0") s"
 }
 
 case "${1:-}" in

@@ -71,7 +71,7 @@ for arch in "${arches[@]}"; do
   cp -a test/fixtures/make.sh test/fixtures/parts test/fixtures/out "$stage/test/fixtures/"
   cp -a scripts/simulators.sh "$stage/scripts/"
   var=CERTD_ARM_SUITES_$arch
-  suites=${!var:-}
+  suites=$(echo ${!var:-})   # one line, whatever the spacing
   if [ -n "$suites" ]; then  # a named subset: the other suite files are not staged
     keep=$(mktemp)
     for s in $suites; do
