@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { KeystoreClient } from '../../ipc/client';
 import { endpointFor } from '../../ipc/server';
 import { startDaemonProcess, type DaemonProcess } from '../../src/common/daemon-process';
+import { TIME_SCALE } from '../time-scale';
 
 const MAIN = join(__dirname, '..', '..', 'src', 'keystored', 'main.js');
 
@@ -40,7 +41,7 @@ export async function startDaemon(config: Record<string, unknown> = {}, env: Nod
     dir,
     endpoint: endpointFor(join(dir, 'run')),
     logs: () => earlier + daemon!.output(),
-    client: (timeoutMs = 30_000) => {
+    client: (timeoutMs = 30_000 * TIME_SCALE) => {
       const c = new KeystoreClient(d.endpoint, { timeoutMs });
       clients.push(c);
       return c;
