@@ -121,6 +121,22 @@ build_zeromq() { # ARCH dir
 }
 
 # --- the install tree ----------------------------------------------------------------------
+# the kernel-facing sandbox both units share
+unit_sandbox() {
+  cat <<'EOF'
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+EOF
+}
+
 unit_keystored() {
   cat <<'EOF'
 [Unit]
@@ -153,16 +169,9 @@ PrivateTmp=yes
 PrivateNetwork=yes
 # a TPM or secure element needs its device: add it in a drop-in (DeviceAllow=/dev/tpmrm0 rw)
 PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
+EOF
+  unit_sandbox
+  cat <<'EOF'
 # V8 needs writable+executable memory: MemoryDenyWriteExecute stays off
 RestrictAddressFamilies=AF_UNIX
 CapabilityBoundingSet=
@@ -204,16 +213,9 @@ ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
+EOF
+  unit_sandbox
+  cat <<'EOF'
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
 # binding 80/443 as a non-root user
 AmbientCapabilities=CAP_NET_BIND_SERVICE
