@@ -13,6 +13,17 @@ let keystored: DaemonProcess | undefined;
 let certd: DaemonProcess | undefined;
 let stopping = false;
 
+/**
+ * What a daemon wrote before it was ready, passed on as it came: log lines (JSON, the
+ * start-up warnings among them) to stderr, the rest (first-run credentials) to stdout.
+ */
+function replayStartup(d: DaemonProcess): void {
+  for (const line of d.output().split('\n')) {
+    if (line === '') continue;
+    (line.startsWith('{') ? process.stderr : process.stdout).write(line + '\n');
+  }
+}
+
 function relay(d: DaemonProcess): void {
   // What certd prints on stdout (the URL, first-run credentials) is for the person at the terminal.
   d.child.stdout!.on('data', (b: Buffer) => process.stdout.write(b));
@@ -21,7 +32,7 @@ function relay(d: DaemonProcess): void {
 
 async function startCertd(): Promise<void> {
   certd = await startDaemonProcess(CERTD, [], process.env, 60_000);
-  process.stdout.write(certd.output().split('\n').filter((l) => !l.startsWith('{')).join('\n'));
+  replayStartup(certd);
   const ready = /"msg":"ready","url":"([^"]+)"/.exec(certd.output());
   relay(certd);
   process.stdout.write(`certd is serving ${ready?.[1] ?? ''}/config/rest/cert/v1 (Ctrl-C stops it)\n`);
@@ -34,6 +45,7 @@ async function startCertd(): Promise<void> {
 
 async function startKeystored(): Promise<void> {
   keystored = await startDaemonProcess(KEYSTORED, [], process.env);
+  replayStartup(keystored);
   relay(keystored);
   keystored.child.once('exit', (code) => {
     if (stopping) return;

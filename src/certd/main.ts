@@ -2,6 +2,7 @@
 // domain -> HTTP app with its front-ends -> HTTP or HTTPS server. Before serving, it
 // finishes or undoes whatever a crash interrupted (Certificates.reconcile).
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { KeystoreClient } from '../../ipc/client';
@@ -11,6 +12,7 @@ import { Keys } from '../../wasm/keys';
 import { Pkcs12 } from '../../wasm/pkcs12';
 import { X509 } from '../../wasm/x509';
 import { X509Writer } from '../../wasm/x509write';
+import { writeFileAtomic } from '../common/atomic-file';
 import { createLogger } from '../common/log';
 import { registerCertV1, errorEnvelope } from './api/cert-v1';
 import { registerDiscovery } from './api/discovery';
@@ -49,11 +51,22 @@ async function main(): Promise<void> {
   const crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(core) };
   const client = new KeystoreClient(endpointFor(config.keystored_socket_dir), { timeoutMs: 60_000 });
   const keystores = new Keystores(client);
-  const certs = new Certificates(new RecordStore(config.data_dir), new Journal(config.data_dir), keystores, crypto);
+  const store = new RecordStore(config.data_dir);
+  if (store.opened === 'new') log.info('entries folder made', { generation: store.generation });
+  const certs = new Certificates(store, new Journal(config.data_dir), keystores, crypto);
 
   await waitForKeystored(keystores);
-  const fixed = await certs.reconcile();
-  if (fixed.finished || fixed.orphans) log.warn('recovered from an interrupted run', fixed);
+  const found = await certs.reconcile();
+  if (found.finished) log.warn('finished operations an earlier run left unfinished', { count: found.finished });
+  if (found.setAside.length) {
+    log.warn('journal intents of another store generation set aside in journal/unowned (their keys were not touched)', {
+      intents: found.setAside.map((i) => ({ op: i.op, keystore: i.keystore, key_id: i.key_id })),
+    });
+  }
+  if (found.unowned.length) {
+    // Keys only a journaled operation may delete: these stay until a person decides.
+    log.warn('keys of certd that no entry uses were kept', { count: found.unowned.length, keys: found.unowned.slice(0, 100) });
+  }
 
   const first = UserStore.firstRun(config.users_file, config.realm);
   const users = UserStore.load(config.users_file);
@@ -77,8 +90,12 @@ async function main(): Promise<void> {
   const address = server.address() as { address: string; port: number };
   const url = `${config.tls ? 'https' : 'http'}://${address.address}:${address.port}`;
   if (first.created) {
-    // Printed once, on the run that created the users file, and never logged.
-    process.stdout.write(`\ncertd first run: user "${first.user}", password "${first.password}" (shown once; store it now)\n\n`);
+    // Printed once, on the run that created the users file, and never logged. stdout may
+    // end in a log others can read (a journal), so the password is also left in a 0600
+    // file beside the users file, for the admin to read and delete.
+    const saved = join(dirname(config.users_file), 'first-run-password');
+    writeFileAtomic(saved, Buffer.from(`${first.user}:${first.password}\n`), 0o600);
+    process.stdout.write(`\ncertd first run: user "${first.user}", password "${first.password}" (shown once; also in ${saved}, mode 0600: delete it once stored)\n\n`);
   }
   log.info('ready', { url, ms: Date.now() - started });
 

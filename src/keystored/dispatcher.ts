@@ -1,5 +1,10 @@
 // Front end -> backend: turns a decoded request into a call on the store it names and the
 // store's answer into the reply body. Holds no key material and no store-specific rules.
+//
+// Requests naming the same key run one after another, in the order they arrived: a
+// DELETE that certd sends to undo a GENERATE it gave up waiting for runs after that
+// GENERATE has finished, so it deletes the key instead of finding none and leaving the
+// key to appear later with nobody owning it.
 import { KeystoreError } from '../../ipc/errors';
 import { type Bodies, Opcode, Status } from '../../ipc/protocol';
 import type { KeyStore } from './port';
@@ -8,6 +13,8 @@ type Req<O extends Opcode> = Bodies[O]['req'];
 
 export class Dispatcher {
   private readonly stores: Map<string, KeyStore>;
+  /** The last queued operation per "store/key id"; removed when the queue drains. */
+  private readonly keyQueues = new Map<string, Promise<unknown>>();
 
   constructor(stores: KeyStore[]) {
     this.stores = new Map(stores.map((s) => [s.description.id, s]));
@@ -25,7 +32,21 @@ export class Dispatcher {
     return old;
   }
 
-  handle = async (opcode: Opcode, body: unknown): Promise<unknown> => {
+  handle = (opcode: Opcode, body: unknown): Promise<unknown> => {
+    const r = body as { store?: unknown; key_id?: unknown };
+    if (typeof r.store !== 'string' || typeof r.key_id !== 'string') return this.run(opcode, body);
+    const key = `${r.store}/${r.key_id}`;
+    const prev = this.keyQueues.get(key) ?? Promise.resolve();
+    const next = prev.then(() => this.run(opcode, body), () => this.run(opcode, body));
+    const tail = next.catch(() => undefined);
+    this.keyQueues.set(key, tail);
+    void tail.then(() => {
+      if (this.keyQueues.get(key) === tail) this.keyQueues.delete(key);
+    });
+    return next;
+  };
+
+  private async run(opcode: Opcode, body: unknown): Promise<unknown> {
     switch (opcode) {
       case Opcode.DESCRIBE_STORES:
         return { stores: this.all().map((s) => s.description) };
@@ -67,7 +88,7 @@ export class Dispatcher {
           ),
         };
     }
-  };
+  }
 
   private store(id: string): KeyStore {
     const s = this.stores.get(id);

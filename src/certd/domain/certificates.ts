@@ -13,6 +13,7 @@ import type { Journal, Intent } from '../store/journal';
 import type { Entry, EntryKind, RecordStore } from '../store/records';
 import { DomainError } from './errors';
 import type { Keystores } from './keystores';
+import { checkAlias, lookupForm } from './names';
 
 export interface Crypto {
   keys: Keys;
@@ -52,7 +53,6 @@ const PARSED_MAX = 1024;
 /** How often an unfinished journal is retried while keystored is away. */
 const RETRY_MS = 1000;
 const YEAR_S = 365 * 24 * 3600;
-const MAX_ALIAS = 128;
 
 /** Core errors of input the user gave, named by the field that held it. */
 function inputError(e: unknown, field: string): never {
@@ -84,11 +84,19 @@ function pemCertificates(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
 }
 
+/** A key of ours that no entry uses and no intent of this store generation names. */
+export interface UnownedKey {
+  keystore: string;
+  key_id: string;
+}
+
 export class Certificates {
   /** Mutations run one at a time: uniqueness checks and multi-step writes do not interleave. */
   private tail: Promise<unknown> = Promise.resolve();
   private retry: NodeJS.Timeout | undefined;
   private readonly parsed = new Map<string, CertificateInfo>();
+  /** What the last reconcile found and left alone (reported, never deleted). */
+  unowned: UnownedKey[] = [];
 
   constructor(
     private readonly store: RecordStore,
@@ -137,7 +145,7 @@ export class Certificates {
 
   createCertificate(req: CreateCertificate): Promise<void> {
     return this.serial(async () => {
-      this.requireFreeAlias(req.alias);
+      const alias = this.requireFreeAlias(req.alias);
       if (req.subject.trim() === '') throw new DomainError('INVALID', 'must not be empty', 'subject');
       const notBefore = req.validFrom ?? this.now();
       const notAfter = req.validTo ?? notBefore + YEAR_S;
@@ -147,7 +155,7 @@ export class Certificates {
       if (!store.key_types.includes(keyType)) {
         throw new DomainError('UNSUPPORTED_KEY_TYPE', `${keyType} is not offered by ${store.id}`, 'key_type');
       }
-      await this.withNewKey(req.alias, store.id, async (keyId) => {
+      await this.withNewKey(alias, store.id, async (keyId) => {
         const { spki } = await this.keystores.generate(store.id, keyId, keyType);
         const tbs = this.build(() =>
           this.crypto.writer.certificateTbs({
@@ -164,9 +172,9 @@ export class Certificates {
     });
   }
 
-  addCertificate(alias: string, certificatePem: string, privateKeyPem: Uint8Array, keystore?: string): Promise<void> {
+  addCertificate(name: string, certificatePem: string, privateKeyPem: Uint8Array, keystore?: string): Promise<void> {
     return this.serial(async () => {
-      this.requireFreeAlias(alias);
+      const alias = this.requireFreeAlias(name);
       const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
       let pair;
       try {
@@ -185,9 +193,9 @@ export class Certificates {
     });
   }
 
-  installPkcs12(alias: string, pfx: Uint8Array, passphrase: Uint8Array, keystore?: string): Promise<void> {
+  installPkcs12(name: string, pfx: Uint8Array, passphrase: Uint8Array, keystore?: string): Promise<void> {
     return this.serial(async () => {
-      this.requireFreeAlias(alias);
+      const alias = this.requireFreeAlias(name);
       let contents;
       try {
         contents = this.crypto.pkcs12.decode(pfx, passphrase);
@@ -230,9 +238,9 @@ export class Certificates {
 
   // --- CA certificates --------------------------------------------------------------------
 
-  addCa(alias: string, certificatePem: string): Promise<void> {
+  addCa(name: string, certificatePem: string): Promise<void> {
     return this.serial(async () => {
-      this.requireFreeAlias(alias);
+      const alias = this.requireFreeAlias(name);
       const certs = this.readCertificates(certificatePem, 'certificate');
       if (certs.length !== 1) throw new DomainError('INVALID', 'must hold exactly one certificate', 'certificate');
       this.store.put({ alias, kind: 'ca', certificate: certs[0]!.pem, chain: [], created: new Date(this.now() * 1000).toISOString() });
@@ -241,50 +249,55 @@ export class Certificates {
 
   // --- deleting ---------------------------------------------------------------------------
 
-  delete(kind: EntryKind, alias: string): Promise<void> {
+  delete(kind: EntryKind, name: string): Promise<void> {
     return this.serial(async () => {
-      const entry = this.entry(kind, alias);
+      const entry = this.entry(kind, name);
       if (kind === 'ca' || !entry.keystore || !entry.key_id) {
-        this.store.remove(alias);
+        this.store.remove(entry.alias);
         return;
       }
-      const intent: Intent = { op: 'remove', alias, keystore: entry.keystore, key_id: entry.key_id };
+      const intent = this.intent('remove', entry.alias, entry.keystore, entry.key_id);
       this.journal.begin(intent);
-      this.store.remove(alias);
-      try {
-        await this.keystores.delete(entry.keystore, entry.key_id);
-      } catch (e) {
-        // The entry is gone; its key goes as soon as keystored answers again.
-        this.retryIntentsLater();
-        throw e;
-      }
-      this.journal.end(intent);
+      this.store.remove(entry.alias);
+      // From here the delete is done as far as any caller can see: the journal finishes
+      // the key, now or, if keystored is away, as soon as it answers again.
+      await this.keystores.delete(entry.keystore, entry.key_id).then(() => this.journal.end(intent), () => this.retryIntentsLater());
     });
   }
 
   /**
-   * Finishes or undoes what a crash interrupted, then removes keys of ours that no entry
-   * uses (made by an add whose intent was lost with its key). Run once at start.
+   * Finishes or undoes what a crash interrupted (the journal's intents of this store
+   * generation), then looks for keys of ours that no entry uses. Those are reported, not
+   * deleted: without an intent nothing proves they are orphans rather than the keys of
+   * entries this store lost (a wiped or unmounted data folder). Run once at start.
    */
-  async reconcile(): Promise<{ finished: number; orphans: number }> {
-    const finished = await this.finishIntents();
+  async reconcile(): Promise<{ finished: number; setAside: Intent[]; unowned: UnownedKey[] }> {
+    const { finished, setAside } = await this.finishIntents();
     const used = new Set(this.store.all().map((e) => `${e.keystore}/${e.key_id}`));
-    let orphans = 0;
+    const unowned: UnownedKey[] = [];
     for (const s of await this.keystores.describe()) {
       for (const id of await this.keystores.list(s.id).catch(() => [] as string[])) {
-        if (id.startsWith(KEY_PREFIX) && !used.has(`${s.id}/${id}`)) {
-          await this.keystores.delete(s.id, id);
-          orphans++;
-        }
+        if (id.startsWith(KEY_PREFIX) && !used.has(`${s.id}/${id}`)) unowned.push({ keystore: s.id, key_id: id });
       }
     }
-    return { finished, orphans };
+    this.unowned = unowned;
+    return { finished, setAside, unowned };
   }
 
-  /** An add whose key is there but no entry is undone; a remove is completed. */
-  private async finishIntents(): Promise<number> {
+  /**
+   * An add whose key is there but no entry is undone; a remove is completed. Intents of
+   * another store generation are set aside untouched.
+   */
+  private async finishIntents(): Promise<{ finished: number; setAside: Intent[] }> {
     let finished = 0;
+    const setAside: Intent[] = [];
     for (const intent of this.journal.pending()) {
+      const owned = intent.generation !== undefined ? intent.generation === this.store.generation : this.store.opened === 'existing';
+      if (!owned) {
+        this.journal.setAsideIntent(intent);
+        setAside.push(intent);
+        continue;
+      }
       const entry = this.store.get(intent.alias);
       const done = intent.op === 'add' && entry?.key_id === intent.key_id;
       if (!done) {
@@ -294,7 +307,7 @@ export class Certificates {
       this.journal.end(intent);
       finished++;
     }
-    return finished;
+    return { finished, setAside };
   }
 
   /** keystored went away mid-operation: finish the journal once it is back, without a restart. */
@@ -315,16 +328,21 @@ export class Certificates {
     return next;
   }
 
-  private entry(kind: EntryKind, alias: string): Entry {
-    const e = this.store.get(alias);
-    if (!e || e.kind !== kind) throw new DomainError('NOT_FOUND', `no ${kind === 'ca' ? 'CA certificate' : 'certificate'} with alias ${JSON.stringify(alias)}`);
+  private entry(kind: EntryKind, name: string): Entry {
+    const e = this.store.get(name) ?? this.store.get(lookupForm(name));
+    if (!e || e.kind !== kind) throw new DomainError('NOT_FOUND', `no ${kind === 'ca' ? 'CA certificate' : 'certificate'} with alias ${JSON.stringify(name)}`);
     return e;
   }
 
-  private requireFreeAlias(alias: string): void {
-    const n = [...alias].length;
-    if (n < 1 || n > MAX_ALIAS) throw new DomainError('INVALID', `must be 1 to ${MAX_ALIAS} characters`, 'alias');
+  /** The alias a new entry will be stored under (NFC), once it is valid and free. */
+  private requireFreeAlias(name: string): string {
+    const alias = checkAlias(name);
     if (this.store.get(alias)) throw new DomainError('ALIAS_EXISTS', 'an entry with this alias exists', 'alias');
+    return alias;
+  }
+
+  private intent(op: Intent['op'], alias: string, keystore: string, keyId: string): Intent {
+    return { op, alias, keystore, key_id: keyId, generation: this.store.generation };
   }
 
   private async usableStore(id: string | undefined, can: 'can_generate' | 'can_import'): Promise<StoreDescription> {
@@ -393,7 +411,7 @@ export class Certificates {
 
   /** The add protocol: intent, key, entry, end of intent. A failure undoes the key. */
   private async withNewKey(alias: string, keystore: string, make: (keyId: string) => Promise<{ certificate: string; chain: string[] }>): Promise<void> {
-    const intent: Intent = { op: 'add', alias, keystore, key_id: `${KEY_PREFIX}${randomUUID()}` };
+    const intent = this.intent('add', alias, keystore, `${KEY_PREFIX}${randomUUID()}`);
     this.journal.begin(intent);
     try {
       const { certificate, chain } = await make(intent.key_id);
