@@ -91,8 +91,16 @@ export interface UnownedKey {
 }
 
 export class Certificates {
-  /** Mutations run one at a time: uniqueness checks and multi-step writes do not interleave. */
+  /**
+   * Mutations run one at a time (uniqueness checks and multi-step writes do not
+   * interleave), except the slow part of adding an entry with a key: that runs outside
+   * the queue under an alias reserved in it, so a key generated in one store does not
+   * hold up writes in another.
+   */
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly reserved = new Set<string>();
+  /** Key ids of adds running outside the queue: their intents are theirs to finish. */
+  private readonly inFlight = new Set<string>();
   private retry: NodeJS.Timeout | undefined;
   private readonly parsed = new Map<string, CertificateInfo>();
   /** What the last reconcile found and left alone (reported, never deleted). */
@@ -144,8 +152,7 @@ export class Certificates {
   // --- certificates with keys ---------------------------------------------------------------
 
   createCertificate(req: CreateCertificate): Promise<void> {
-    return this.serial(async () => {
-      const alias = this.requireFreeAlias(req.alias);
+    return this.reserving(req.alias, async (alias) => {
       if (req.subject.trim() === '') throw new DomainError('INVALID', 'must not be empty', 'subject');
       const notBefore = req.validFrom ?? this.now();
       const notAfter = req.validTo ?? notBefore + YEAR_S;
@@ -173,8 +180,7 @@ export class Certificates {
   }
 
   addCertificate(name: string, certificatePem: string, privateKeyPem: Uint8Array, keystore?: string): Promise<void> {
-    return this.serial(async () => {
-      const alias = this.requireFreeAlias(name);
+    return this.reserving(name, async (alias) => {
       const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
       let pair;
       try {
@@ -194,8 +200,7 @@ export class Certificates {
   }
 
   installPkcs12(name: string, pfx: Uint8Array, passphrase: Uint8Array, keystore?: string): Promise<void> {
-    return this.serial(async () => {
-      const alias = this.requireFreeAlias(name);
+    return this.reserving(name, async (alias) => {
       let contents;
       try {
         contents = this.crypto.pkcs12.decode(pfx, passphrase);
@@ -292,6 +297,7 @@ export class Certificates {
     let finished = 0;
     const setAside: Intent[] = [];
     for (const intent of this.journal.pending()) {
+      if (this.inFlight.has(intent.key_id)) continue;
       const owned = intent.generation !== undefined ? intent.generation === this.store.generation : this.store.opened === 'existing';
       if (!owned) {
         this.journal.setAsideIntent(intent);
@@ -337,8 +343,22 @@ export class Certificates {
   /** The alias a new entry will be stored under (NFC), once it is valid and free. */
   private requireFreeAlias(name: string): string {
     const alias = checkAlias(name);
-    if (this.store.get(alias)) throw new DomainError('ALIAS_EXISTS', 'an entry with this alias exists', 'alias');
+    if (this.store.get(alias) || this.reserved.has(alias)) throw new DomainError('ALIAS_EXISTS', 'an entry with this alias exists', 'alias');
     return alias;
+  }
+
+  /** Runs `add` with a free alias reserved in the write queue, released when `add` ends. */
+  private async reserving(name: string, add: (alias: string) => Promise<void>): Promise<void> {
+    const alias = await this.serial(async () => {
+      const a = this.requireFreeAlias(name);
+      this.reserved.add(a);
+      return a;
+    });
+    try {
+      await add(alias);
+    } finally {
+      this.reserved.delete(alias);
+    }
   }
 
   private intent(op: Intent['op'], alias: string, keystore: string, keyId: string): Intent {
@@ -413,6 +433,7 @@ export class Certificates {
   private async withNewKey(alias: string, keystore: string, make: (keyId: string) => Promise<{ certificate: string; chain: string[] }>): Promise<void> {
     const intent = this.intent('add', alias, keystore, `${KEY_PREFIX}${randomUUID()}`);
     this.journal.begin(intent);
+    this.inFlight.add(intent.key_id);
     try {
       const { certificate, chain } = await make(intent.key_id);
       this.store.put({ alias, kind: 'certificate', certificate, chain, keystore, key_id: intent.key_id, created: new Date(this.now() * 1000).toISOString() });
@@ -420,6 +441,8 @@ export class Certificates {
       // Undo the key; if keystored cannot be reached, the intent stays and is retried.
       await this.keystores.delete(keystore, intent.key_id).then(() => this.journal.end(intent), () => this.retryIntentsLater());
       throw e;
+    } finally {
+      this.inFlight.delete(intent.key_id);
     }
     this.journal.end(intent);
   }
