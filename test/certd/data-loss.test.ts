@@ -130,9 +130,9 @@ t('the store refuses to write an entry into a file that holds another alias', ()
   const dir = mkdtempSync(join(tmpdir(), 'certd-records-'));
   mkdirSync(join(dir, 'entries'));
   const fileOfB = createHash('sha256').update('b', 'utf8').digest('hex').slice(0, 40) + '.json';
-  writeFileSync(join(dir, 'entries', fileOfB), JSON.stringify({ alias: 'a', kind: 'ca', certificate: 'x', chain: [], created: '' }));
+  writeFileSync(join(dir, 'entries', fileOfB), JSON.stringify({ id: 'e1', alias: 'a', kind: 'ca', certificate: 'x', chain: [], created: '' }));
   const store = new RecordStore(dir);
-  assert.throws(() => store.put({ alias: 'b', kind: 'ca', certificate: 'y', chain: [], created: '' }), /another alias/);
+  assert.throws(() => store.put({ id: 'e2', alias: 'b', kind: 'ca', certificate: 'y', chain: [], created: '' }), /another alias/);
   assert.is(store.get('a')?.certificate, 'x');
   assert.is(JSON.parse(readFileSync(join(dir, 'entries', fileOfB), 'utf8')).alias, 'a');
   rmSync(dir, { recursive: true });

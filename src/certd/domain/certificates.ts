@@ -248,7 +248,7 @@ export class Certificates {
       const alias = this.requireFreeAlias(name);
       const certs = this.readCertificates(certificatePem, 'certificate');
       if (certs.length !== 1) throw new DomainError('INVALID', 'must hold exactly one certificate', 'certificate');
-      this.store.put({ alias, kind: 'ca', certificate: certs[0]!.pem, chain: [], created: new Date(this.now() * 1000).toISOString() });
+      this.store.put({ id: randomUUID(), alias, kind: 'ca', certificate: certs[0]!.pem, chain: [], created: new Date(this.now() * 1000).toISOString() });
     });
   }
 
@@ -436,7 +436,7 @@ export class Certificates {
     this.inFlight.add(intent.key_id);
     try {
       const { certificate, chain } = await make(intent.key_id);
-      this.store.put({ alias, kind: 'certificate', certificate, chain, keystore, key_id: intent.key_id, created: new Date(this.now() * 1000).toISOString() });
+      this.store.put({ id: randomUUID(), alias, kind: 'certificate', certificate, chain, keystore, key_id: intent.key_id, created: new Date(this.now() * 1000).toISOString() });
     } catch (e) {
       // Undo the key; if keystored cannot be reached, the intent stays and is retried.
       await this.keystores.delete(keystore, intent.key_id).then(() => this.journal.end(intent), () => this.retryIntentsLater());

@@ -7,6 +7,12 @@
 // keys. A folder that is missing (failed mount, wiped partition) comes back with a new
 // generation, so whatever the journal and keystored still hold from the old one is
 // reported, never deleted.
+//
+// Every entry has an immutable id (a UUID) and is indexed by alias, id and the SHA-1 and
+// SHA-256 fingerprints of its leaf. Fingerprints are derived from the stored PEM when an
+// entry is read or written (a hash of public bytes, not kept in the file); entries
+// written before ids get one when the store opens, each file rewritten atomically, before
+// anything is served, so no client ever sees an id change.
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +21,8 @@ import { unlinkDurable, writeFileAtomic } from '../../common/atomic-file';
 export type EntryKind = 'certificate' | 'ca';
 
 export interface Entry {
+  /** Immutable, made with the entry. */
+  id: string;
   alias: string;
   kind: EntryKind;
   /** The leaf certificate, PEM. */
@@ -27,6 +35,12 @@ export interface Entry {
   created: string;
 }
 
+export interface Fingerprints {
+  /** Of the leaf's DER, lowercase hex without separators. */
+  sha1: string;
+  sha256: string;
+}
+
 const ENTRY_SUFFIX = '.json';
 const GENERATION_FILE = '.generation';
 
@@ -35,10 +49,19 @@ function fileOf(alias: string): string {
   return createHash('sha256').update(alias, 'utf8').digest('hex').slice(0, 40) + ENTRY_SUFFIX;
 }
 
+function fingerprintsOf(pem: string): Fingerprints {
+  const der = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  return { sha1: createHash('sha1').update(der).digest('hex'), sha256: createHash('sha256').update(der).digest('hex') };
+}
+
 export class RecordStore {
   private readonly dir: string;
   private readonly settingsPath: string;
   private readonly entries = new Map<string, Entry>();
+  private readonly byId = new Map<string, Entry>();
+  /** Fingerprint -> entries (one certificate may be stored under two aliases). */
+  private readonly byFingerprint = new Map<string, Entry[]>();
+  private readonly prints = new WeakMap<Entry, Fingerprints>();
   /** Entry file name -> the alias it holds, and back: one file never serves two aliases. */
   private readonly owners = new Map<string, string>();
   private readonly files = new Map<string, string>();
@@ -56,10 +79,12 @@ export class RecordStore {
       if (f.startsWith('.') && f.endsWith('.tmp')) {
         unlinkDurable(join(this.dir, f));
       } else if (f.endsWith(ENTRY_SUFFIX)) {
-        const e = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as Entry;
-        this.entries.set(e.alias, e);
-        this.owners.set(f, e.alias);
-        this.files.set(e.alias, f);
+        const read = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as Omit<Entry, 'id'> & { id?: string };
+        this.owners.set(f, read.alias);
+        this.files.set(read.alias, f);
+        const e = read.id ? (read as Entry) : { id: randomUUID(), ...read };
+        if (!read.id) writeFileAtomic(join(this.dir, f), Buffer.from(JSON.stringify(e)));
+        this.index(e);
       }
     }
     this.generation = this.loadGeneration();
@@ -70,6 +95,19 @@ export class RecordStore {
   /** The entry stored under exactly this alias (callers compare in NFC, see domain/names.ts). */
   get(alias: string): Entry | undefined {
     return this.entries.get(alias);
+  }
+
+  getById(id: string): Entry | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Entries whose leaf has this SHA-1 or SHA-256 fingerprint (lowercase hex). */
+  getByFingerprint(hex: string): readonly Entry[] {
+    return this.byFingerprint.get(hex) ?? [];
+  }
+
+  fingerprints(e: Entry): Fingerprints {
+    return this.prints.get(e) ?? fingerprintsOf(e.certificate);
   }
 
   /** Entries of one kind, in alias order. */
@@ -85,8 +123,11 @@ export class RecordStore {
     const file = this.files.get(entry.alias) ?? fileOf(entry.alias);
     const owner = this.owners.get(file);
     if (owner !== undefined && owner !== entry.alias) throw new Error('entry file already holds another alias');
+    const old = this.entries.get(entry.alias);
+    if (old && old.id !== entry.id) throw new Error('an entry keeps its id');
     writeFileAtomic(join(this.dir, file), Buffer.from(JSON.stringify(entry)));
-    this.entries.set(entry.alias, entry);
+    if (old) this.unindex(old);
+    this.index(entry);
     this.owners.set(file, entry.alias);
     this.files.set(entry.alias, file);
   }
@@ -95,9 +136,29 @@ export class RecordStore {
     const file = this.files.get(alias);
     if (file === undefined) return;
     unlinkDurable(join(this.dir, file));
-    this.entries.delete(alias);
+    const old = this.entries.get(alias);
+    if (old) this.unindex(old);
     this.owners.delete(file);
     this.files.delete(alias);
+  }
+
+  private index(e: Entry): void {
+    const fp = fingerprintsOf(e.certificate);
+    this.prints.set(e, fp);
+    this.entries.set(e.alias, e);
+    this.byId.set(e.id, e);
+    for (const h of [fp.sha1, fp.sha256]) this.byFingerprint.set(h, [...(this.byFingerprint.get(h) ?? []), e]);
+  }
+
+  private unindex(e: Entry): void {
+    const fp = this.fingerprints(e);
+    this.entries.delete(e.alias);
+    this.byId.delete(e.id);
+    for (const h of [fp.sha1, fp.sha256]) {
+      const rest = (this.byFingerprint.get(h) ?? []).filter((x) => x !== e);
+      if (rest.length > 0) this.byFingerprint.set(h, rest);
+      else this.byFingerprint.delete(h);
+    }
   }
 
   /** Reads the folder's generation, or gives it one (a new folder, or one from before generations). */
