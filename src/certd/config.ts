@@ -15,6 +15,8 @@ export interface CertdConfig {
   realm: string;
   auth: { basic: boolean; digest: ('SHA-256' | 'MD5')[] };
   body_limit: number;
+  /** The audit trail's files: rotate past max_bytes, keep this many rotated files. */
+  audit: { max_bytes: number; keep: number };
 }
 
 const validate = loadValidators<'config'>('certd').config;
@@ -45,5 +47,6 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     realm: raw.realm ?? 'certd',
     auth: { basic: raw.auth?.basic ?? false, digest: raw.auth?.digest ?? ['SHA-256', 'MD5'] },
     body_limit: raw.body_limit ?? 1024 * 1024,
+    audit: { max_bytes: raw.audit?.max_bytes ?? 1024 * 1024, keep: raw.audit?.keep ?? 4 },
   };
 }

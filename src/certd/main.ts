@@ -15,13 +15,17 @@ import { X509Writer } from '../../wasm/x509write';
 import { writeFileAtomic } from '../common/atomic-file';
 import { createLogger } from '../common/log';
 import { registerCertV1, errorEnvelope } from './api/cert-v1';
+import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
 import { Authenticator } from './auth/authenticator';
 import { UserStore } from './auth/users';
 import { loadCertdConfig } from './config';
+import { Audit } from './domain/audit';
 import { Certificates } from './domain/certificates';
 import { Keystores } from './domain/keystores';
 import { App } from './http/app';
+import { currentRequest } from './http/context';
+import { AuditLog } from './store/audit-log';
 import { Journal } from './store/journal';
 import { RecordStore } from './store/records';
 
@@ -53,7 +57,8 @@ async function main(): Promise<void> {
   const keystores = new Keystores(client);
   const store = new RecordStore(config.data_dir);
   if (store.opened === 'new') log.info('entries folder made', { generation: store.generation });
-  const certs = new Certificates(store, new Journal(config.data_dir), keystores, crypto);
+  const audit = new Audit(new AuditLog(config.data_dir, { maxBytes: config.audit.max_bytes, keep: config.audit.keep }), currentRequest);
+  const certs = new Certificates(store, new Journal(config.data_dir), keystores, crypto, audit);
 
   await waitForKeystored(keystores);
   const found = await certs.reconcile();
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
   });
   registerCertV1(app, certs);
   registerDiscovery(app);
+  registerCertdV1(app, certs, audit);
 
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, app.listener)

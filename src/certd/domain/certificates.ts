@@ -11,6 +11,7 @@ import type { CertificateInfo, X509 } from '../../../wasm/x509';
 import type { X509Writer } from '../../../wasm/x509write';
 import type { Journal, Intent } from '../store/journal';
 import type { Entry, EntryKind, RecordStore } from '../store/records';
+import type { Audit, AuditTarget } from './audit';
 import { DomainError } from './errors';
 import type { Keystores } from './keystores';
 import { checkAlias, lookupForm } from './names';
@@ -111,6 +112,7 @@ export class Certificates {
     private readonly journal: Journal,
     private readonly keystores: Keystores,
     private readonly crypto: Crypto,
+    private readonly audit: Audit,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
   ) {}
 
@@ -122,6 +124,15 @@ export class Certificates {
 
   get(kind: EntryKind, alias: string): EntryView {
     return view(this.entry(kind, alias));
+  }
+
+  /**
+   * keystored's stores as they answer now, and what the last start found and kept: keys
+   * of ours no entry uses (see reconcile) and journal intents set aside.
+   */
+  async health(): Promise<{ ok: boolean; keystores: { id: string; ok: boolean; detail?: string }[]; unowned_keys: UnownedKey[]; journal_pending: number }> {
+    const keystores = await this.keystores.health().catch((e: DomainError) => [{ id: 'keystored', ok: false, detail: e.message }]);
+    return { ok: keystores.every((k) => k.ok), keystores, unowned_keys: this.unowned, journal_pending: this.journal.pending().length };
   }
 
   async listKeystores(): Promise<StoreDescription[]> {
@@ -141,18 +152,18 @@ export class Certificates {
   }
 
   setDefaultKeystore(id: string): Promise<void> {
-    return this.serial(async () => {
+    return this.audit.change('set_default_keystore', () => ({ keystore: id }), () => this.serial(async () => {
       await this.keystore(id).catch(() => {
         throw new DomainError('UNKNOWN_KEYSTORE', 'no such keystore', 'keystore');
       });
       this.store.setDefaultKeystore(id);
-    });
+    }));
   }
 
   // --- certificates with keys ---------------------------------------------------------------
 
   createCertificate(req: CreateCertificate): Promise<void> {
-    return this.reserving(req.alias, async (alias) => {
+    return this.audit.change('create_certificate', () => this.target(req.alias), () => this.reserving(req.alias, async (alias) => {
       if (req.subject.trim() === '') throw new DomainError('INVALID', 'must not be empty', 'subject');
       const notBefore = req.validFrom ?? this.now();
       const notAfter = req.validTo ?? notBefore + YEAR_S;
@@ -176,11 +187,11 @@ export class Certificates {
         const der = await this.signWith(store.id, keyId, tbs, (t, s, f) => this.crypto.writer.assembleCertificate(t, s, f));
         return { certificate: derToPem('CERTIFICATE', der), chain: [] };
       });
-    });
+    }));
   }
 
   addCertificate(name: string, certificatePem: string, privateKeyPem: Uint8Array, keystore?: string): Promise<void> {
-    return this.reserving(name, async (alias) => {
+    return this.audit.change('add_certificate', () => this.target(name), () => this.reserving(name, async (alias) => {
       const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
       let pair;
       try {
@@ -196,11 +207,11 @@ export class Certificates {
       } finally {
         wipe(pair.privateDer);
       }
-    });
+    }));
   }
 
   installPkcs12(name: string, pfx: Uint8Array, passphrase: Uint8Array, keystore?: string): Promise<void> {
-    return this.reserving(name, async (alias) => {
+    return this.audit.change('install_pkcs12', () => this.target(name), () => this.reserving(name, async (alias) => {
       let contents;
       try {
         contents = this.crypto.pkcs12.decode(pfx, passphrase);
@@ -213,7 +224,7 @@ export class Certificates {
       } finally {
         wipe(contents.privateDer);
       }
-    });
+    }));
   }
 
   /** get_csr: a CSR for the entry's key, fields absent copied from its certificate, "" / [] left out. */
@@ -229,7 +240,7 @@ export class Certificates {
 
   /** Replaces a certificate (with key) or a CA certificate with one for the same public key. */
   replace(kind: EntryKind, alias: string, certificatePem: string): Promise<void> {
-    return this.serial(async () => {
+    return this.audit.change('replace_certificate', () => this.target(alias), () => this.serial(async () => {
       const entry = this.entry(kind, alias);
       const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
       if (kind === 'ca' && chain.length > 0) throw new DomainError('INVALID', 'must hold one certificate', 'certificate');
@@ -238,24 +249,24 @@ export class Certificates {
         throw new DomainError('KEY_MISMATCH', `the new certificate is not for the same ${kind === 'ca' ? 'public key' : 'key pair'}`, 'certificate');
       }
       this.store.put({ ...entry, certificate: leaf!.pem, chain: chain.map((c) => c.pem) });
-    });
+    }));
   }
 
   // --- CA certificates --------------------------------------------------------------------
 
   addCa(name: string, certificatePem: string): Promise<void> {
-    return this.serial(async () => {
+    return this.audit.change('add_ca_certificate', () => this.target(name), () => this.serial(async () => {
       const alias = this.requireFreeAlias(name);
       const certs = this.readCertificates(certificatePem, 'certificate');
       if (certs.length !== 1) throw new DomainError('INVALID', 'must hold exactly one certificate', 'certificate');
       this.store.put({ id: randomUUID(), alias, kind: 'ca', certificate: certs[0]!.pem, chain: [], created: new Date(this.now() * 1000).toISOString() });
-    });
+    }));
   }
 
   // --- deleting ---------------------------------------------------------------------------
 
   delete(kind: EntryKind, name: string): Promise<void> {
-    return this.serial(async () => {
+    return this.audit.change('delete', () => this.target(name), () => this.serial(async () => {
       const entry = this.entry(kind, name);
       if (kind === 'ca' || !entry.keystore || !entry.key_id) {
         this.store.remove(entry.alias);
@@ -267,7 +278,7 @@ export class Certificates {
       // From here the delete is done as far as any caller can see: the journal finishes
       // the key, now or, if keystored is away, as soon as it answers again.
       await this.keystores.delete(entry.keystore, entry.key_id).then(() => this.journal.end(intent), () => this.retryIntentsLater());
-    });
+    }));
   }
 
   /**
@@ -332,6 +343,18 @@ export class Certificates {
     const next = this.tail.then(fn, fn);
     this.tail = next.catch(() => undefined);
     return next;
+  }
+
+  /** An audit record's target: the entry a name finds (with its id), or the name as given. */
+  private target(name: string): AuditTarget {
+    const e = this.store.get(name) ?? this.store.get(lookupForm(name));
+    if (e) return { id: e.id, alias: e.alias };
+    // A refused name is not repeated: it is the client's text and could be anything.
+    try {
+      return { alias: checkAlias(name) };
+    } catch {
+      return {};
+    }
   }
 
   private entry(kind: EntryKind, name: string): Entry {

@@ -75,6 +75,10 @@ export class Keystores {
     }
   }
 
+  async health(): Promise<Bodies[Opcode.HEALTH]['res']['stores']> {
+    return (await this.call(Opcode.HEALTH, {})).stores;
+  }
+
   async list(store: string): Promise<string[]> {
     return (await this.call(Opcode.LIST_KEYS, { store })).key_ids;
   }

@@ -3,6 +3,7 @@
 // where errors become responses. Front-ends register routes; they never touch node:http.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router, { type HTTPMethod } from 'find-my-way';
+import { apiOf, runInContext } from './context';
 import { HttpError } from './errors';
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -92,7 +93,8 @@ export class App {
         throw new HttpError(403, 15, `the ${route.role} role is required`);
       }
       const body = await this.readBody(req);
-      const out = await route.handler({
+      const source = req.socket.remoteAddress ?? '';
+      const out = await runInContext({ user: auth.user, source, api: apiOf(req.url ?? '/') }, () => route.handler({
         method: req.method!,
         url: req.url!,
         params: found.params as Record<string, string>,
@@ -100,7 +102,7 @@ export class App {
         headers: req.headers,
         body,
         principal: { user: auth.user, role: auth.role },
-      });
+      }));
       this.send(res, out.status, out.body, out.headers);
     } catch (e) {
       const err = e instanceof HttpError ? e : new HttpError(500, 19, 'internal error');
