@@ -71,6 +71,7 @@ export class App {
   };
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: Buffer | undefined;
     try {
       const auth = this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
       if (!auth.ok) {
@@ -91,7 +92,7 @@ export class App {
         req.resume();
         throw new HttpError(403, 15, `the ${route.role} role is required`);
       }
-      const body = await this.readBody(req);
+      body = await this.readBody(req);
       const out = await route.handler({
         method: req.method!,
         url: req.url!,
@@ -106,6 +107,8 @@ export class App {
       const err = e instanceof HttpError ? e : new HttpError(500, 19, 'internal error');
       if (!(e instanceof HttpError)) this.options.onError?.(e, req);
       this.send(res, err.status, this.options.errorBody(err), err.headers);
+    } finally {
+      body?.fill(0); // it may have carried keys or passphrases
     }
   }
 
@@ -120,13 +123,17 @@ export class App {
         if (size > limit) return;
         size += c.length;
         if (size > limit) {
+          for (const k of chunks) k.fill(0);
           chunks.length = 0;
           reject(this.tooLarge(req));
         } else {
           chunks.push(c);
         }
       });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('end', () => {
+        resolve(Buffer.concat(chunks));
+        for (const k of chunks) k.fill(0);
+      });
       req.on('error', reject);
     });
   }
