@@ -2,7 +2,7 @@
 // call, and ZeroMQ's reconnect. A dead daemon or a lost reply is a KeystoreError
 // (UNAVAILABLE or TIMEOUT), never a hang.
 import { Dealer } from 'zeromq';
-import { decodeReply, encodeRequest, type Frames } from './codec';
+import { decodeReply, encodeRequest, wipeSecretRequest, type Frames } from './codec';
 import { KeystoreError } from './errors';
 import { type Bodies, Opcode, Status, type ErrorBody } from './protocol';
 import { VALIDATORS, firstError } from './schemas';
@@ -51,7 +51,7 @@ export class KeystoreClient {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const frames = encodeRequest(id, opcode, body);
-    return new Promise<Bodies[O]['res']>((resolve, reject) => {
+    const reply = new Promise<Bodies[O]['res']>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new KeystoreError(Status.TIMEOUT, `keystored did not answer ${Opcode[opcode]} within ${timeoutMs} ms`));
@@ -65,6 +65,7 @@ export class KeystoreClient {
         reject(new KeystoreError(Status.UNAVAILABLE, 'keystored is not reachable'));
       });
     });
+    return reply.finally(() => wipeSecretRequest(frames));
   }
 
   close(): void {

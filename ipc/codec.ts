@@ -34,6 +34,23 @@ export function encodeRequest(id: number, opcode: Opcode, body: unknown): Frames
   return [HEADER_BYTES, u32(id), u16(opcode), packr.pack(body)];
 }
 
+// A body that carries key material: IMPORT_KEY's private_key.
+const SECRET_OPCODES: ReadonlySet<Opcode> = new Set([Opcode.IMPORT_KEY]);
+
+/**
+ * Zeroes the body of a request whose opcode carries key material, once nothing needs it:
+ * on certd's side when its call settled, on keystored's side when the handler returned.
+ * The frame packr.pack() returns is a view of packr's reusable buffer, and zeromq sends
+ * frames over 128 bytes without a copy, holding the view until libzmq has written it (after
+ * send() resolves): so the wipe waits for the reply, by which time every byte was read by
+ * the peer. On keystored's side the received frame is libzmq's own receive memory (zeromq
+ * hands it over without a copy) and the decoded private_key a view of it.
+ */
+export function wipeSecretRequest(frames: Frames): void {
+  const op = frames.length === 4 && frames[2]!.length === 2 ? frames[2]!.readUInt16BE() : undefined;
+  if (op !== undefined && SECRET_OPCODES.has(op)) frames[3]!.fill(0);
+}
+
 export function encodeReply(id: number, status: Status, body: unknown): Frames {
   return [HEADER_BYTES, u32(id), u16(status), packr.pack(body)];
 }

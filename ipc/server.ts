@@ -4,7 +4,7 @@
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context, Router } from 'zeromq';
-import { decodeRequest, encodeReply, type Frames } from './codec';
+import { decodeRequest, encodeReply, wipeSecretRequest, type Frames } from './codec';
 import { KeystoreError } from './errors';
 import { Opcode, Status } from './protocol';
 import { VALIDATORS } from './schemas';
@@ -94,6 +94,14 @@ export class KeystoreServer {
   }
 
   private async handle(routing: Buffer, frames: Frames): Promise<void> {
+    try {
+      await this.answer(routing, frames);
+    } finally {
+      wipeSecretRequest(frames);
+    }
+  }
+
+  private async answer(routing: Buffer, frames: Frames): Promise<void> {
     const req = decodeRequest(frames);
     if (!req.ok) {
       // Without a request id the peer could not match a reply: drop it.

@@ -20,7 +20,7 @@ export const KEYSTORED_CONFIG_SCHEMA = {
             type: 'object',
             additionalProperties: false,
             required: ['kind', 'id'],
-            properties: { kind: { const: 'software' }, id, certifications: strings, key_types: keyTypes },
+            properties: { kind: { const: 'software' }, id, kek_file: { type: 'string', minLength: 1 }, certifications: strings, key_types: keyTypes },
           },
           {
             type: 'object',

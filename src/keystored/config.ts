@@ -8,6 +8,8 @@ import type { KeyType, SecurityLevel } from '../../ipc/protocol';
 export interface SoftwareStoreEntry {
   kind: 'software';
   id: string;
+  /** The store's key-encryption key; default <data_dir>/<id>.kek (outside the key folder). */
+  kek_file?: string;
   certifications?: string[];
   key_types?: KeyType[];
 }
@@ -78,6 +80,7 @@ export function loadConfig(path: string | undefined): KeystoredConfig {
     data_dir: c.data_dir ? abs(c.data_dir) : def.data_dir,
     socket_dir: c.socket_dir ? abs(c.socket_dir) : def.socket_dir,
     allowed_uids: c.allowed_uids ?? [],
-    stores: c.stores.map((s) => (s.kind === 'pkcs11' ? { ...s, module: abs(s.module), pin_file: abs(s.pin_file) } : s)),
+    stores: c.stores.map((s) =>
+      s.kind === 'pkcs11' ? { ...s, module: abs(s.module), pin_file: abs(s.pin_file) } : s.kek_file ? { ...s, kek_file: abs(s.kek_file) } : s),
   };
 }

@@ -1,8 +1,8 @@
 // SOFTWARE0: keys as files in a folder, each sealed with AES-256-GCM (through the crypto
 // core) under a key-encryption key made on first run. Files are 0600, written atomically.
 // The seal binds the key id and type (AAD), so a file renamed or edited does not open.
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { KeystoreError } from '../../ipc/errors';
 import { Status, type DigestAlgorithm, type KeyType, type SignatureScheme, type StoreDescription } from '../../ipc/protocol';
 import { CoreError } from '../../wasm/errors';
@@ -17,6 +17,8 @@ const KEY_SUFFIX = '.key';
 export interface SoftwareStoreConfig {
   id: string;
   dir: string;
+  /** The key-encryption key: a file apart from the key files, 0600, owned by keystored. */
+  kekFile: string;
   certifications?: string[];
   key_types?: KeyType[];
 }
@@ -42,7 +44,7 @@ export class SoftwareStore extends BaseKeyStore {
     chmodSync(config.dir, 0o700);
     this.dir = config.dir;
     this.removeStaleTemporaries();
-    this.kek = this.loadKek();
+    this.kek = this.loadKek(config.kekFile);
   }
 
   override async generate(keyId: string, type: KeyType): Promise<Uint8Array> {
@@ -162,12 +164,25 @@ export class SoftwareStore extends BaseKeyStore {
     for (const f of readdirSync(this.dir)) if (f.startsWith('.') && f.endsWith('.tmp')) unlinkDurable(join(this.dir, f));
   }
 
-  private loadKek(): Uint8Array {
-    const path = join(this.dir, 'kek');
+  // Stores made before kek_file kept the KEK beside the keys as "kek": it is moved once,
+  // so the key folder alone (a backup, a copied partition) no longer opens the keys.
+  private loadKek(path: string): Uint8Array {
+    const old = join(this.dir, 'kek');
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (!existsSync(path) && existsSync(old)) {
+      const moved = new Uint8Array(readFileSync(old));
+      writeFileAtomic(path, moved, 0o600);
+      wipe(moved);
+      unlinkDurable(old);
+    }
     if (!existsSync(path)) {
       const fresh = this.crypto.random(32);
       writeFileAtomic(path, fresh, 0o600);
       wipe(fresh);
+    }
+    const st = statSync(path);
+    if (st.uid !== process.getuid!() || (st.mode & 0o077) !== 0) {
+      throw new Error(`${this.description.id}: key-encryption key ${path} must be 0600 and owned by keystored's user`);
     }
     const kek = new Uint8Array(readFileSync(path));
     if (kek.length !== 32) throw new KeystoreError(Status.STORE_FAILURE, `${this.description.id}: key-encryption key file is damaged`);

@@ -34,7 +34,8 @@ export async function openStores(config: KeystoredConfig, deps: StoreDeps): Prom
   try {
     for (const entry of config.stores) {
       if (entry.kind === 'software') {
-        opened.push(new SoftwareStore({ ...entry, dir: join(config.data_dir, entry.id) }, deps.keys, deps.crypto));
+        const kekFile = entry.kek_file ?? join(config.data_dir, `${entry.id}.kek`);
+        opened.push(new SoftwareStore({ ...entry, dir: join(config.data_dir, entry.id), kekFile }, deps.keys, deps.crypto));
       } else {
         const pin = readPin(entry.pin_file, entry.id);
         try {

@@ -18,6 +18,8 @@ export interface Service {
   anonymous(): Client;
   /** Everything both daemons wrote, across restarts. */
   logs(): string;
+  /** Process ids of the running daemons (for the tests that read their memory). */
+  pids(): { keystored?: number; certd?: number };
   killCertd(): Promise<void>;
   killKeystored(): Promise<void>;
   /** Starts whichever of the two is not running (keystored first). */
@@ -56,6 +58,7 @@ export async function startService(opts: { stores?: Record<string, unknown>[]; e
     as: (role, scheme = 'digest-sha256') => new Client(port, { user: role, password: PASSWORDS[role], scheme }),
     anonymous: () => new Client(port),
     logs: () => earlier + (keystored?.output() ?? '') + (certd?.output() ?? ''),
+    pids: () => ({ keystored: keystored?.child.pid, certd: certd?.child.pid }),
     killCertd: async () => {
       earlier += certd?.output() ?? '';
       await certd?.stop('SIGKILL');

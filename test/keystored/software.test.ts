@@ -25,7 +25,8 @@ t('key files are sealed, 0600, in a 0700 folder; the socket is 0600', async () =
   const dir = join(d.dir, 'data', 'SOFTWARE0');
   assert.is(statSync(dir).mode & 0o777, 0o700);
   assert.is(statSync(join(dir, `${id}.key`)).mode & 0o777, 0o600);
-  assert.is(statSync(join(dir, 'kek')).mode & 0o777, 0o600);
+  assert.is(statSync(join(d.dir, 'data', 'SOFTWARE0.kek')).mode & 0o777, 0o600, 'the KEK: apart from the keys, 0600');
+  assert.not.ok(readdirSync(dir).includes('kek'));
   assert.is(statSync(join(d.dir, 'run')).mode & 0o777, 0o700);
   assert.is(statSync(join(d.dir, 'run', 'keystored.sock')).mode & 0o777, 0o600);
   // The file holds no DER private key in the clear (an ECPrivateKey starts 30 77 02 01 01).

@@ -12,6 +12,7 @@ import { HttpError } from '../http/errors';
 import type { Certificates } from '../domain/certificates';
 import { DomainError, type DomainErrorCode } from '../domain/errors';
 import type { StoreDescription } from '../../../ipc/protocol';
+import { base64Bytes, isBase64Text, takeSecretFields } from './secret-fields';
 import { validBody } from './validate';
 
 export const CERT_V1_BASE = '/config/rest/cert/v1';
@@ -49,6 +50,15 @@ function toHttp(e: unknown): never {
   }
   throw e;
 }
+
+/** A secret field the schema has accepted as a string, so the scan took it. */
+function secret(secrets: Map<string, Uint8Array>, name: string): Uint8Array {
+  const v = secrets.get(name);
+  if (!v) throw new HttpError(400, 5, `${name}: must be string`);
+  return v;
+}
+
+const wipeAll = (secrets: Map<string, Uint8Array>) => secrets.forEach((v) => v.fill(0));
 
 /** Wraps a handler so that domain errors leave as the API's errors. */
 const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
@@ -94,14 +104,14 @@ export function registerCertV1(app: App, certs: Certificates): void {
   }
 
   app.route('POST', `${B}/certificates`, 'admin', h(async (r) => {
-    const d = validBody<{ alias: string; certificate: string; private_key: string; keystore?: string | null }>('addCertificate', r.body);
-    const key = Buffer.from(d.private_key, 'utf8');
+    const secrets = takeSecretFields(r.body, ['private_key']);
     try {
-      await certs.addCertificate(d.alias, d.certificate, key, d.keystore ?? undefined);
+      const d = validBody<{ alias: string; certificate: string; keystore?: string | null }>('addCertificate', r.body);
+      await certs.addCertificate(d.alias, d.certificate, secret(secrets, 'private_key'), d.keystore ?? undefined);
+      return ok(certs.get('certificate', d.alias), 201);
     } finally {
-      key.fill(0);
+      wipeAll(secrets);
     }
-    return ok(certs.get('certificate', d.alias), 201);
   }));
   app.route('POST', `${B}/ca_certificates`, 'admin', h(async (r) => {
     const d = validBody<{ alias: string; certificate: string }>('addCaCertificate', r.body);
@@ -129,16 +139,21 @@ export function registerCertV1(app: App, certs: Certificates): void {
     return ok();
   }));
   app.route('POST', `${B}/install_from_pkcs12`, 'admin', h(async (r) => {
-    const d = validBody<{ alias: string; pkcs12: string; passphrase: string; keystore?: string | null }>('installFromPkcs12', r.body);
-    const pfx = Buffer.from(d.pkcs12, 'base64');
-    const pass = Buffer.from(d.passphrase, 'utf8');
+    // The file is a secret too: with the passphrase (or none) it opens to the key.
+    const secrets = takeSecretFields(r.body, ['pkcs12', 'passphrase']);
+    let pfx: Uint8Array | undefined;
     try {
-      await certs.installPkcs12(d.alias, pfx, pass, d.keystore ?? undefined);
+      const d = validBody<{ alias: string; keystore?: string | null }>('installFromPkcs12', r.body);
+      // The schema saw the blanked field: its pattern is checked here, on the bytes.
+      const text = secret(secrets, 'pkcs12');
+      if (!isBase64Text(text)) throw new HttpError(400, 5, 'data.pkcs12: must be base64');
+      pfx = base64Bytes(text);
+      await certs.installPkcs12(d.alias, pfx, secret(secrets, 'passphrase'), d.keystore ?? undefined);
+      return ok();
     } finally {
-      pfx.fill(0);
-      pass.fill(0);
+      pfx?.fill(0);
+      wipeAll(secrets);
     }
-    return ok();
   }));
 
   app.route('GET', `${B}/keystores`, 'viewer', h(async () => ok((await certs.listKeystores()).map(keystoreView))));

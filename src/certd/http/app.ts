@@ -72,6 +72,7 @@ export class App {
   };
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: Buffer | undefined;
     try {
       const auth = this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
       if (!auth.ok) {
@@ -92,7 +93,8 @@ export class App {
         req.resume();
         throw new HttpError(403, 15, `the ${route.role} role is required`);
       }
-      const body = await this.readBody(req);
+      const read = await this.readBody(req);
+      body = read;
       const source = req.socket.remoteAddress ?? '';
       const out = await runInContext({ user: auth.user, source, api: apiOf(req.url ?? '/') }, () => route.handler({
         method: req.method!,
@@ -100,7 +102,7 @@ export class App {
         params: found.params as Record<string, string>,
         query: (found.searchParams ?? {}) as Record<string, string | string[]>,
         headers: req.headers,
-        body,
+        body: read,
         principal: { user: auth.user, role: auth.role },
       }));
       this.send(res, out.status, out.body, out.headers);
@@ -108,6 +110,8 @@ export class App {
       const err = e instanceof HttpError ? e : new HttpError(500, 19, 'internal error');
       if (!(e instanceof HttpError)) this.options.onError?.(e, req);
       this.send(res, err.status, this.options.errorBody(err), err.headers);
+    } finally {
+      body?.fill(0); // it may have carried keys or passphrases
     }
   }
 
@@ -122,13 +126,17 @@ export class App {
         if (size > limit) return;
         size += c.length;
         if (size > limit) {
+          for (const k of chunks) k.fill(0);
           chunks.length = 0;
           reject(this.tooLarge(req));
         } else {
           chunks.push(c);
         }
       });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('end', () => {
+        resolve(Buffer.concat(chunks));
+        for (const k of chunks) k.fill(0);
+      });
       req.on('error', reject);
     });
   }
