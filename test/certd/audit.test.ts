@@ -105,6 +105,8 @@ t('health: the stores answer, and keys of ours that no entry uses are shown', as
   assert.equal(r.json.data.keystores, [{ id: 'SOFTWARE0', ok: true }]);
   assert.equal(r.json.data.unowned_keys, [{ keystore: 'SOFTWARE0', key_id: keyId }]);
   assert.is(r.json.data.journal_pending, 0);
+  const kept = ((await svc.as('admin').get('/certd/v1/audit')).json.data as Rec[]).filter((x) => x.operation === 'key_kept_unowned');
+  assert.equal(kept.map((x) => [x.user, x.api, x.target]), [['certd', 'internal', { keystore: 'SOFTWARE0', key_id: keyId }]], 'the start that kept it says so in the audit');
   await svc.killKeystored();
   const down = await svc.as('viewer').get('/certd/v1/health');
   assert.is(down.status, 503);

@@ -16,6 +16,7 @@ export interface AuditTarget {
   id?: string;
   alias?: string;
   keystore?: string;
+  key_id?: string;
 }
 
 export interface AuditRecord {
@@ -61,6 +62,11 @@ export class Audit {
       this.write(operation, pick(), e instanceof DomainError ? e.code : 'INTERNAL');
       throw e;
     }
+  }
+
+  /** Something certd found or did by itself (at start: a key it kept, an intent set aside). */
+  note(operation: string, target: AuditTarget, outcome = 'ok'): void {
+    this.write(operation, target, outcome);
   }
 
   /** A failed login: `user` is the name the client sent (it may not exist). */

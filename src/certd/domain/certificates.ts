@@ -297,6 +297,8 @@ export class Certificates {
       }
     }
     this.unowned = unowned;
+    for (const k of unowned) this.audit.note('key_kept_unowned', { keystore: k.keystore, key_id: k.key_id });
+    for (const i of setAside) this.audit.note('intent_set_aside', { alias: i.alias, keystore: i.keystore, key_id: i.key_id });
     return { finished, setAside, unowned };
   }
 
