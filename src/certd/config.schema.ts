@@ -20,6 +20,7 @@ export const CERTD_CONFIG_SCHEMA = {
       properties: { basic: { type: 'boolean' }, digest: { type: 'array', items: { enum: ['SHA-256', 'MD5'] }, uniqueItems: true } },
     },
     body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
+    device_names: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 253 } },
     audit: {
       type: 'object', additionalProperties: false,
       properties: { max_bytes: { type: 'integer', minimum: 4096, maximum: 1073741824 }, keep: { type: 'integer', minimum: 1, maximum: 100 } },

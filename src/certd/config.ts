@@ -17,6 +17,8 @@ export interface CertdConfig {
   body_limit: number;
   /** The audit trail's files: rotate past max_bytes, keep this many rotated files. */
   audit: { max_bytes: number; keep: number };
+  /** The device's host names and addresses: the https binding's SANs should cover them. */
+  device_names: string[];
 }
 
 const validate = loadValidators<'config'>('certd').config;
@@ -47,6 +49,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     realm: raw.realm ?? 'certd',
     auth: { basic: raw.auth?.basic ?? false, digest: raw.auth?.digest ?? ['SHA-256', 'MD5'] },
     body_limit: raw.body_limit ?? 1024 * 1024,
+    device_names: raw.device_names ?? [],
     audit: { max_bytes: raw.audit?.max_bytes ?? 1024 * 1024, keep: raw.audit?.keep ?? 4 },
   };
 }

@@ -20,12 +20,15 @@ import { registerDiscovery } from './api/discovery';
 import { Authenticator } from './auth/authenticator';
 import { UserStore } from './auth/users';
 import { loadCertdConfig } from './config';
+import { RecordOnlyApplier } from './appliers/record-only';
 import { Audit } from './domain/audit';
+import { Bindings } from './domain/bindings';
 import { Certificates } from './domain/certificates';
 import { Keystores } from './domain/keystores';
 import { App } from './http/app';
 import { currentRequest } from './http/context';
 import { AuditLog } from './store/audit-log';
+import { BindingStore } from './store/bindings';
 import { Journal } from './store/journal';
 import { RecordStore } from './store/records';
 
@@ -59,9 +62,15 @@ async function main(): Promise<void> {
   if (store.opened === 'new') log.info('entries folder made', { generation: store.generation });
   const audit = new Audit(new AuditLog(config.data_dir, { maxBytes: config.audit.max_bytes, keep: config.audit.keep }), currentRequest);
   const certs = new Certificates(store, new Journal(config.data_dir), keystores, crypto, audit);
+  // Until a service has a live applier, what it would use is recorded under applied/.
+  const recorder = new RecordOnlyApplier(join(config.data_dir, 'applied'));
+  const bindings = new Bindings(new BindingStore(config.data_dir), certs, () => recorder, audit, config.device_names);
+  certs.attach(bindings);
 
   await waitForKeystored(keystores);
   const found = await certs.reconcile();
+  const reapplied = await bindings.recover();
+  if (reapplied) log.warn('applied again a binding whose change an earlier run left unfinished', { binding: reapplied });
   if (found.finished) log.warn('finished operations an earlier run left unfinished', { count: found.finished });
   if (found.setAside.length) {
     log.warn('journal intents of another store generation set aside in journal/unowned (their keys were not touched)', {
@@ -84,7 +93,7 @@ async function main(): Promise<void> {
   });
   registerCertV1(app, certs);
   registerDiscovery(app);
-  registerCertdV1(app, certs, audit);
+  registerCertdV1(app, certs, bindings, audit);
 
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, app.listener)

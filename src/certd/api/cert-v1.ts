@@ -32,6 +32,9 @@ export const ERROR_CODES: Record<DomainErrorCode, [status: number, code: number]
   UNKNOWN_KEYSTORE: [400, 11],
   KEYSTORE_UNAVAILABLE: [503, 17],
   KEYSTORE_FAILURE: [500, 18],
+  IN_USE: [409, 22],
+  PREFLIGHT_FAILED: [400, 23],
+  APPLY_FAILED: [502, 24],
 };
 
 export function errorEnvelope(e: HttpError): unknown {
@@ -43,7 +46,7 @@ const keystoreView = (k: StoreDescription) => ({ id: k.id, security_level: k.sec
 
 const ok = (data?: unknown, status = 200): Response => ({ status, body: data === undefined ? { status: 'success' } : { status: 'success', data } });
 
-function toHttp(e: unknown): never {
+export function toHttp(e: unknown): never {
   if (e instanceof DomainError) {
     const [status, code] = ERROR_CODES[e.code];
     throw new HttpError(status, code, code === 5 && e.code === 'UNSUPPORTED_KEY_TYPE' ? `Validation error: ${e.message}` : e.message);

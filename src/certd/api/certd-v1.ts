@@ -1,9 +1,13 @@
-// certd's own management API under /certd/v1 (what no camera API has): the audit trail
-// and the service's health. Errors use the same envelope as cert.v1.
-import type { App } from '../http/app';
+// certd's own management API under /certd/v1 (what no camera API has): every entry with
+// its id, fingerprints and the bindings that use it; the bindings; the audit trail; the
+// service's health. It translates only; errors use cert.v1's envelope and codes.
+import type { App, Request, Response } from '../http/app';
 import { HttpError } from '../http/errors';
 import type { Audit } from '../domain/audit';
-import type { Certificates } from '../domain/certificates';
+import type { Bindings } from '../domain/bindings';
+import type { Certificates, EntryDetails } from '../domain/certificates';
+import { toHttp } from './cert-v1';
+import { validBody } from './validate';
 
 export const CERTD_V1_BASE = '/certd/v1';
 const MAX_AUDIT = 1000;
@@ -12,7 +16,41 @@ function one(q: string | string[] | undefined): string | undefined {
   return Array.isArray(q) ? q[q.length - 1] : q;
 }
 
-export function registerCertdV1(app: App, certs: Certificates, audit: Audit): void {
+const ok = (data: unknown, status = 200): Response => ({ status, body: { status: 'success', data } });
+
+const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
+  try {
+    return await fn(req);
+  } catch (e) {
+    return toHttp(e);
+  }
+};
+
+function entryView(d: EntryDetails, usedBy: string[]) {
+  const e = d.entry;
+  return {
+    id: e.id, alias: e.alias, kind: e.kind, keystore: e.keystore ?? null,
+    subject: d.info.subject, issuer: d.info.issuer, not_before: d.info.not_before, not_after: d.info.not_after,
+    sha1: d.sha1, sha256: d.sha256, protected: false, used_by: usedBy,
+  };
+}
+
+export function registerCertdV1(app: App, certs: Certificates, bindings: Bindings, audit: Audit): void {
+  app.route('GET', `${CERTD_V1_BASE}/entries`, 'viewer', h(() => ok(certs.details().map((d) => entryView(d, bindings.usedBy(d.entry.id))))));
+  app.route('GET', `${CERTD_V1_BASE}/entries/:id`, 'viewer', h((r) => {
+    const d = certs.find(r.params.id!);
+    if (!d) throw new HttpError(404, 1, `no entry ${r.params.id}`);
+    return ok(entryView(d, bindings.usedBy(d.entry.id)));
+  }));
+
+  app.route('GET', `${CERTD_V1_BASE}/bindings`, 'viewer', h(() => ok(bindings.list())));
+  app.route('GET', `${CERTD_V1_BASE}/bindings/:name`, 'viewer', h((r) => ok(bindings.get(r.params.name!))));
+  app.route('PUT', `${CERTD_V1_BASE}/bindings/:name`, 'admin', h(async (r) => {
+    const d = validBody<{ certificate?: string | null; ca?: string[]; settings?: Record<string, unknown> }>('setBinding', r.body);
+    const { warnings } = await bindings.set(r.params.name!, { certificate: d.certificate ?? undefined, ca: d.ca ?? [], settings: d.settings ?? {} });
+    return ok({ ...bindings.get(r.params.name!), warnings });
+  }));
+
   app.route('GET', `${CERTD_V1_BASE}/audit`, 'admin', (r) => {
     const since = one(r.query.since);
     const limitText = one(r.query.limit) ?? String(MAX_AUDIT);

@@ -2,8 +2,10 @@
 import { HttpError } from '../http/errors';
 import { loadValidators } from '../../common/validators';
 import type { CertV1SchemaName } from './cert-v1-schemas';
+import type { CertdV1SchemaName } from './certd-v1-schemas';
 
-const validators = loadValidators<CertV1SchemaName>('cert-v1');
+type SchemaName = CertV1SchemaName | CertdV1SchemaName;
+const validators = { ...loadValidators<CertV1SchemaName>('cert-v1'), ...loadValidators<CertdV1SchemaName>('certd-v1') };
 
 export function parseJson(body: Buffer): unknown {
   try {
@@ -14,7 +16,7 @@ export function parseJson(body: Buffer): unknown {
 }
 
 /** The body's `data`, checked against the named schema. */
-export function validBody<T>(name: CertV1SchemaName, body: Buffer): T {
+export function validBody<T>(name: SchemaName, body: Buffer): T {
   const json = parseJson(body);
   const v = validators[name];
   if (!v(json)) {

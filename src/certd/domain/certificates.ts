@@ -91,6 +91,22 @@ export interface UnownedKey {
   key_id: string;
 }
 
+/** What the bindings (domain/bindings.ts) answer about entries they use. */
+export interface Usage {
+  /** Names of the bindings that use the entry. */
+  usedBy(entryId: string): string[];
+  /** Applies again every binding that uses the entry (its certificate was replaced). */
+  reapply(entryId: string): Promise<void>;
+}
+
+/** An entry as the bindings and /certd/v1 see it. */
+export interface EntryDetails {
+  entry: Entry;
+  info: CertificateInfo;
+  sha1: string;
+  sha256: string;
+}
+
 export class Certificates {
   /**
    * Mutations run one at a time (uniqueness checks and multi-step writes do not
@@ -106,6 +122,7 @@ export class Certificates {
   private readonly parsed = new Map<string, CertificateInfo>();
   /** What the last reconcile found and left alone (reported, never deleted). */
   unowned: UnownedKey[] = [];
+  private usage: Usage = { usedBy: () => [], reapply: async () => undefined };
 
   constructor(
     private readonly store: RecordStore,
@@ -116,7 +133,49 @@ export class Certificates {
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
   ) {}
 
+  /** Connects the bindings (the composition root does, once both exist). */
+  attach(usage: Usage): void {
+    this.usage = usage;
+  }
+
   // --- reading ---------------------------------------------------------------------------
+
+  /** Every entry with its parsed certificate and fingerprints, in alias order. */
+  details(): EntryDetails[] {
+    return [...this.store.list('certificate'), ...this.store.list('ca')].map((e) => this.detail(e));
+  }
+
+  /** The entry a /certd/v1 name finds: its id, or else its alias. */
+  find(name: string): EntryDetails | undefined {
+    const e = this.store.getById(name) ?? this.store.get(name) ?? this.store.get(lookupForm(name));
+    return e && this.detail(e);
+  }
+
+  /** Proves the entry's key is in its key store and signs for the certificate's public key. */
+  async keySigns(e: Entry): Promise<void> {
+    const info = this.info(e.certificate);
+    const tbs = this.build(() => this.crypto.writer.csrTbs({ spki: base64(info.spki), subject: info.subject, subjectAltNames: [] }));
+    // Assembly verifies the signature against the certificate's public key.
+    await this.signWith(e.keystore!, e.key_id!, tbs, (t, sig, f) => this.crypto.writer.assembleCsr(t, sig, f));
+  }
+
+  /** Verifies the entry's chain against `anchors` (PEM) now; flags are data. */
+  verifyChain(e: Entry, anchors: string[]): ReturnType<X509['verifyChain']> {
+    return this.crypto.x509.verifyChain(Buffer.from([e.certificate, ...e.chain].join('\n')), Buffer.from(anchors.join('\n')), new Date(this.now() * 1000));
+  }
+
+  /** A certificate's details (PEM), parsed once. */
+  parse(pem: string): CertificateInfo {
+    return this.info(pem);
+  }
+
+  nowSeconds(): number {
+    return this.now();
+  }
+
+  private detail(e: Entry): EntryDetails {
+    return { entry: e, info: this.info(e.certificate), ...this.store.fingerprints(e) };
+  }
 
   list(kind: EntryKind): EntryView[] {
     return this.store.list(kind).map(view);
@@ -249,6 +308,8 @@ export class Certificates {
         throw new DomainError('KEY_MISMATCH', `the new certificate is not for the same ${kind === 'ca' ? 'public key' : 'key pair'}`, 'certificate');
       }
       this.store.put({ ...entry, certificate: leaf!.pem, chain: chain.map((c) => c.pem) });
+      // A service using the entry takes the new certificate now.
+      await this.usage.reapply(entry.id);
     }));
   }
 
@@ -268,6 +329,8 @@ export class Certificates {
   delete(kind: EntryKind, name: string): Promise<void> {
     return this.audit.change('delete', () => this.target(name), () => this.serial(async () => {
       const entry = this.entry(kind, name);
+      const users = this.usage.usedBy(entry.id);
+      if (users.length > 0) throw new DomainError('IN_USE', `used by the ${users.join(', ')} binding${users.length > 1 ? 's' : ''}`);
       if (kind === 'ca' || !entry.keystore || !entry.key_id) {
         this.store.remove(entry.alias);
         return;

@@ -12,7 +12,13 @@ export type DomainErrorCode =
   | 'UNKNOWN_KEYSTORE'
   | 'UNSUPPORTED_KEY_TYPE'
   | 'KEYSTORE_UNAVAILABLE'
-  | 'KEYSTORE_FAILURE';
+  | 'KEYSTORE_FAILURE'
+  /** The entry is used by a binding. */
+  | 'IN_USE'
+  /** A binding's pre-flight check failed (the field names the check). */
+  | 'PREFLIGHT_FAILED'
+  /** The service did not take the binding; the previous one is back. */
+  | 'APPLY_FAILED';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message: string, readonly field?: string) {

@@ -1,0 +1,23 @@
+// The Applier port: makes a device service use what a binding names. One implementation
+// per service (the web server for https, the 802.1X supplicant for dot1x); the domain
+// (domain/bindings.ts) decides what to apply, journals it, and restores the previous
+// binding when an applier fails. test/certd/applier-conformance.ts runs against every
+// implementation.
+
+/** What a service needs to use a binding: certificate chain, key reference, CA certificates. */
+export interface BindingMaterial {
+  /** The binding's name (https, dot1x, or a named certificate set). */
+  name: string;
+  /** Leaf then chain, PEM; absent when the binding names no certificate. */
+  certificate?: string;
+  /** Where the certificate's key is: keystored's store and key id (never the key itself). */
+  key?: { keystore: string; key_id: string };
+  /** CA certificates the service trusts (client certificates, the network's server), PEM. */
+  ca: string[];
+  settings: Record<string, unknown>;
+}
+
+export interface Applier {
+  /** Makes the service use `material`; throws (any error) when the service did not take it. */
+  apply(material: BindingMaterial): Promise<void>;
+}

@@ -1,0 +1,166 @@
+// Bindings: which entries each device service uses (https: the web server; dot1x: the
+// wired 802.1X supplicant; other names: certificate sets kept as data). The rules:
+// - a binding is accepted only after its pre-flight checks pass (preflight.ts);
+// - a change is journaled (store/bindings.ts) before it is applied: a crash between the
+//   two applies the binding on record again at the next start;
+// - when the service's applier fails, the previous binding is put back and applied, and
+//   the caller gets APPLY_FAILED;
+// - a bound entry is not deleted, and replacing its certificate applies the binding again
+//   (certificates.ts asks through the Usage interface).
+import type { Applier, BindingMaterial } from '../appliers/port';
+import type { Binding, BindingStore } from '../store/bindings';
+import type { Audit } from './audit';
+import type { Certificates, EntryDetails, Usage } from './certificates';
+import { DomainError } from './errors';
+import { preflight, type Service } from './preflight';
+
+export const BINDING_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface SetBinding {
+  /** The certificate entry, by id or alias; absent: none. */
+  certificate?: string;
+  /** CA entries, by id or alias. */
+  ca: string[];
+  settings: Record<string, unknown>;
+}
+
+export interface BindingView {
+  name: string;
+  certificate: { id: string; alias: string } | null;
+  ca: { id: string; alias: string }[];
+  settings: Record<string, unknown>;
+}
+
+export class Bindings implements Usage {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: BindingStore,
+    private readonly certs: Certificates,
+    private readonly applierFor: (name: string) => Applier,
+    private readonly audit: Audit,
+    /** The device's host names and addresses (https SANs should cover them). */
+    private readonly deviceNames: string[] = [],
+  ) {}
+
+  list(): BindingView[] {
+    return this.store.all().map((b) => this.view(b));
+  }
+
+  get(name: string): BindingView {
+    const b = this.store.get(name);
+    if (!b) throw new DomainError('NOT_FOUND', `no binding ${name}`);
+    return this.view(b);
+  }
+
+  usedBy(entryId: string): string[] {
+    return this.store.all().filter((b) => b.certificate === entryId || b.ca.includes(entryId)).map((b) => b.name);
+  }
+
+  /** Sets a binding; answers the pre-flight warnings (checks that do not refuse). */
+  set(name: string, req: SetBinding): Promise<{ warnings: string[] }> {
+    return this.audit.change('set_binding', () => ({ alias: name }), () => this.serial(async () => {
+      if (!BINDING_NAME.test(name)) throw new DomainError('INVALID', 'must be 1-64 characters of A-Z a-z 0-9 _ . -', 'name');
+      checkSettings(serviceOf(name), req.settings);
+      const leaf = req.certificate === undefined ? undefined : this.entry(req.certificate, 'certificate', 'certificate');
+      const cas = req.ca.map((n) => this.entry(n, 'ca', 'ca'));
+      const warnings = leaf ? await preflight(serviceOf(name), leaf, cas, this.certs, this.deviceNames) : [];
+      const next: Binding = { name, ...(leaf ? { certificate: leaf.entry.id } : {}), ca: cas.map((c) => c.entry.id), settings: req.settings };
+      await this.change(next);
+      return { warnings };
+    }));
+  }
+
+  reapply(entryId: string): Promise<void> {
+    return this.serial(async () => {
+      for (const name of this.usedBy(entryId)) await this.change(this.store.get(name)!);
+    });
+  }
+
+  /** At start: a binding change a crash interrupted is applied again as it is on record. */
+  async recover(): Promise<string | undefined> {
+    const name = this.store.pending();
+    if (name === undefined) return undefined;
+    const b = this.store.get(name);
+    if (b) await this.applierFor(name).apply(this.material(b));
+    this.store.end();
+    return name;
+  }
+
+  /** Journal, record, apply; on failure the previous binding is recorded and applied again. */
+  private async change(next: Binding): Promise<void> {
+    const previous = this.store.get(next.name);
+    this.store.begin(next.name);
+    this.store.put(next);
+    try {
+      await this.applierFor(next.name).apply(this.material(next));
+    } catch {
+      if (previous) {
+        this.store.put(previous);
+        await this.applierFor(next.name).apply(this.material(previous)).catch(() => undefined);
+      }
+      this.store.end();
+      throw new DomainError('APPLY_FAILED', `the ${next.name} service did not take the binding; the previous one is back`);
+    }
+    this.store.end();
+  }
+
+  private material(b: Binding): BindingMaterial {
+    const leaf = b.certificate === undefined ? undefined : this.certs.find(b.certificate)?.entry;
+    return {
+      name: b.name,
+      ...(leaf ? { certificate: [leaf.certificate, ...leaf.chain].join(''), key: { keystore: leaf.keystore!, key_id: leaf.key_id! } } : {}),
+      ca: b.ca.flatMap((id) => this.certs.find(id)?.entry.certificate ?? []),
+      settings: b.settings,
+    };
+  }
+
+  private entry(name: string, kind: 'certificate' | 'ca', field: string): EntryDetails {
+    const d = this.certs.find(name);
+    if (!d || d.entry.kind !== kind) throw new DomainError('NOT_FOUND', `no ${kind === 'ca' ? 'CA certificate' : 'certificate'} ${JSON.stringify(name)}`, field);
+    return d;
+  }
+
+  private view(b: Binding): BindingView {
+    const ref = (id: string) => {
+      const e = this.certs.find(id)?.entry;
+      return { id, alias: e?.alias ?? '' };
+    };
+    return { name: b.name, certificate: b.certificate === undefined ? null : ref(b.certificate), ca: b.ca.map(ref), settings: b.settings };
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** What each service's settings may be; other bindings keep theirs as data. */
+const SETTINGS: Record<Service, Record<string, (v: unknown) => boolean> | undefined> = {
+  https: {
+    tls: (v) => typeof v === 'boolean',
+    http_listener: (v) => typeof v === 'boolean',
+    protocols: (v) => typeof v === 'string' && /^(TLSv1\.[23])( TLSv1\.[23])*$/.test(v),
+    ciphers: (v) => typeof v === 'string' && /^[A-Za-z0-9_:+!@=-]{1,1024}$/.test(v),
+    client_certificate: (v) => v === 'off' || v === 'optional' || v === 'required',
+  },
+  dot1x: {
+    identity: (v) => typeof v === 'string' && v.length > 0 && v.length <= 253 && !/[\x00-\x1f"\\]/.test(v),
+    eap_method: (v) => v === 'EAP-TLS',
+  },
+  other: undefined,
+};
+
+function checkSettings(service: Service, settings: Record<string, unknown>): void {
+  const allowed = SETTINGS[service];
+  if (!allowed) return;
+  for (const [k, v] of Object.entries(settings)) {
+    const ok = Object.prototype.hasOwnProperty.call(allowed, k) ? allowed[k]!(v) : false;
+    if (!ok) throw new DomainError('INVALID', Object.prototype.hasOwnProperty.call(allowed, k) ? 'invalid value' : `unknown setting for ${service}`, `settings.${/^\w{1,64}$/.test(k) ? k : '?'}`);
+  }
+}
+
+function serviceOf(name: string): Service {
+  return name === 'https' || name === 'dot1x' ? name : 'other';
+}
