@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { KeystoreClient } from '../../ipc/client';
 import { endpointFor } from '../../ipc/server';
 import { Core } from '../../wasm/core';
+import { CoreWorkers } from '../../wasm/core-workers';
 import { Keys } from '../../wasm/keys';
 import { Pkcs12 } from '../../wasm/pkcs12';
 import { X509 } from '../../wasm/x509';
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const config = loadCertdConfig(configPath());
   const core = await Core.load();
-  const crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(core) };
+  // PKCS#12 KDFs run in a worker thread: a file at the iteration cap takes seconds.
+  const workers = new CoreWorkers();
+  const crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(workers) };
   const client = new KeystoreClient(endpointFor(config.keystored_socket_dir), { timeoutMs: 60_000 });
   const keystores = new Keystores(client);
   const store = new RecordStore(config.data_dir);
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
     log.info('stopping', { signal });
     server.close(() => {
       client.close();
-      process.exit(0);
+      void workers.close().finally(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 3000).unref();
   };
