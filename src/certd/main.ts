@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   // PKCS#12 KDFs run in a worker thread: a file at the iteration cap takes seconds.
   const workers = new CoreWorkers();
   const crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(workers) };
-  const client = new KeystoreClient(endpointFor(config.keystored_socket_dir), { timeoutMs: 60_000 });
+  // Each call brings its own timeout (domain/keystore-timeouts.ts).
+  const client = new KeystoreClient(endpointFor(config.keystored_socket_dir));
   const keystores = new Keystores(client);
   const store = new RecordStore(config.data_dir);
   if (store.opened === 'new') log.info('entries folder made', { generation: store.generation });
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     log.info('stopping', { signal });
     server.close(() => {
+      keystores.close();
       client.close();
       void workers.close().finally(() => process.exit(0));
     });
