@@ -57,3 +57,14 @@ export function code(fn: () => unknown): string {
   }
   return 'no error';
 }
+
+/** As code, for a call that resolves or rejects. */
+export async function codeOf(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof CoreError) return e.code;
+    throw e;
+  }
+  return 'no error';
+}

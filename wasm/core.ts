@@ -1,5 +1,6 @@
 // The one file that touches WebAssembly: loads the crypto core (a WASI reactor built from
-// mbedTLS and crypto-core/) with @wasmer/wasi, and calls its cc_* functions.
+// mbedTLS and crypto-core/) with @wasmer/wasi, and calls its cc_* functions. Long calls go
+// through core-workers.ts, whose threads each load a Core of their own.
 //
 // Every call runs against a fresh pool: inputs are copied into core memory, output slots
 // are allocated, and in `finally` every region the call touched (inputs, slots, outputs)
@@ -11,6 +12,12 @@ import { CoreError } from './errors';
 
 /** An argument of a core function: bytes (passed as pointer + length) or an int. */
 export type Arg = Uint8Array | number;
+
+/** A core function's non-negative result and its outputs. */
+export interface CallResult {
+  value: number;
+  out: Uint8Array[];
+}
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -60,7 +67,7 @@ export class Core {
    * non-negative result and copies of the outputs (the caller owns them and should wipe
    * any that hold secrets). A negative result throws a CoreError.
    */
-  call(fn: string, args: readonly Arg[], outputs = 0): { value: number; out: Uint8Array[] } {
+  call(fn: string, args: readonly Arg[], outputs = 0): CallResult {
     const f = this.exports[fn];
     if (typeof f !== 'function') throw new Error(`crypto core has no function ${fn}`);
     try {

@@ -22,6 +22,7 @@ export type CoreErrorCode =
   | 'PKCS12_NO_CERTIFICATE'
   | 'BAD_CSR'
   | 'NOT_AUTHENTIC'
+  | 'TOO_MANY_ITERATIONS'
   | 'INTERNAL';
 
 const CATALOGUE: Record<number, [CoreErrorCode, string]> = {
@@ -45,6 +46,7 @@ const CATALOGUE: Record<number, [CoreErrorCode, string]> = {
   [-18]: ['PKCS12_NO_CERTIFICATE', 'the PKCS#12 file holds no certificate for its key'],
   [-19]: ['BAD_CSR', 'not a valid certificate signing request'],
   [-20]: ['NOT_AUTHENTIC', 'sealed data does not authenticate'],
+  [-21]: ['TOO_MANY_ITERATIONS', 'the key derivation iteration count is over the cap (600000 per run, 3000000 per file)'],
   [-99]: ['INTERNAL', 'internal crypto core error'],
 };
 

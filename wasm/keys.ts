@@ -1,7 +1,8 @@
 // Keys through the crypto core: generation, parsing every common private-key form,
 // signing and verifying digests. Private key bytes returned here belong to the caller,
 // who hands them to a key store and wipes them (`wipe`).
-import type { Core } from './core';
+import type { Arg, Core } from './core';
+import type { CoreWorkers } from './core-workers';
 
 export type KeyType = 'EC-P256' | 'EC-P384' | 'EC-P521' | 'RSA-1024' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
 export const KEY_TYPES: readonly KeyType[] = ['EC-P256', 'EC-P384', 'EC-P521', 'RSA-1024', 'RSA-2048', 'RSA-3072', 'RSA-4096'];
@@ -36,13 +37,16 @@ function kindAndSize(type: KeyType): [number, number] {
   return [family === 'EC' ? KIND.EC : KIND.RSA, Number(size)];
 }
 
+const generateArgs = (type: KeyType, seed: Uint8Array): Arg[] => [...kindAndSize(type), seed];
+const signArgs = (privateDer: Uint8Array, scheme: SignatureScheme, digest: Digest, hash: Uint8Array): Arg[] =>
+  [privateDer, SCHEME_ID[scheme], DIGEST_ID[digest], hash];
+
 export class Keys {
   constructor(private readonly core: Core) {}
 
   /** Generates a key. `seed` makes it deterministic: benchmarks and tests only. */
   generate(type: KeyType, seed: Uint8Array = EMPTY): KeyPair {
-    const [kind, size] = kindAndSize(type);
-    const { out } = this.core.call('cc_pk_generate', [kind, size, seed], 2);
+    const { out } = this.core.call('cc_pk_generate', generateArgs(type, seed), 2);
     return { privateDer: out[0]!, spki: out[1]! };
   }
 
@@ -62,7 +66,7 @@ export class Keys {
 
   /** Signs a digest; ECDSA signatures come as DER. */
   sign(privateDer: Uint8Array, scheme: SignatureScheme, digest: Digest, hash: Uint8Array): Uint8Array {
-    return this.core.call('cc_pk_sign', [privateDer, SCHEME_ID[scheme], DIGEST_ID[digest], hash], 1).out[0]!;
+    return this.core.call('cc_pk_sign', signArgs(privateDer, scheme, digest, hash), 1).out[0]!;
   }
 
   verify(spki: Uint8Array, scheme: SignatureScheme, digest: Digest, hash: Uint8Array, signature: Uint8Array): boolean {
@@ -72,5 +76,23 @@ export class Keys {
   /** Whether two public keys (SPKI, DER or PEM) are the same key. */
   same(a: Uint8Array, b: Uint8Array): boolean {
     return this.core.call('cc_pk_same', [a, b]).value === 1;
+  }
+}
+
+/**
+ * Key generation and signing in a worker thread (CoreWorkers), for the calls that would
+ * hold the event loop: in the wasm core on x86 an RSA-4096 keygen takes ~10 s, an RSA-2048
+ * one ~1 s, an RSA signature 40-150 ms (ARM: 5-10x that); EC calls take a few ms.
+ */
+export class KeyJobs {
+  constructor(private readonly workers: CoreWorkers) {}
+
+  async generate(type: KeyType, seed: Uint8Array = EMPTY): Promise<KeyPair> {
+    const { out } = await this.workers.call('cc_pk_generate', generateArgs(type, seed), 2);
+    return { privateDer: out[0]!, spki: out[1]! };
+  }
+
+  async sign(privateDer: Uint8Array, scheme: SignatureScheme, digest: Digest, hash: Uint8Array): Promise<Uint8Array> {
+    return (await this.workers.call('cc_pk_sign', signArgs(privateDer, scheme, digest, hash), 1)).out[0]!;
   }
 }

@@ -2,6 +2,7 @@
 // rest of the chain. The private key bytes belong to the caller, who wipes them (`wipe`
 // in keys.ts), as the passphrase bytes.
 import type { Core } from './core';
+import type { CoreWorkers } from './core-workers';
 
 export interface Pkcs12Contents {
   /** The private key in the core's canonical DER (RSAPrivateKey or ECPrivateKey). */
@@ -15,15 +16,17 @@ export interface Pkcs12Contents {
 }
 
 export class Pkcs12 {
-  constructor(private readonly core: Core) {}
+  /** Its KDFs take up to seconds (ARM: tens): daemons give it CoreWorkers, not their Core. */
+  constructor(private readonly core: Core | CoreWorkers) {}
 
   /**
    * Decodes a PKCS#12 file (DER or BER) with its passphrase (UTF-8, empty for none).
    * Errors: BAD_PKCS12, WRONG_PASSPHRASE (also a MAC that does not check), PKCS12_NO_KEY,
-   * PKCS12_NO_CERTIFICATE, UNSUPPORTED_ALGORITHM, UNSUPPORTED_KEY_TYPE.
+   * PKCS12_NO_CERTIFICATE, UNSUPPORTED_ALGORITHM, UNSUPPORTED_KEY_TYPE,
+   * TOO_MANY_ITERATIONS (refused before the KDF run over the cap, see cc_pkcs12.h).
    */
-  decode(pfx: Uint8Array, passphrase: Uint8Array): Pkcs12Contents {
-    const { out } = this.core.call('cc_pkcs12_decode', [pfx, passphrase], 4);
+  async decode(pfx: Uint8Array, passphrase: Uint8Array): Promise<Pkcs12Contents> {
+    const { out } = await this.core.call('cc_pkcs12_decode', [pfx, passphrase], 4);
     return {
       privateDer: out[0]!,
       spki: out[1]!,

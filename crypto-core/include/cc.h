@@ -44,6 +44,7 @@ typedef struct cc_buf {
 #define CC_E_P12_NO_CERT       -18  /* a PKCS#12 file with no certificate for its key */
 #define CC_E_CSR               -19  /* not a certificate request the core reads */
 #define CC_E_AUTH              -20  /* sealed data that does not authenticate */
+#define CC_E_ITER              -21  /* a key derivation asks for more iterations than allowed */
 #define CC_E_INTERNAL          -99  /* anything else from mbedTLS */
 
 /* Key kinds and digest ids used across modules. */

@@ -11,8 +11,9 @@
  * SubjectPublicKeyInfo, cert = the DER of the first certificate holding that public key,
  * chain = every other certificate as PEM, in file order (empty if none).
  * Errors: CC_E_P12 (malformed), CC_E_PASS_WRONG (wrong passphrase, MAC mismatch),
- * CC_E_P12_NO_KEY, CC_E_P12_NO_CERT, CC_E_ALG (an algorithm or a cost not supported),
- * CC_E_KEY_TYPE. */
+ * CC_E_P12_NO_KEY, CC_E_P12_NO_CERT, CC_E_ALG (an algorithm not supported), CC_E_ITER
+ * (a KDF run over the per-run cap, or the file's runs together over five times it:
+ * refused before that run derives anything), CC_E_KEY_TYPE. */
 int cc_pkcs12_decode(const uint8_t *pfx, size_t pfx_len, const uint8_t *pass, size_t pass_len,
                      cc_buf *key, cc_buf *spki, cc_buf *cert, cc_buf *chain);
 

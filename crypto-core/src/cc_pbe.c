@@ -171,7 +171,7 @@ static int pkcs12_pbe(int which, const mbedtls_asn1_buf *params, const uint8_t *
     if (mbedtls_asn1_get_int(&p, end, &iterations) != 0 || p != end) {
         return CC_E_DER;
     }
-    if (iterations < 1 || iterations > CC_PBE_MAX_ITERATIONS) {
+    if (iterations < 1) {
         return CC_E_ALG;
     }
     if (data_len == 0 || data_len % 8 != 0) {
@@ -262,12 +262,76 @@ static int pbes2(const mbedtls_asn1_buf *params, const uint8_t *pass, size_t pas
     return ret;
 }
 
+static int is_pkcs12_pbe(const mbedtls_asn1_buf *oid)
+{
+    return oid->len == sizeof(OID_PKCS12_PBE) + 1 &&
+           memcmp(oid->p, OID_PKCS12_PBE, sizeof(OID_PKCS12_PBE)) == 0;
+}
+
+/* PBES2-params ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme ... }
+ * PBKDF2-params ::= SEQUENCE { salt OCTET STRING, iterationCount INTEGER, ... }
+ * pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER } */
+int cc_pbe_cost(const uint8_t *alg, size_t alg_len, int *iterations, int *runs)
+{
+    unsigned char *p = (unsigned char *) alg, *end;
+    mbedtls_asn1_buf oid, params, kdf_oid, kdf_params;
+    size_t len;
+
+    memset(&params, 0, sizeof(params));
+    if (mbedtls_asn1_get_alg(&p, alg + alg_len, &oid, &params) != 0 ||
+        params.tag != (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) {
+        return CC_E_DER;
+    }
+    p = params.p;
+    end = params.p + params.len;
+    if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS5_PBES2, &oid) == 0) {
+        memset(&kdf_params, 0, sizeof(kdf_params));
+        if (mbedtls_asn1_get_alg(&p, end, &kdf_oid, &kdf_params) != 0) {
+            return CC_E_DER;
+        }
+        if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS5_PBKDF2, &kdf_oid) != 0 ||
+            kdf_params.tag != (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) {
+            return CC_E_ALG;
+        }
+        p = kdf_params.p;
+        end = kdf_params.p + kdf_params.len;
+        *runs = 1;
+    } else if (is_pkcs12_pbe(&oid)) {
+        *runs = 2;
+    } else {
+        return CC_E_ALG;
+    }
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0) {
+        return CC_E_DER;
+    }
+    p += len;
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_INTEGER) != 0 || len == 0 ||
+        (p[0] & 0x80)) {
+        return CC_E_DER;
+    }
+    /* Read with the cap in mind: a count of any length over it is refused, not wrapped. */
+    for (*iterations = 0; len > 0; len--, p++) {
+        if (*iterations > CC_PBE_MAX_ITERATIONS) {
+            return CC_E_ITER;
+        }
+        *iterations = (*iterations << 8) | *p;
+    }
+    return CC_OK;
+}
+
 int cc_pbe_decrypt(const uint8_t *alg, size_t alg_len, const uint8_t *pass, size_t pass_len,
                    const uint8_t *data, size_t data_len, cc_buf *out)
 {
     unsigned char *p = (unsigned char *) alg;
     mbedtls_asn1_buf oid, params;
+    int iterations = 0, runs = 0, ret;
 
+    if ((ret = cc_pbe_cost(alg, alg_len, &iterations, &runs)) != CC_OK) {
+        return ret;
+    }
+    if (iterations > CC_PBE_MAX_ITERATIONS) {
+        return CC_E_ITER;
+    }
     memset(&params, 0, sizeof(params));
     if (mbedtls_asn1_get_alg(&p, alg + alg_len, &oid, &params) != 0) {
         return CC_E_DER;
@@ -275,8 +339,7 @@ int cc_pbe_decrypt(const uint8_t *alg, size_t alg_len, const uint8_t *pass, size
     if (MBEDTLS_OID_CMP(MBEDTLS_OID_PKCS5_PBES2, &oid) == 0) {
         return pbes2(&params, pass, pass_len, data, data_len, out);
     }
-    if (oid.len == sizeof(OID_PKCS12_PBE) + 1 &&
-        memcmp(oid.p, OID_PKCS12_PBE, sizeof(OID_PKCS12_PBE)) == 0) {
+    if (is_pkcs12_pbe(&oid)) {
         return pkcs12_pbe(oid.p[sizeof(OID_PKCS12_PBE)], &params, pass, pass_len, data,
                           data_len, out);
     }

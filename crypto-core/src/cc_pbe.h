@@ -4,15 +4,21 @@
 
 #include "cc.h"
 
-/* Most iterations a KDF may ask for: a file asking for more is refused rather than
- * letting one request hold the core for minutes. */
-#define CC_PBE_MAX_ITERATIONS 10000000
+/* Most iterations one KDF run may ask for; more is refused (CC_E_ITER) before deriving.
+ * 600000 is OWASP's PBKDF2-HMAC-SHA256 figure; a PKCS#12 of three runs at it decodes in
+ * about 2 s on a desktop core, 10-20 s on a camera's ARM (README: PKCS#12 iterations). */
+#define CC_PBE_MAX_ITERATIONS 600000
 
 /* Decrypts data encrypted under an AlgorithmIdentifier (alg: the DER of the whole
  * AlgorithmIdentifier SEQUENCE). Supports PBES2 (PBKDF2 + AES/DES/3DES-CBC) and the
  * PKCS#12 PBEs with SHA-1: 3-key and 2-key 3DES, RC2-128 and RC2-40. */
 int cc_pbe_decrypt(const uint8_t *alg, size_t alg_len, const uint8_t *pass, size_t pass_len,
                    const uint8_t *data, size_t data_len, cc_buf *out);
+
+/* What decrypting under an AlgorithmIdentifier costs, read without deriving anything:
+ * the iteration count and how many KDF runs of it (a PKCS#12 PBE derives key and IV
+ * apart). CC_E_ALG for a scheme cc_pbe_decrypt does not know. */
+int cc_pbe_cost(const uint8_t *alg, size_t alg_len, int *iterations, int *runs);
 
 /* Decrypts an EncryptedPrivateKeyInfo DER into the PrivateKeyInfo DER. */
 int cc_pbe_decrypt_pkcs8(const uint8_t *der, size_t der_len, const uint8_t *pass,

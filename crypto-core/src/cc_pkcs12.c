@@ -21,6 +21,10 @@
 #define P12_MAX_NESTING   8          /* SafeContents within safeContentsBags */
 #define P12_MAX_CERTS     64
 #define P12_MAX_ENCRYPTED 4          /* encrypted safes: each costs KDF runs */
+/* KDF iterations one file may cost in all (MAC, encrypted safes, key): five runs at the
+ * per-run cap (a legacy file at the cap spends five: its PBEs derive key and IV apart), so
+ * that a file of many runs cannot multiply the cap. */
+#define P12_MAX_KDF_ITERATIONS (5 * CC_PBE_MAX_ITERATIONS)
 #define SPKI_DER_MAX      1100       /* as in cc_pk.c */
 
 #define TAG_INTEGER      0x02
@@ -50,6 +54,7 @@ typedef struct p12 {
     int unreadable;   /* content of a type not supported was skipped: it may hold the key */
     int encrypted;    /* encrypted safes read so far */
     int have_key;
+    long kdf_left;    /* iterations the file may still spend (P12_MAX_KDF_ITERATIONS) */
     mbedtls_pk_context pk;
     cc_buf certs[P12_MAX_CERTS];
     size_t n_certs;
@@ -64,11 +69,29 @@ static int get_octets(const uint8_t **p, const uint8_t *end, uint8_t tag, const 
     return ret == CC_E_DER ? CC_E_P12 : ret;
 }
 
-/* Decrypts under an AlgorithmIdentifier; cc_pbe's statuses become the file's. */
-static int decrypt(const p12 *c, const cc_ber *alg, const uint8_t *data, size_t len, cc_buf *out)
+/* Takes a KDF's iterations from the file's budget, before it runs. */
+static int spend(p12 *c, long iterations)
 {
-    int ret = cc_pbe_decrypt(alg->start, (size_t) (alg->next - alg->start), c->pass,
-                             c->pass_len, data, len, out);
+    if (iterations > CC_PBE_MAX_ITERATIONS || iterations > c->kdf_left) {
+        return CC_E_ITER;
+    }
+    c->kdf_left -= iterations;
+    return CC_OK;
+}
+
+/* Decrypts under an AlgorithmIdentifier; cc_pbe's statuses become the file's. */
+static int decrypt(p12 *c, const cc_ber *alg, const uint8_t *data, size_t len, cc_buf *out)
+{
+    size_t alg_len = (size_t) (alg->next - alg->start);
+    int iterations = 0, runs = 0;
+    int ret = cc_pbe_cost(alg->start, alg_len, &iterations, &runs);
+
+    if (ret == CC_OK && (ret = spend(c, iterations)) == CC_OK && runs > 1) {
+        ret = spend(c, iterations);
+    }
+    if (ret == CC_OK) {
+        ret = cc_pbe_decrypt(alg->start, alg_len, c->pass, c->pass_len, data, len, out);
+    }
 
     if (ret == CC_E_DER) {
         return CC_E_P12;
@@ -354,7 +377,7 @@ static int mac_matches(mbedtls_md_type_t md, const uint8_t *pwd, size_t pwd_len,
 
 /* MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }
  * DigestInfo ::= SEQUENCE { digestAlgorithm AlgorithmIdentifier, digest OCTET STRING } */
-static int check_mac(const p12 *c, const cc_ber *mac_data, const uint8_t *content,
+static int check_mac(p12 *c, const cc_ber *mac_data, const uint8_t *content,
                      size_t content_len)
 {
     const uint8_t *p = mac_data->p, *end = mac_data->p + mac_data->len, *q;
@@ -377,7 +400,7 @@ static int check_mac(const p12 *c, const cc_ber *mac_data, const uint8_t *conten
         }
         for (iterations = 0, i = 0; i < iter.len; i++) {
             if (iterations > CC_PBE_MAX_ITERATIONS) {
-                return CC_E_ALG;
+                return CC_E_ITER;
             }
             iterations = (iterations << 8) | iter.p[i];
         }
@@ -385,8 +408,8 @@ static int check_mac(const p12 *c, const cc_ber *mac_data, const uint8_t *conten
     if (iterations < 1) {
         return CC_E_P12;
     }
-    if (iterations > CC_PBE_MAX_ITERATIONS) {
-        return CC_E_ALG;
+    if ((ret = spend(c, (long) iterations)) != CC_OK) {
+        return ret;
     }
     q = info.p;
     if (cc_ber_get(&q, info.p + info.len, TAG_SEQUENCE, &alg) != CC_OK ||
@@ -414,7 +437,7 @@ static int check_mac(const p12 *c, const cc_ber *mac_data, const uint8_t *conten
     ret = mac_matches(md, bmp, bmp_len, &salt, (int) iterations, content, content_len, &digest);
     /* An empty passphrase reaches the KDF as an empty BMPString (00 00) or as no bytes,
      * depending on the writer; OpenSSL tries both too. */
-    if (ret == CC_E_PASS_WRONG && c->pass_len == 0) {
+    if (ret == CC_E_PASS_WRONG && c->pass_len == 0 && spend(c, (long) iterations) == CC_OK) {
         ret = mac_matches(md, bmp, 0, &salt, (int) iterations, content, content_len, &digest);
     }
     cc_wipe_free(bmp, bmp_len);
@@ -526,6 +549,7 @@ int cc_pkcs12_decode(const uint8_t *pfx, size_t pfx_len, const uint8_t *pass, si
     mbedtls_pk_init(&c.pk);
     c.pass = pass;
     c.pass_len = pass_len;
+    c.kdf_left = P12_MAX_KDF_ITERATIONS;
     if (pfx_len > P12_MAX_LEN || cc_ber_get(&p, end, TAG_SEQUENCE, &seq) != CC_OK || p != end) {
         goto cleanup;
     }

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { KeystoreClient } from '../../ipc/client';
 import { endpointFor } from '../../ipc/server';
 import { Core } from '../../wasm/core';
+import { CoreWorkers } from '../../wasm/core-workers';
 import { Keys } from '../../wasm/keys';
 import { Pkcs12 } from '../../wasm/pkcs12';
 import { X509 } from '../../wasm/x509';
@@ -55,8 +56,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   const config = loadCertdConfig(configPath());
   const core = await Core.load();
-  const crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(core) };
-  const client = new KeystoreClient(endpointFor(config.keystored_socket_dir), { timeoutMs: 60_000 });
+  // PKCS#12 KDFs run in a worker thread: a file at the iteration cap takes seconds.
+  const workers = new CoreWorkers();
+  const crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(workers) };
+  // Each call brings its own timeout (domain/keystore-timeouts.ts).
+  const client = new KeystoreClient(endpointFor(config.keystored_socket_dir));
   const keystores = new Keystores(client);
   const store = new RecordStore(config.data_dir);
   if (store.opened === 'new') log.info('entries folder made', { generation: store.generation });
@@ -117,8 +121,9 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     log.info('stopping', { signal });
     server.close(() => {
+      keystores.close();
       client.close();
-      process.exit(0);
+      void workers.close().finally(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 3000).unref();
   };

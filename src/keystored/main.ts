@@ -4,7 +4,8 @@
 import { KeystoreServer } from '../../ipc/server';
 import { Opcode } from '../../ipc/protocol';
 import { Core } from '../../wasm/core';
-import { Keys } from '../../wasm/keys';
+import { CoreWorkers } from '../../wasm/core-workers';
+import { KeyJobs, Keys } from '../../wasm/keys';
 import { StoreCrypto } from '../../wasm/store';
 import { createLogger } from '../common/log';
 import { loadConfig } from './config';
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   const path = configPath();
   const config = loadConfig(path);
   const core = await Core.load();
-  const deps = { keys: new Keys(core), crypto: new StoreCrypto(core) };
+  // Key generation and RSA signing run in a worker thread: an RSA-4096 keygen takes seconds.
+  const workers = new CoreWorkers();
+  const deps = { keys: new Keys(core), jobs: new KeyJobs(workers), crypto: new StoreCrypto(core) };
   const dispatcher = new Dispatcher(await openStores(config, deps));
   const server = new KeystoreServer(dispatcher.handle, {
     socketDir: config.socket_dir,
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     log.info('stopping', { signal });
     await server.stop();
     await Promise.allSettled(dispatcher.all().map((s) => s.close()));
+    await workers.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { KeystoreError } from '../../ipc/errors';
 import { Status, type DigestAlgorithm, type KeyType, type SignatureScheme, type StoreDescription } from '../../ipc/protocol';
 import { CoreError } from '../../wasm/errors';
-import { Keys, wipe } from '../../wasm/keys';
+import { type KeyJobs, Keys, wipe } from '../../wasm/keys';
 import { StoreCrypto } from '../../wasm/store';
 import { unlinkDurable, writeFileAtomic } from '../common/atomic-file';
 import { BaseKeyStore, keyTypeOf, type Signature } from './port';
@@ -28,7 +28,8 @@ export class SoftwareStore extends BaseKeyStore {
   private readonly dir: string;
   private readonly kek: Uint8Array;
 
-  constructor(config: SoftwareStoreConfig, private readonly keys: Keys, private readonly crypto: StoreCrypto) {
+  /** `jobs` runs keygen and RSA signing off the event loop; EC signing takes ms and stays. */
+  constructor(config: SoftwareStoreConfig, private readonly keys: Keys, private readonly jobs: KeyJobs, private readonly crypto: StoreCrypto) {
     super();
     this.description = {
       id: config.id,
@@ -50,8 +51,10 @@ export class SoftwareStore extends BaseKeyStore {
   override async generate(keyId: string, type: KeyType): Promise<Uint8Array> {
     this.requireType(type);
     this.requireFree(keyId);
-    const pair = this.keys.generate(type);
+    const pair = await this.jobs.generate(type);
     try {
+      // Other requests ran during the keygen: the id may have been taken meanwhile.
+      this.requireFree(keyId);
       this.write(keyId, type, pair.privateDer);
       return pair.spki;
     } finally {
@@ -83,9 +86,10 @@ export class SoftwareStore extends BaseKeyStore {
   }
 
   override async sign(keyId: string, scheme: SignatureScheme, digest: DigestAlgorithm, hash: Uint8Array): Promise<Signature> {
-    return this.withKey(keyId, (der) => {
+    return this.withKey(keyId, async (der, type) => {
       try {
-        return { signature: this.keys.sign(der, scheme, digest, hash), format: 'der' as const };
+        const signature = type.startsWith('RSA') ? await this.jobs.sign(der, scheme, digest, hash) : this.keys.sign(der, scheme, digest, hash);
+        return { signature, format: 'der' as const };
       } catch (e) {
         if (e instanceof CoreError && e.code === 'UNSUPPORTED_ALGORITHM') {
           throw new KeystoreError(Status.UNSUPPORTED_KEY_TYPE, `key ${keyId} cannot sign with ${scheme}`);
@@ -135,7 +139,7 @@ export class SoftwareStore extends BaseKeyStore {
     writeFileAtomic(this.pathOf(keyId), Buffer.concat([MAGIC, Buffer.from([t.length]), t, sealed]));
   }
 
-  private withKey<T>(keyId: string, use: (der: Uint8Array) => T): T {
+  private async withKey<T>(keyId: string, use: (der: Uint8Array, type: string) => T | Promise<T>): Promise<T> {
     const path = this.pathOf(keyId);
     if (!existsSync(path)) throw new KeystoreError(Status.UNKNOWN_KEY, `no key ${keyId} in ${this.description.id}`);
     const file = readFileSync(path);
@@ -152,7 +156,7 @@ export class SoftwareStore extends BaseKeyStore {
       throw e;
     }
     try {
-      return use(der);
+      return await use(der, type);
     } finally {
       wipe(der);
     }

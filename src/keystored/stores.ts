@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { wipe } from '../../wasm/keys';
-import type { Keys } from '../../wasm/keys';
+import type { KeyJobs, Keys } from '../../wasm/keys';
 import type { StoreCrypto } from '../../wasm/store';
 import type { KeystoredConfig } from './config';
 import type { KeyStore } from './port';
@@ -11,6 +11,8 @@ import { SoftwareStore } from './software-store';
 
 export interface StoreDeps {
   keys: Keys;
+  /** The same, in a worker thread: for the calls that take long. */
+  jobs: KeyJobs;
   crypto: StoreCrypto;
 }
 
@@ -35,7 +37,7 @@ export async function openStores(config: KeystoredConfig, deps: StoreDeps): Prom
     for (const entry of config.stores) {
       if (entry.kind === 'software') {
         const kekFile = entry.kek_file ?? join(config.data_dir, `${entry.id}.kek`);
-        opened.push(new SoftwareStore({ ...entry, dir: join(config.data_dir, entry.id), kekFile }, deps.keys, deps.crypto));
+        opened.push(new SoftwareStore({ ...entry, dir: join(config.data_dir, entry.id), kekFile }, deps.keys, deps.jobs, deps.crypto));
       } else {
         const pin = readPin(entry.pin_file, entry.id);
         try {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { UserStore } from '../../src/certd/auth/users';
 import { startDaemonProcess, type DaemonProcess } from '../../src/common/daemon-process';
 import { Client } from './client';
+import { TIME_SCALE } from '../time-scale';
 
 const DIST = join(__dirname, '..', '..');
 export const API = '/config/rest/cert/v1';
@@ -22,6 +23,8 @@ export interface Service {
   pids(): { keystored?: number; certd?: number };
   killCertd(): Promise<void>;
   killKeystored(): Promise<void>;
+  /** Sends keystored a signal (SIGSTOP, SIGCONT) without waiting for anything. */
+  signalKeystored(signal: NodeJS.Signals): void;
   /** Starts whichever of the two is not running (keystored first). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -45,7 +48,7 @@ export async function startService(opts: { stores?: Record<string, unknown>[]; e
     data_dir: join(dir, 'certd'), keystored_socket_dir: join(dir, 'run'), listen: { host: '127.0.0.1', port: 0 },
     users_file: usersFile, realm, auth: { basic: opts.basic ?? true, digest: ['SHA-256', 'MD5'] }, ...(opts.certd ?? {}),
   }));
-  const env = { ...process.env, ...(opts.env ?? {}) };
+  const env = { ...process.env, CERTD_KEYSTORE_TIME_SCALE: String(TIME_SCALE), ...(opts.env ?? {}) };
   let keystored: DaemonProcess | undefined;
   let certd: DaemonProcess | undefined;
   let earlier = '';
@@ -68,6 +71,9 @@ export async function startService(opts: { stores?: Record<string, unknown>[]; e
       earlier += keystored?.output() ?? '';
       await keystored?.stop('SIGKILL');
       keystored = undefined;
+    },
+    signalKeystored: (signal) => {
+      keystored?.child.kill(signal);
     },
     start: async () => {
       if (!running(keystored)) keystored = await startDaemonProcess(join(DIST, 'src', 'keystored', 'main.js'), ['--config', ksConfig], env);

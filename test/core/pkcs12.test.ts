@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { CoreError } from '../../wasm/errors';
 import { Keys } from '../../wasm/keys';
 import { Pkcs12, type Pkcs12Contents } from '../../wasm/pkcs12';
-import { code, core, fixture, fixturePath, junk, openssl, utf8 } from '../helpers';
+import { codeOf, core, fixture, fixturePath, junk, openssl, utf8 } from '../helpers';
+import { TIME_SCALE } from '../time-scale';
 
 let p12: Pkcs12;
 let keys: Keys;
@@ -71,50 +72,50 @@ function checkDecoded(name: string, r: Pkcs12Contents, chainCount: number, pass:
   assert.ok(nodeVerify('sha256', data, new X509Certificate(r.certificateDer).publicKey, sig), `${name}: signature`);
 }
 
-test('every openssl profile decodes to the key, its certificate and the chain', () => {
+test('every openssl profile decodes to the key, its certificate and the chain', async () => {
   for (const [name, pass, chainCount] of FILES) {
-    checkDecoded(name, p12.decode(file(name), pass()), chainCount, pass());
+    checkDecoded(name, await p12.decode(file(name), pass()), chainCount, pass());
   }
 });
 
-test('the key comes out as cc_pk_parse writes it', () => {
+test('the key comes out as cc_pk_parse writes it', async () => {
   for (const k of ['ec', 'rsa']) {
-    const r = p12.decode(file(`${k}.default`), PASS());
+    const r = await p12.decode(file(`${k}.default`), PASS());
     assert.equal(r.privateDer, keys.parse(fixture('pkcs12', `${k}.key`)).privateDer);
   }
 });
 
-test('a wrong passphrase is WRONG_PASSPHRASE, with or without a MAC', () => {
+test('a wrong passphrase is WRONG_PASSPHRASE, with or without a MAC', async () => {
   for (const name of ['ec.default', 'rsa.legacy', 'ec.3des', 'ec.nomac', 'rsa.nomac', 'ec.utf8', 'ec.utf8-legacy', 'ec.mac-sha512', 'ec.empty']) {
-    assert.is(code(() => p12.decode(file(name), utf8('wrong'))), 'WRONG_PASSPHRASE', name);
+    assert.is(await codeOf(() => p12.decode(file(name), utf8('wrong'))), 'WRONG_PASSPHRASE', name);
   }
-  assert.is(code(() => p12.decode(file('ec.default'), EMPTY)), 'WRONG_PASSPHRASE');
+  assert.is(await codeOf(() => p12.decode(file('ec.default'), EMPTY)), 'WRONG_PASSPHRASE');
   // The same characters in another normalization or case are another passphrase.
-  assert.is(code(() => p12.decode(file('ec.utf8'), utf8('PÄSSWÖRD-КЛЮЧ'))), 'WRONG_PASSPHRASE');
+  assert.is(await codeOf(() => p12.decode(file('ec.utf8'), utf8('PÄSSWÖRD-КЛЮЧ'))), 'WRONG_PASSPHRASE');
 });
 
-test('a file with nothing encrypted and no MAC opens with any passphrase', () => {
-  checkDecoded('ec.plain-nomac', p12.decode(file('ec.plain-nomac'), utf8('anything')), 0, PASS());
+test('a file with nothing encrypted and no MAC opens with any passphrase', async () => {
+  checkDecoded('ec.plain-nomac', await p12.decode(file('ec.plain-nomac'), utf8('anything')), 0, PASS());
 });
 
-test('no key, no certificate, a certificate of another key', () => {
-  assert.is(code(() => p12.decode(file('nokey'), PASS())), 'PKCS12_NO_KEY');
-  assert.is(code(() => p12.decode(file('nocert'), PASS())), 'PKCS12_NO_CERTIFICATE');
-  assert.is(code(() => p12.decode(file('mismatch'), PASS())), 'PKCS12_NO_CERTIFICATE');
+test('no key, no certificate, a certificate of another key', async () => {
+  assert.is(await codeOf(() => p12.decode(file('nokey'), PASS())), 'PKCS12_NO_KEY');
+  assert.is(await codeOf(() => p12.decode(file('nocert'), PASS())), 'PKCS12_NO_CERTIFICATE');
+  assert.is(await codeOf(() => p12.decode(file('mismatch'), PASS())), 'PKCS12_NO_CERTIFICATE');
 });
 
-test('long passphrases and empty ones, with every PBE', () => {
+test('long passphrases and empty ones, with every PBE', async () => {
   // Beyond mbedtls_pkcs12_derivation's 64-byte input: our KDF takes any length.
   const long = fixture('pkcs12', 'longpass.txt');
   assert.ok(long.length >= 32);
   for (const name of ['ec.long', 'rsa.long-legacy']) {
     const k = name.split('.')[0]!;
-    assert.equal(p12.decode(file(name), long).spki, fixture('pkcs12', `${k}.spki.der`), name);
+    assert.equal((await p12.decode(file(name), long)).spki, fixture('pkcs12', `${k}.spki.der`), name);
   }
   // OpenSSL derives from an empty passphrase as an empty BMPString (00 00).
   for (const name of ['ec.empty-legacy', 'rsa.empty-3des']) {
     const k = name.split('.')[0]!;
-    assert.equal(p12.decode(file(name), EMPTY).spki, fixture('pkcs12', `${k}.spki.der`), name);
+    assert.equal((await p12.decode(file(name), EMPTY)).spki, fixture('pkcs12', `${k}.spki.der`), name);
   }
 });
 
@@ -175,55 +176,55 @@ function flip(b: Uint8Array, at: number): Uint8Array {
 
 const middle = (t: Tlv) => (t.start + t.hdr + t.end) >> 1;
 
-test('truncated files and random bytes are BAD_PKCS12', () => {
+test('truncated files and random bytes are BAD_PKCS12', async () => {
   for (const name of ['ec.default', 'rsa.legacy', 'ec.nomac']) {
     const b = file(name);
     for (const cut of [0, 1, 2, 4, 10, 30, b.length >> 2, b.length >> 1, b.length - 40, b.length - 1]) {
-      assert.is(code(() => p12.decode(b.subarray(0, cut), PASS())), 'BAD_PKCS12', `${name} cut at ${cut}`);
+      assert.is(await codeOf(() => p12.decode(b.subarray(0, cut), PASS())), 'BAD_PKCS12', `${name} cut at ${cut}`);
     }
     const longer = new Uint8Array(b.length + 1);
     longer.set(b);
-    assert.is(code(() => p12.decode(longer, PASS())), 'BAD_PKCS12', 'trailing byte');
+    assert.is(await codeOf(() => p12.decode(longer, PASS())), 'BAD_PKCS12', 'trailing byte');
   }
   for (const [len, seed] of [[1, 1], [16, 2], [3000, 3], [100000, 4]] as const) {
-    assert.is(code(() => p12.decode(junk(len, seed), PASS())), 'BAD_PKCS12');
+    assert.is(await codeOf(() => p12.decode(junk(len, seed), PASS())), 'BAD_PKCS12');
   }
-  assert.is(code(() => p12.decode(fixture('pkcs12', 'ec.cert.der'), PASS())), 'BAD_PKCS12');
-  assert.is(code(() => p12.decode(fixture('pkcs12', 'ec.pem'), PASS())), 'BAD_PKCS12');
+  assert.is(await codeOf(() => p12.decode(fixture('pkcs12', 'ec.cert.der'), PASS())), 'BAD_PKCS12');
+  assert.is(await codeOf(() => p12.decode(fixture('pkcs12', 'ec.pem'), PASS())), 'BAD_PKCS12');
 });
 
-test('hostile lengths and nesting are refused, not followed', () => {
+test('hostile lengths and nesting are refused, not followed', async () => {
   const deep = new Uint8Array(20000);
   for (let i = 0; i < deep.length; i += 2) deep.set([0x30, 0x80], i);
-  assert.is(code(() => p12.decode(deep, PASS())), 'BAD_PKCS12');
-  assert.is(code(() => p12.decode(Uint8Array.of(0x30, 0x84, 0xff, 0xff, 0xff, 0xf0, 0x02, 0x01, 0x03), PASS())), 'BAD_PKCS12');
-  assert.is(code(() => p12.decode(Uint8Array.of(0x30, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9), PASS())), 'BAD_PKCS12');
-  assert.is(code(() => p12.decode(Uint8Array.of(0x30, 0x80, 0x02, 0x01, 0x03), PASS())), 'BAD_PKCS12');
+  assert.is(await codeOf(() => p12.decode(deep, PASS())), 'BAD_PKCS12');
+  assert.is(await codeOf(() => p12.decode(Uint8Array.of(0x30, 0x84, 0xff, 0xff, 0xff, 0xf0, 0x02, 0x01, 0x03), PASS())), 'BAD_PKCS12');
+  assert.is(await codeOf(() => p12.decode(Uint8Array.of(0x30, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9), PASS())), 'BAD_PKCS12');
+  assert.is(await codeOf(() => p12.decode(Uint8Array.of(0x30, 0x80, 0x02, 0x01, 0x03), PASS())), 'BAD_PKCS12');
 });
 
-test('a byte changed in the encrypted data or in the MAC: WRONG_PASSPHRASE (the MAC does not check)', () => {
+test('a byte changed in the encrypted data or in the MAC: WRONG_PASSPHRASE (the MAC does not check)', async () => {
   for (const name of ['ec.default', 'rsa.legacy', 'ec.mac-sha512']) {
     const b = file(name);
     const parts = encryptedParts(b);
     assert.is(parts.length, 2);
     const mac = kids(b, kids(b, kids(b, tlv(b, 0))[2]!)[0]!)[1]!;
     for (const at of [...parts, mac].flatMap((t) => [middle(t), t.end - 1])) {
-      assert.is(code(() => p12.decode(flip(b, at), PASS())), 'WRONG_PASSPHRASE', `${name} at ${at}`);
+      assert.is(await codeOf(() => p12.decode(flip(b, at), PASS())), 'WRONG_PASSPHRASE', `${name} at ${at}`);
     }
   }
 });
 
-test('without a MAC, a byte changed in the encrypted data is a clear error, or changes no key', () => {
+test('without a MAC, a byte changed in the encrypted data is a clear error, or changes no key', async () => {
   // Nothing checks the integrity of such a file: a change in a certificate's signature, say,
   // goes through. The key, though, is checked against its public half.
   for (const name of ['ec.nomac', 'rsa.nomac', 'ec.nomac-aes', 'rsa.nomac-rc2']) {
     const b = file(name);
-    const good = p12.decode(b, PASS());
+    const good = await p12.decode(b, PASS());
     const parts = encryptedParts(b);
     assert.is(parts.length, name.endsWith('.nomac') ? 1 : 2);
     for (const at of parts.flatMap((t) => [t.start + t.hdr, middle(t), t.end - 8, t.end - 1])) {
       try {
-        assert.equal(p12.decode(flip(b, at), PASS()).privateDer, good.privateDer, `${name} at ${at}`);
+        assert.equal((await p12.decode(flip(b, at), PASS())).privateDer, good.privateDer, `${name} at ${at}`);
       } catch (e) {
         assert.instance(e, CoreError);
         assert.ok(['WRONG_PASSPHRASE', 'PKCS12_NO_CERTIFICATE', 'BAD_PKCS12'].includes((e as CoreError).code), `${name} at ${at}: ${(e as CoreError).code}`);
@@ -232,15 +233,15 @@ test('without a MAC, a byte changed in the encrypted data is a clear error, or c
   }
 });
 
-test('a damaged unencrypted key is refused, never decoded to another key', () => {
+test('a damaged unencrypted key is refused, never decoded to another key', async () => {
   for (const name of ['ec.plain-nomac', 'rsa.plain-nomac']) {
     const b = file(name);
-    const good = p12.decode(b, PASS());
+    const good = await p12.decode(b, PASS());
     const bag = tlv(b, find(b, OID_KEY_BAG) + OID_KEY_BAG.length);
     let refused = 0;
     for (let at = bag.start; at < bag.end; at += 3) {
       try {
-        assert.equal(p12.decode(flip(b, at), PASS()).privateDer, good.privateDer, `${name} at ${at}`);
+        assert.equal((await p12.decode(flip(b, at), PASS())).privateDer, good.privateDer, `${name} at ${at}`);
       } catch (e) {
         assert.instance(e, CoreError);
         assert.ok(['BAD_PKCS12', 'PKCS12_NO_KEY', 'PKCS12_NO_CERTIFICATE', 'UNSUPPORTED_KEY_TYPE'].includes((e as CoreError).code),
@@ -300,16 +301,16 @@ function toBer(b: Uint8Array, deep: boolean): Uint8Array {
     ...(macData ? [whole(b, macData)] : []));
 }
 
-test('BER: indefinite lengths and constructed OCTET STRINGs decode as the DER file does', () => {
+test('BER: indefinite lengths and constructed OCTET STRINGs decode as the DER file does', async () => {
   // [file, re-encoded inside the AuthenticatedSafe too, the same profile with a MAC]
   for (const [name, deep, withMac] of [['ec.chain', false], ['rsa.legacy', false], ['ec.legacy-chain', false],
     ['ec.nomac', true, 'ec.default'], ['rsa.nomac-rc2', true, 'rsa.legacy'], ['rsa.plain-nomac', true, 'rsa.plain']] as const) {
     const der = file(name);
     const ber = toBer(der, deep);
     assert.not.equal(ber, der);
-    assert.equal(p12.decode(ber, PASS()), p12.decode(der, PASS()), name);
+    assert.equal(await p12.decode(ber, PASS()), await p12.decode(der, PASS()), name);
     // Re-encoded inside, a file with a MAC no longer matches it.
-    if (withMac) assert.is(code(() => p12.decode(toBer(file(withMac), true), PASS())), 'WRONG_PASSPHRASE', withMac);
+    if (withMac) assert.is(await codeOf(() => p12.decode(toBer(file(withMac), true), PASS())), 'WRONG_PASSPHRASE', withMac);
   }
 });
 
@@ -317,17 +318,17 @@ test('BER: indefinite lengths and constructed OCTET STRINGs decode as the DER fi
 
 const EXPECTED = ['BAD_PKCS12', 'WRONG_PASSPHRASE', 'UNSUPPORTED_ALGORITHM', 'PKCS12_NO_KEY', 'PKCS12_NO_CERTIFICATE', 'UNSUPPORTED_KEY_TYPE'];
 
-test('single-byte mutations give an expected error or a sound result, never a crash or hang', () => {
+test('single-byte mutations give an expected error or a sound result, never a crash or hang', async () => {
   for (const name of ['ec.legacy-chain', 'rsa.nomac-rc2', 'ec.nomac-aes', 'ec.plain-nomac', 'ec.default']) {
     const b = file(name);
-    const good = p12.decode(b, PASS());
+    const good = await p12.decode(b, PASS());
     const start = Date.now();
     for (let i = 0; i < 250; i++) {
       const at = (i * 7919 + 13) % b.length;
       const m = b.slice();
       m[at] ^= 1 + ((i * 31) % 255);
       try {
-        const r = p12.decode(m, PASS());
+        const r = await p12.decode(m, PASS());
         assert.equal(r.privateDer, good.privateDer, `${name} at ${at}`);
         assert.ok(r.certificateDer.length > 100);
       } catch (e) {
@@ -339,15 +340,29 @@ test('single-byte mutations give an expected error or a sound result, never a cr
   }
 });
 
+test('iteration counts: at the cap a file decodes, over it the file is refused before the KDF runs', async () => {
+  checkDecoded('ec.iter-cap', await p12.decode(file('ec.iter-cap'), PASS()), 0, PASS());
+  // A legacy file at the cap runs its KDF five times: the whole budget of a file.
+  checkDecoded('ec.iter-cap-legacy', await p12.decode(file('ec.iter-cap-legacy'), PASS()), 0, PASS());
+  assert.is(await codeOf(() => p12.decode(file('ec.iter-over'), PASS())), 'TOO_MANY_ITERATIONS');
+  // Its key asks for 10^7 iterations, ~10 s of KDF here: the answer coming back in a
+  // fraction of that (the bound is loose, for loaded machines) shows the KDF never ran.
+  const started = performance.now();
+  assert.is(await codeOf(() => p12.decode(file('ec.iter-over-key'), PASS())), 'TOO_MANY_ITERATIONS');
+  assert.ok(performance.now() - started < 3000 * TIME_SCALE, 'the KDF over the cap ran');
+  // The cap is checked before the passphrase is: a wrong one gets the same answer.
+  assert.is(await codeOf(() => p12.decode(file('ec.iter-over'), utf8('wrong'))), 'TOO_MANY_ITERATIONS');
+});
+
 test('after a decode no passphrase or private key is left in core memory', async () => {
   const c = await core();
   const pass = PASS();
-  const r = p12.decode(file('rsa.legacy'), pass);
+  const r = await p12.decode(file('rsa.legacy'), pass);
   const mem = Buffer.from(c.snapshot());
   assert.is(c.poolState().held, 0);
   assert.is(mem.indexOf(Buffer.from(pass)), -1, 'passphrase');
   assert.is(mem.indexOf(Buffer.from(r.privateDer.subarray(r.privateDer.length - 32))), -1, 'private key');
-  code(() => p12.decode(file('ec.default'), utf8('wrong passphrase 5a5a5a')));
+  await codeOf(() => p12.decode(file('ec.default'), utf8('wrong passphrase 5a5a5a')));
   assert.is(Buffer.from(c.snapshot()).indexOf(Buffer.from('wrong passphrase 5a5a5a')), -1);
 });
 

@@ -9,20 +9,24 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/keystored/config';
 import { SoftwareStore } from '../../src/keystored/software-store';
 import { Core } from '../../wasm/core';
-import { Keys } from '../../wasm/keys';
+import { KeyJobs, Keys } from '../../wasm/keys';
+import { CoreWorkers } from '../../wasm/core-workers';
 import { StoreCrypto } from '../../wasm/store';
 
 const t = suite('SOFTWARE0 key-encryption key');
 let keys: Keys;
 let crypto: StoreCrypto;
+const workers = new CoreWorkers({ idleMs: 60_000 });
+const jobs = new KeyJobs(workers);
 const digest = Buffer.alloc(32, 7);
+t.after(() => workers.close());
 t.before(async () => {
   const core = await Core.load();
   keys = new Keys(core);
   crypto = new StoreCrypto(core);
 });
 
-const open = (dir: string, kekFile: string) => new SoftwareStore({ id: 'SOFTWARE0', dir, kekFile }, keys, crypto);
+const open = (dir: string, kekFile: string) => new SoftwareStore({ id: 'SOFTWARE0', dir, kekFile }, keys, jobs, crypto);
 
 t('the KEK is made 0600 at kek_file, not in the key folder; keys open after a restart', async () => {
   const base = mkdtempSync(join(tmpdir(), 'kek-'));

@@ -273,7 +273,7 @@ export class Certificates {
     return this.audit.change('install_pkcs12', () => this.target(name), () => this.reserving(name, async (alias) => {
       let contents;
       try {
-        contents = this.crypto.pkcs12.decode(pfx, passphrase);
+        contents = await this.crypto.pkcs12.decode(pfx, passphrase);
       } catch (e) {
         inputError(e, 'pkcs12');
       }

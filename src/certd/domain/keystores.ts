@@ -1,9 +1,19 @@
 // certd's side of keystored: the keystore protocol's statuses become domain errors here
-// and nowhere else.
+// and nowhere else. It also knows whether keystored is there: a call unanswered for
+// PROBE_AFTER_MS makes it probe keystored; a probe or a call that finds it gone marks it
+// down, fails the calls in flight at once, and later calls fail at once (503) until a
+// background probe finds it again. So a stopped or dead keystored costs seconds, not a
+// call's whole timeout.
+//
+// A call given up on may still complete in keystored (a GENERATE that was only slow): the
+// add that made it is undone by deleting the key (certificates.ts withNewKey, retried while
+// keystored is away), and keystored runs operations on one key id in order, so that delete
+// waits for the generate rather than finding nothing and leaving the key behind.
 import type { KeystoreClient } from '../../../ipc/client';
 import { KeystoreError } from '../../../ipc/errors';
 import { type Bodies, Opcode, Status, type StoreDescription } from '../../../ipc/protocol';
 import { DomainError } from './errors';
+import { PROBE_AFTER_MS, PROBE_EVERY_MS, PROBE_TIMEOUT_MS, timeoutFor } from './keystore-timeouts';
 
 function toDomain(e: unknown, field: string | undefined): never {
   if (!(e instanceof KeystoreError)) throw e;
@@ -30,17 +40,102 @@ function toDomain(e: unknown, field: string | undefined): never {
 /** How long a description of the stores is reused (they change only when keystored reloads). */
 const DESCRIBE_TTL_MS = 5000;
 
+/** up: answering; suspect: a call is late and a probe is out; down: not answering. */
+export type KeystoredState = 'up' | 'suspect' | 'down';
+
+interface InFlight {
+  since: number;
+  abort(e: Error): void;
+}
+
 export class Keystores {
   private described: { at: number; stores: Promise<StoreDescription[]> } | undefined;
+  private current: KeystoredState = 'up';
+  private readonly inFlight = new Set<InFlight>();
+  private probing: Promise<void> | undefined;
+  private lastProbe = 0;
+  private readonly watchdog: NodeJS.Timeout;
 
-  constructor(private readonly client: KeystoreClient, private readonly clock: () => number = () => performance.now()) {}
+  constructor(private readonly client: KeystoreClient, private readonly clock: () => number = () => performance.now()) {
+    this.watchdog = setInterval(() => this.watch(), Math.min(500, PROBE_AFTER_MS / 2));
+    this.watchdog.unref();
+  }
 
-  private async call<O extends Opcode>(op: O, body: Bodies[O]['req'], field?: string): Promise<Bodies[O]['res']> {
+  get state(): KeystoredState {
+    return this.current;
+  }
+
+  close(): void {
+    clearInterval(this.watchdog);
+  }
+
+  private async call<O extends Opcode>(op: O, body: Bodies[O]['req'], field?: string, timeoutMs = timeoutFor(op)): Promise<Bodies[O]['res']> {
     try {
-      return await this.client.call(op, body);
+      return await this.raw(op, body, timeoutMs);
     } catch (e) {
       return toDomain(e, field);
     }
+  }
+
+  /** A call, failed at once while keystored is down, and given up on when a probe finds it gone. */
+  private async raw<O extends Opcode>(op: O, body: Bodies[O]['req'], timeoutMs: number): Promise<Bodies[O]['res']> {
+    if (this.current === 'down') throw new KeystoreError(Status.UNAVAILABLE, 'keystored is not answering');
+    let entry: InFlight | undefined;
+    const abandoned = new Promise<never>((_, reject) => {
+      entry = { since: this.clock(), abort: reject };
+    });
+    this.inFlight.add(entry!);
+    try {
+      const reply = await Promise.race([this.client.call(op, body, timeoutMs), abandoned]);
+      this.current = 'up';
+      return reply;
+    } catch (e) {
+      if (e instanceof KeystoreError && e.status === Status.UNAVAILABLE) this.markDown();
+      else if (e instanceof KeystoreError && e.status === Status.TIMEOUT) void this.probe();
+      else if (e instanceof KeystoreError) this.current = 'up'; // it answered, with an error
+      throw e;
+    } finally {
+      this.inFlight.delete(entry!);
+    }
+  }
+
+  private watch(): void {
+    const now = this.clock();
+    if (this.current === 'down') {
+      if (now - this.lastProbe >= PROBE_EVERY_MS) void this.probe();
+      return;
+    }
+    for (const c of this.inFlight) {
+      if (now - c.since >= PROBE_AFTER_MS && now - this.lastProbe >= PROBE_AFTER_MS) {
+        void this.probe();
+        return;
+      }
+    }
+  }
+
+  /** Asks keystored for something it answers from memory; no answer in time: it is down. */
+  private probe(): Promise<void> {
+    this.probing ??= (async () => {
+      this.lastProbe = this.clock();
+      if (this.current === 'up') this.current = 'suspect';
+      try {
+        await this.client.call(Opcode.DESCRIBE_STORES, {}, PROBE_TIMEOUT_MS);
+        this.current = 'up';
+      } catch {
+        this.markDown();
+      } finally {
+        this.lastProbe = this.clock();
+        this.probing = undefined;
+      }
+    })();
+    return this.probing;
+  }
+
+  private markDown(): void {
+    this.current = 'down';
+    const gone = new KeystoreError(Status.UNAVAILABLE, 'keystored is not answering');
+    for (const c of this.inFlight) c.abort(gone);
+    this.inFlight.clear();
   }
 
   describe(): Promise<StoreDescription[]> {
@@ -54,7 +149,7 @@ export class Keystores {
   }
 
   generate(store: string, keyId: string, keyType: Bodies[Opcode.GENERATE_KEY]['req']['key_type']) {
-    return this.call(Opcode.GENERATE_KEY, { store, key_id: keyId, key_type: keyType }, 'key_type');
+    return this.call(Opcode.GENERATE_KEY, { store, key_id: keyId, key_type: keyType }, 'key_type', timeoutFor(Opcode.GENERATE_KEY, keyType));
   }
 
   import(store: string, keyId: string, privateKey: Uint8Array) {
@@ -68,7 +163,7 @@ export class Keystores {
   /** Deletes a key; one that is already gone is fine (deletes are retried after a crash). */
   async delete(store: string, keyId: string): Promise<void> {
     try {
-      await this.client.call(Opcode.DELETE_KEY, { store, key_id: keyId });
+      await this.raw(Opcode.DELETE_KEY, { store, key_id: keyId }, timeoutFor(Opcode.DELETE_KEY));
     } catch (e) {
       if (e instanceof KeystoreError && e.status === Status.UNKNOWN_KEY) return;
       toDomain(e, undefined);
