@@ -65,7 +65,11 @@ export class CoreWorkers {
     const transfer: ArrayBuffer[] = [];
     const copies = args.map((a) => {
       if (typeof a === 'number') return a;
-      const copy = new Uint8Array(a);
+      // An ArrayBuffer of its own, off V8's heap: new Uint8Array(a) of a short input (a
+      // passphrase) lives on the heap, where a garbage collection may copy it and leave
+      // the old bytes behind, out of reach of any wipe.
+      const copy = new Uint8Array(new ArrayBuffer(a.length));
+      copy.set(a);
       transfer.push(copy.buffer);
       return copy;
     });
