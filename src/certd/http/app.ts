@@ -35,9 +35,13 @@ export interface Response {
 
 export type Handler = (req: Request) => Promise<Response> | Response;
 
-export type Authenticate = (method: string, url: string, authorization: string | undefined) =>
+/**
+ * `remote` is the socket's peer address, `forwardedFor` the X-Forwarded-For header (a proxy's
+ * word for the client). A refusal with retryAfterSeconds is "too many failed logins".
+ */
+export type Authenticate = (method: string, url: string, authorization: string | undefined, remote: string, forwardedFor: string | string[] | undefined) => Promise<
   | { ok: true; user: string; role: Role }
-  | { ok: false; challenges: string[] };
+  | { ok: false; challenges: string[]; retryAfterSeconds?: number }>;
 
 /** How a front-end turns an error into its wire body. */
 export type ErrorBody = (e: HttpError) => unknown;
@@ -74,9 +78,13 @@ export class App {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Buffer | undefined;
     try {
-      const auth = this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+      const auth = await this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization,
+        req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
       if (!auth.ok) {
         req.resume();
+        if (auth.retryAfterSeconds !== undefined) {
+          throw new HttpError(429, 21, 'too many failed logins; try again later', { 'retry-after': String(auth.retryAfterSeconds) });
+        }
         throw new HttpError(401, 14, 'authentication required', { 'www-authenticate': auth.challenges });
       }
       const found = this.router.find(req.method as HTTPMethod, req.url ?? '/');
