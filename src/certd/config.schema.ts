@@ -17,7 +17,26 @@ export const CERTD_CONFIG_SCHEMA = {
     realm: { type: 'string', minLength: 1, maxLength: 128 },
     auth: {
       type: 'object', additionalProperties: false,
-      properties: { basic: { type: 'boolean' }, digest: { type: 'array', items: { enum: ['SHA-256', 'MD5'] }, uniqueItems: true } },
+      properties: {
+        basic: { type: 'boolean' },
+        digest: { type: 'array', items: { enum: ['SHA-256', 'MD5'] }, uniqueItems: true },
+        nonce_failures: { type: 'integer', minimum: 1, maximum: 100 },
+        trusted_proxies: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 2, maxLength: 45 } },
+        throttle: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            free_failures: { type: 'integer', minimum: 0, maximum: 1000 },
+            base_delay_ms: { type: 'integer', minimum: 0, maximum: 60000 },
+            max_delay_ms: { type: 'integer', minimum: 0, maximum: 60000 },
+            lock_after: { type: 'integer', minimum: 1, maximum: 100000 },
+            address_lock_after: { type: 'integer', minimum: 1, maximum: 100000 },
+            window_seconds: { type: 'integer', minimum: 1, maximum: 86400 },
+            lock_seconds: { type: 'integer', minimum: 0, maximum: 86400 },
+            max_tracked: { type: 'integer', minimum: 16, maximum: 1000000 },
+            log_lines_per_minute: { type: 'integer', minimum: 1, maximum: 10000 },
+          },
+        },
+      },
     },
     body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
     device_names: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 253 } },

@@ -13,13 +13,38 @@ export interface CertdConfig {
   tls?: { cert_file: string; key_file: string };
   users_file: string;
   realm: string;
-  auth: { basic: boolean; digest: ('SHA-256' | 'MD5')[] };
+  auth: {
+    basic: boolean;
+    digest: ('SHA-256' | 'MD5')[];
+    nonce_failures: number;
+    throttle: ThrottleConfig;
+    /** Peers whose X-Forwarded-For names the client (the camera's web server). */
+    trusted_proxies: string[];
+  };
   body_limit: number;
   /** The audit trail's files: rotate past max_bytes, keep this many rotated files. */
   audit: { max_bytes: number; keep: number };
   /** The device's host names and addresses: the https binding's SANs should cover them. */
   device_names: string[];
 }
+
+/** The brute-force throttle (src/certd/auth/throttle.ts); README "Authentication and roles". */
+export interface ThrottleConfig {
+  free_failures: number;
+  base_delay_ms: number;
+  max_delay_ms: number;
+  lock_after: number;
+  address_lock_after: number;
+  window_seconds: number;
+  lock_seconds: number;
+  max_tracked: number;
+  log_lines_per_minute: number;
+}
+
+export const THROTTLE_DEFAULTS: ThrottleConfig = {
+  free_failures: 5, base_delay_ms: 250, max_delay_ms: 4000, lock_after: 20, address_lock_after: 100,
+  window_seconds: 900, lock_seconds: 600, max_tracked: 4096, log_lines_per_minute: 60,
+};
 
 const validate = loadValidators<'config'>('certd').config;
 
@@ -47,7 +72,13 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     ...(raw.tls ? { tls: { cert_file: abs(raw.tls.cert_file), key_file: abs(raw.tls.key_file) } } : {}),
     users_file: raw.users_file ? abs(raw.users_file) : join(dataDir, 'users.json'),
     realm: raw.realm ?? 'certd',
-    auth: { basic: raw.auth?.basic ?? false, digest: raw.auth?.digest ?? ['SHA-256', 'MD5'] },
+    auth: {
+      basic: raw.auth?.basic ?? false,
+      digest: raw.auth?.digest ?? ['SHA-256', 'MD5'],
+      nonce_failures: raw.auth?.nonce_failures ?? 3,
+      throttle: { ...THROTTLE_DEFAULTS, ...raw.auth?.throttle },
+      trusted_proxies: raw.auth?.trusted_proxies ?? ['127.0.0.1', '::1'],
+    },
     body_limit: raw.body_limit ?? 1024 * 1024,
     device_names: raw.device_names ?? [],
     audit: { max_bytes: raw.audit?.max_bytes ?? 1024 * 1024, keep: raw.audit?.keep ?? 4 },

@@ -19,6 +19,8 @@ import { registerCertV1, errorEnvelope } from './api/cert-v1';
 import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
 import { Authenticator } from './auth/authenticator';
+import { FailureLog } from './auth/failure-log';
+import { clientAddress, Throttle } from './auth/throttle';
 import { UserStore } from './auth/users';
 import { loadCertdConfig } from './config';
 import { RecordOnlyApplier } from './appliers/record-only';
@@ -88,9 +90,20 @@ async function main(): Promise<void> {
 
   const first = UserStore.firstRun(config.users_file, config.realm);
   const users = UserStore.load(config.users_file);
-  const auth = new Authenticator(users, { realm: config.realm, basic: config.auth.basic, digestAlgorithms: config.auth.digest, nonceTtlSeconds: 300 });
+  const t = config.auth.throttle;
+  const throttle = new Throttle({
+    freeFailures: t.free_failures, baseDelayMs: t.base_delay_ms, maxDelayMs: t.max_delay_ms, lockAfter: t.lock_after,
+    addressLockAfter: t.address_lock_after, windowSeconds: t.window_seconds, lockSeconds: t.lock_seconds, maxTracked: t.max_tracked,
+  });
+  const failureLog = new FailureLog(log, t.log_lines_per_minute, undefined, (user, address, api, outcome) => audit.failedLogin(user, address, api, outcome));
+  setInterval(() => failureLog.flush(), 60_000).unref();
+  const auth = new Authenticator(users, {
+    realm: config.realm, basic: config.auth.basic, digestAlgorithms: config.auth.digest, nonceTtlSeconds: 300, nonceFailures: config.auth.nonce_failures,
+  }, { throttle, onFailure: (f) => failureLog.record(f) });
+  const proxies = new Set(config.auth.trusted_proxies);
   const app = new App({
-    authenticate: (method, url, header) => auth.check(method, url, header),
+    clientAddress: (remote, forwardedFor) => clientAddress(remote, forwardedFor, proxies),
+    authenticate: (method, url, header, client) => auth.authenticate(method, url, header, client),
     bodyLimit: config.body_limit,
     errorBody: errorEnvelope,
     onError: (e, req) => log.error('request failed', { method: req.method, path: req.url?.split('?')[0], error: (e as Error).message }),

@@ -4,14 +4,19 @@
 //   node dist/src/certd/users-cli.js remove NAME
 //   node dist/src/certd/users-cli.js list
 // The file is the one certd's config names (--config FILE, CERTD_CONFIG, or the default).
-// certd reads it at start: restart certd after a change.
+// certd reads it at start: restart certd after a change. New passwords must pass the rule
+// of auth/password-policy.ts.
 import { readFileSync } from 'node:fs';
+import { passwordProblem } from './auth/password-policy';
 import { UserStore, type Role } from './auth/users';
 import { loadCertdConfig } from './config';
 
-function password(): string {
+function password(name: string, realm: string): string {
   const text = readFileSync(0, 'utf8');
-  return text.endsWith('\n') ? text.slice(0, -1) : text;
+  const p = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const problem = passwordProblem(p, name, realm);
+  if (problem) throw new Error(problem);
+  return p;
 }
 
 function main(argv: string[]): void {
@@ -25,10 +30,11 @@ function main(argv: string[]): void {
   const users = UserStore.load(config.users_file);
   switch (cmd) {
     case 'add':
-      users.add(name!, role as Role, password());
+      users.add(name!, role as Role, password(name!, users.realm));
       break;
     case 'passwd':
-      users.setPassword(name!, password());
+      if (!users.get(name!)) throw new Error(`no user ${name}`);
+      users.setPassword(name!, password(name!, users.realm));
       break;
     case 'remove':
       users.remove(name!);

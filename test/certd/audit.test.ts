@@ -11,6 +11,7 @@ import { KeystoreClient } from '../../ipc/client';
 import { Opcode } from '../../ipc/protocol';
 import { endpointFor } from '../../ipc/server';
 import { makeMaterial, PASSPHRASE, type Material } from './material';
+import { Client } from './client';
 import { API, PASSWORDS, startService, type Service } from './service';
 
 const t = suite('audit trail and health');
@@ -62,6 +63,15 @@ t('every change is one record: user, source, API, operation, target id and alias
   assert.match(recs[0]!.target.id!, /^[0-9a-f-]{36}$/, 'a new entry is named by its id');
   assert.is(recs[5]!.target.id, recs[0]!.target.id, 'the delete names the same id');
   assert.is(recs[1]!.target.id, recs[0]!.target.id, 'the refused create names the entry that holds the alias');
+});
+
+t('a failed login is a record: the name sent, the source, the API and why; never the password', async () => {
+  const wrong = new Client(svc.port, { user: 'viewer', password: 'Wrong-Guess-5521', scheme: 'digest-md5' });
+  assert.is((await wrong.get(`${API}/certificates`)).status, 401);
+  const recs = (await svc.as('admin').get('/certd/v1/audit')).json.data as Rec[];
+  const login = recs.filter((x) => x.operation === 'login');
+  assert.equal(login.map((x) => [x.user, x.source, x.api, x.outcome]), [['viewer', '127.0.0.1', 'cert.v1', 'wrong password']]);
+  assert.not.ok(auditText().includes('Wrong-Guess-5521'));
 });
 
 t('records hold no key, passphrase or password', () => {

@@ -17,9 +17,10 @@ export interface Credentials {
   scheme?: 'digest-sha256' | 'digest-md5' | 'basic';
 }
 
-function raw(port: number, method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<Reply> {
+/** localAddress: the client's own address (any of 127/8 on Linux), so tests can be two sources. */
+export function raw(port: number, method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>, localAddress?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path, localAddress, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -47,7 +48,7 @@ function params(challenge: string): Record<string, string> {
   return out;
 }
 
-function digestHeader(c: Credentials, method: string, path: string, challenges: string[]): string {
+export function digestHeader(c: Credentials, method: string, path: string, challenges: string[]): string {
   const alg = c.scheme === 'digest-md5' ? 'MD5' : 'SHA-256';
   const ch = challenges.find((x) => x.startsWith('Digest') && params(x).algorithm === alg);
   if (!ch) throw new Error(`no Digest ${alg} challenge in ${challenges.join(' | ')}`);
@@ -60,18 +61,18 @@ function digestHeader(c: Credentials, method: string, path: string, challenges: 
 }
 
 export class Client {
-  constructor(readonly port: number, readonly creds?: Credentials) {}
+  constructor(readonly port: number, readonly creds?: Credentials, readonly localAddress?: string) {}
 
   async call(method: string, path: string, body?: unknown): Promise<Reply> {
     const text = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    const first = await raw(this.port, method, path, text, {});
+    const first = await raw(this.port, method, path, text, {}, this.localAddress);
     if (first.status !== 401 || !this.creds) return first;
     const www = first.headers['www-authenticate'];
     const challenges = Array.isArray(www) ? www : www ? [www] : [];
     const authorization = this.creds.scheme === 'basic'
       ? `Basic ${Buffer.from(`${this.creds.user}:${this.creds.password}`).toString('base64')}`
       : digestHeader(this.creds, method, path, challenges);
-    return raw(this.port, method, path, text, { authorization });
+    return raw(this.port, method, path, text, { authorization }, this.localAddress);
   }
 
   get(path: string) { return this.call('GET', path); }

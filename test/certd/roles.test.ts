@@ -20,6 +20,8 @@ const SCHEMES: Scheme[] = ['digest-sha256', 'digest-md5', 'basic'];
 const CALLERS: Caller[] = ['anonymous', 'wrong-password', 'unknown-user', 'viewer', 'operator', 'admin'];
 const STORES = ['SOFTWARE0', 'SOFTWARE1'];
 const enc = encodeURIComponent;
+/** The matrix sends hundreds of wrong passwords from one address: no delay, no lock here (login-throttle.test.ts covers them). */
+const NO_THROTTLE = { free_failures: 1000, lock_after: 100000, address_lock_after: 100000 };
 
 /** The discovery GETs, as rows of the same shape (not part of the cert.v1 table). */
 const DISCOVERY: Operation[] = ['', '/apis', '/apis/cert', '/apis/cert/v1', '/apis/cert/v1/model.json', '/apis/cert/v1/openapi.json']
@@ -40,7 +42,7 @@ const doomed = (kind: 'certificate' | 'ca', scheme: Scheme) => `Löschen ${kind}
 
 t.before(async () => {
   m = makeMaterial();
-  svc = await startService({ stores: [{ kind: 'software', id: 'SOFTWARE1' }] });
+  svc = await startService({ stores: [{ kind: 'software', id: 'SOFTWARE1' }], throttle: NO_THROTTLE });
   probe = new StateProbe(svc, STORES);
   const admin = svc.as('admin');
   const mk = async (path: string, data: unknown) => {

@@ -30,7 +30,10 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function startService(opts: { stores?: Record<string, unknown>[]; env?: Record<string, string>; basic?: boolean; certd?: Record<string, unknown> } = {}): Promise<Service> {
+/** `throttle`: certd's auth.throttle config (README "Authentication and roles"). */
+export async function startService(opts: {
+  stores?: Record<string, unknown>[]; env?: Record<string, string>; basic?: boolean; throttle?: Record<string, number>; certd?: Record<string, unknown>;
+} = {}): Promise<Service> {
   const dir = mkdtempSync(join(tmpdir(), 'certd-e2e-'));
   const realm = 'certd-test';
   const usersFile = join(dir, 'users.json');
@@ -46,7 +49,8 @@ export async function startService(opts: { stores?: Record<string, unknown>[]; e
   const certdConfig = join(dir, 'certd.json');
   writeFileSync(certdConfig, JSON.stringify({
     data_dir: join(dir, 'certd'), keystored_socket_dir: join(dir, 'run'), listen: { host: '127.0.0.1', port: 0 },
-    users_file: usersFile, realm, auth: { basic: opts.basic ?? true, digest: ['SHA-256', 'MD5'] }, ...(opts.certd ?? {}),
+    users_file: usersFile, realm, auth: { basic: opts.basic ?? true, digest: ['SHA-256', 'MD5'], ...(opts.throttle ? { throttle: opts.throttle } : {}) },
+    ...(opts.certd ?? {}),
   }));
   const env = { ...process.env, CERTD_KEYSTORE_TIME_SCALE: String(TIME_SCALE), ...(opts.env ?? {}) };
   let keystored: DaemonProcess | undefined;

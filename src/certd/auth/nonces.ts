@@ -1,7 +1,10 @@
 // Stateless Digest nonces and nonce-count replay protection.
 // nonce = base64url(issuedAt ms, 8 bytes BE ‖ 16 random bytes ‖ HMAC-SHA-256(secret, both)).
 // The secret lives only in this process, so a restart invalidates every nonce (clients get
-// a fresh challenge) and the clock may be monotonic.
+// a fresh challenge) and the clock may be monotonic. The clock is shifted by a random
+// per-process offset (up to ~8900 years), so a nonce does not tell how long the device has
+// been up; differences between nonces of one process stay true, which the TTL needs.
+// A nonce answered wrongly `maxFailures` times is used up: guessing needs fresh challenges.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const TS = 8;
@@ -11,16 +14,22 @@ const NONCE_CHARS = Math.ceil(((TS + RAND + MAC) * 4) / 3);
 
 export class Nonces {
   private readonly secret = randomBytes(32);
-  /** Highest nc seen per nonce, for nonces that were used at least once. */
-  private readonly seen = new Map<string, { issuedAt: number; nc: number }>();
+  private readonly offset = randomBytes(6).readUIntBE(0, 6);
+  /** Highest nc seen and wrong answers per nonce, for nonces that were used at least once. */
+  private readonly seen = new Map<string, { issuedAt: number; nc: number; failures: number }>();
   /** Nonces issued at or before this time and not in `seen` were evicted: refuse them. */
   private floor = -Infinity;
 
+  private readonly now: () => number;
+
   constructor(
     private readonly ttlMs: number,
-    private readonly now: () => number,
+    clock: () => number,
     private readonly maxTracked: number,
-  ) {}
+    private readonly maxFailures: number,
+  ) {
+    this.now = () => clock() + this.offset;
+  }
 
   issue(): string {
     const head = Buffer.alloc(TS + RAND);
@@ -54,9 +63,26 @@ export class Nonces {
       return true;
     }
     if (issuedAt <= this.floor) return false;
-    if (this.seen.size >= this.maxTracked) this.makeRoom();
-    this.seen.set(nonce, { issuedAt, nc });
+    this.track(nonce, { issuedAt, nc, failures: 0 });
     return true;
+  }
+
+  /** Counts a wrong answer to the nonce. */
+  failed(nonce: string, issuedAt: number): void {
+    const entry = this.seen.get(nonce);
+    if (entry) entry.failures++;
+    // A forgotten nonce (below the floor) keeps refusing every nc.
+    else this.track(nonce, { issuedAt, nc: issuedAt <= this.floor ? Infinity : 0, failures: 1 });
+  }
+
+  /** True once the nonce was answered wrongly maxFailures times. */
+  usedUp(nonce: string): boolean {
+    return (this.seen.get(nonce)?.failures ?? 0) >= this.maxFailures;
+  }
+
+  private track(nonce: string, entry: { issuedAt: number; nc: number; failures: number }): void {
+    if (this.seen.size >= this.maxTracked) this.makeRoom();
+    this.seen.set(nonce, entry);
   }
 
   // Expired entries go first (their nonces fail the TTL anyway); if that is not enough,

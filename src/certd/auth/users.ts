@@ -22,6 +22,11 @@ const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 const MAX_PASSWORD = 1024;
 
+/** 24 characters, 144 bits; what the first run gives admin. */
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
 export class UserStore {
   private constructor(
     readonly path: string,
@@ -58,7 +63,7 @@ export class UserStore {
   static firstRun(path: string, realm: string): FirstRun {
     if (existsSync(path)) return { created: false };
     if (!REALM.test(realm)) throw new Error('realm must be 1-128 printable ASCII characters without \'"\' or \'\\\'');
-    const password = randomBytes(18).toString('base64url'); // 24 chars, 144 bits
+    const password = generatePassword();
     new UserStore(path, realm, new Map()).add('admin', 'admin', password);
     return { created: true, user: 'admin', password };
   }

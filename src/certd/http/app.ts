@@ -35,15 +35,24 @@ export interface Response {
 
 export type Handler = (req: Request) => Promise<Response> | Response;
 
-export type Authenticate = (method: string, url: string, authorization: string | undefined) =>
+/**
+ * `client` is the client's address (AppOptions.clientAddress). A refusal with
+ * retryAfterSeconds is "too many failed logins".
+ */
+export type Authenticate = (method: string, url: string, authorization: string | undefined, client: string) => Promise<
   | { ok: true; user: string; role: Role }
-  | { ok: false; challenges: string[] };
+  | { ok: false; challenges: string[]; retryAfterSeconds?: number }>;
 
 /** How a front-end turns an error into its wire body. */
 export type ErrorBody = (e: HttpError) => unknown;
 
 export interface AppOptions {
   authenticate: Authenticate;
+  /**
+   * The client's address from the socket's peer and the X-Forwarded-For header (a proxy's
+   * word for the client); default: the peer. Used for throttling and the audit trail.
+   */
+  clientAddress?: (remote: string, forwardedFor: string | string[] | undefined) => string;
   /** Largest request body, bytes; larger is 413 before anything is parsed. */
   bodyLimit: number;
   errorBody: ErrorBody;
@@ -74,9 +83,14 @@ export class App {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Buffer | undefined;
     try {
-      const auth = this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+      const remote = req.socket.remoteAddress ?? '';
+      const source = this.options.clientAddress?.(remote, req.headers['x-forwarded-for']) ?? remote;
+      const auth = await this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization, source);
       if (!auth.ok) {
         req.resume();
+        if (auth.retryAfterSeconds !== undefined) {
+          throw new HttpError(429, 21, 'too many failed logins; try again later', { 'retry-after': String(auth.retryAfterSeconds) });
+        }
         throw new HttpError(401, 14, 'authentication required', { 'www-authenticate': auth.challenges });
       }
       const found = this.router.find(req.method as HTTPMethod, req.url ?? '/');
@@ -95,7 +109,6 @@ export class App {
       }
       const read = await this.readBody(req);
       body = read;
-      const source = req.socket.remoteAddress ?? '';
       const out = await runInContext({ user: auth.user, source, api: apiOf(req.url ?? '/') }, () => route.handler({
         method: req.method!,
         url: req.url!,
