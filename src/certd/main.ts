@@ -3,8 +3,6 @@
 // finishes or undoes whatever a crash interrupted (Certificates.reconcile).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { KeystoreClient } from '../../ipc/client';
 import { endpointFor } from '../../ipc/server';
 import { Core } from '../../wasm/core';
@@ -25,6 +23,7 @@ import { Certificates } from './domain/certificates';
 import { Keystores } from './domain/keystores';
 import { App } from './http/app';
 import { currentRequest } from './http/context';
+import { createCertdServer } from './http/server';
 import { AuditLog } from './store/audit-log';
 import { Journal } from './store/journal';
 import { RecordStore } from './store/records';
@@ -79,6 +78,7 @@ async function main(): Promise<void> {
   const app = new App({
     authenticate: (method, url, header) => auth.check(method, url, header),
     bodyLimit: config.body_limit,
+    trustedOrigins: config.trusted_origins,
     errorBody: errorEnvelope,
     onError: (e, req) => log.error('request failed', { method: req.method, path: req.url?.split('?')[0], error: (e as Error).message }),
   });
@@ -86,9 +86,8 @@ async function main(): Promise<void> {
   registerDiscovery(app);
   registerCertdV1(app, certs, audit);
 
-  const server: Server = config.tls
-    ? createHttpsServer({ cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, app.listener)
-    : createHttpServer(app.listener);
+  const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
+  const { server, maxConnections } = createCertdServer({ limits: config.http, tls }, app.listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, resolve);
@@ -103,7 +102,7 @@ async function main(): Promise<void> {
     writeFileAtomic(saved, Buffer.from(`${first.user}:${first.password}\n`), 0o600);
     process.stdout.write(`\ncertd first run: user "${first.user}", password "${first.password}" (shown once; also in ${saved}, mode 0600: delete it once stored)\n\n`);
   }
-  log.info('ready', { url, ms: Date.now() - started });
+  log.info('ready', { url, ms: Date.now() - started, max_connections: maxConnections });
 
   const stop = (signal: string) => {
     log.info('stopping', { signal });
