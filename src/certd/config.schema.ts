@@ -44,5 +44,12 @@ export const CERTD_CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false,
       properties: { max_bytes: { type: 'integer', minimum: 4096, maximum: 1073741824 }, keep: { type: 'integer', minimum: 1, maximum: 100 } },
     },
+    max_connections: { type: 'integer', minimum: 1, maximum: 65536 },
+    max_connections_per_address: { type: 'integer', minimum: 1, maximum: 65536 },
+    header_timeout_ms: { type: 'integer', minimum: 100, maximum: 600000 },
+    request_timeout_ms: { type: 'integer', minimum: 100, maximum: 3600000 },
+    keep_alive_timeout_ms: { type: 'integer', minimum: 100, maximum: 600000 },
+    max_pipelined_requests: { type: 'integer', minimum: 1, maximum: 1024 },
+    trusted_origins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/?#]+$' }, uniqueItems: true },
   },
 };

@@ -26,6 +26,9 @@ export interface CertdConfig {
   audit: { max_bytes: number; keep: number };
   /** The device's host names and addresses: the https binding's SANs should cover them. */
   device_names: string[];
+  http: HttpLimits;
+  /** Origins (scheme://host[:port]) besides certd's own whose pages may change things. */
+  trusted_origins: string[];
 }
 
 /** The brute-force throttle (src/certd/auth/throttle.ts); README "Authentication and roles". */
@@ -46,17 +49,33 @@ export const THROTTLE_DEFAULTS: ThrottleConfig = {
   window_seconds: 900, lock_seconds: 600, max_tracked: 4096, log_lines_per_minute: 60,
 };
 
+/** What one client may hold of certd's HTTP server (README: "Hostile clients"). */
+export interface HttpLimits {
+  /** Open connections in all; lowered at start to leave descriptors for the daemon itself. */
+  max_connections: number;
+  max_connections_per_address: number;
+  /** Time to send a request's headers (and a TLS handshake): all a client has before it is authenticated. */
+  header_timeout_ms: number;
+  /** Time to send a whole request; also how long a connection may make no progress. */
+  request_timeout_ms: number;
+  keep_alive_timeout_ms: number;
+  /** Requests a connection may have waiting for their turn; more closes the connection. */
+  max_pipelined_requests: number;
+}
+
+type RawConfig = Partial<Omit<CertdConfig, 'http'> & HttpLimits>;
+
 const validate = loadValidators<'config'>('certd').config;
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..', '..');
 
 export function loadCertdConfig(path: string | undefined): CertdConfig {
   const dataRoot = process.env.CERTD_DATA_DIR ?? join(PROJECT_ROOT, 'data');
-  let raw: Partial<CertdConfig> = {};
+  let raw: RawConfig = {};
   let base = process.cwd();
   if (path) {
     try {
-      raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<CertdConfig>;
+      raw = JSON.parse(readFileSync(path, 'utf8')) as RawConfig;
     } catch (e) {
       throw new Error(`config ${path}: ${(e as Error).message}`);
     }
@@ -82,5 +101,14 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     body_limit: raw.body_limit ?? 1024 * 1024,
     device_names: raw.device_names ?? [],
     audit: { max_bytes: raw.audit?.max_bytes ?? 1024 * 1024, keep: raw.audit?.keep ?? 4 },
+    http: {
+      max_connections: raw.max_connections ?? 128,
+      max_connections_per_address: raw.max_connections_per_address ?? 32,
+      header_timeout_ms: raw.header_timeout_ms ?? 10_000,
+      request_timeout_ms: raw.request_timeout_ms ?? 60_000,
+      keep_alive_timeout_ms: raw.keep_alive_timeout_ms ?? 5_000,
+      max_pipelined_requests: raw.max_pipelined_requests ?? 16,
+    },
+    trusted_origins: (raw.trusted_origins ?? []).map((o) => new URL(o).origin),
   };
 }

@@ -3,8 +3,6 @@
 // finishes or undoes whatever a crash interrupted (Certificates.reconcile).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { KeystoreClient } from '../../ipc/client';
 import { endpointFor } from '../../ipc/server';
 import { Core } from '../../wasm/core';
@@ -30,6 +28,7 @@ import { Certificates } from './domain/certificates';
 import { Keystores } from './domain/keystores';
 import { App } from './http/app';
 import { currentRequest } from './http/context';
+import { createCertdServer } from './http/server';
 import { AuditLog } from './store/audit-log';
 import { BindingStore } from './store/bindings';
 import { Journal } from './store/journal';
@@ -105,6 +104,7 @@ async function main(): Promise<void> {
     clientAddress: (remote, forwardedFor) => clientAddress(remote, forwardedFor, proxies),
     authenticate: (method, url, header, client) => auth.authenticate(method, url, header, client),
     bodyLimit: config.body_limit,
+    trustedOrigins: config.trusted_origins,
     errorBody: errorEnvelope,
     onError: (e, req) => log.error('request failed', { method: req.method, path: req.url?.split('?')[0], error: (e as Error).message }),
   });
@@ -112,9 +112,8 @@ async function main(): Promise<void> {
   registerDiscovery(app);
   registerCertdV1(app, certs, bindings, audit);
 
-  const server: Server = config.tls
-    ? createHttpsServer({ cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) }, app.listener)
-    : createHttpServer(app.listener);
+  const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
+  const { server, maxConnections } = createCertdServer({ limits: config.http, tls }, app.listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, resolve);
@@ -129,7 +128,7 @@ async function main(): Promise<void> {
     writeFileAtomic(saved, Buffer.from(`${first.user}:${first.password}\n`), 0o600);
     process.stdout.write(`\ncertd first run: user "${first.user}", password "${first.password}" (shown once; also in ${saved}, mode 0600: delete it once stored)\n\n`);
   }
-  log.info('ready', { url, ms: Date.now() - started });
+  log.info('ready', { url, ms: Date.now() - started, max_connections: maxConnections });
 
   const stop = (signal: string) => {
     log.info('stopping', { signal });

@@ -15,6 +15,8 @@ export const PASSWORDS = { admin: 'admin-pass-8c1f', operator: 'operator-pass-2b
 export interface Service {
   dir: string;
   port: number;
+  /** The running certd's process id. */
+  certdPid(): number;
   as(role: 'admin' | 'operator' | 'viewer', scheme?: 'digest-sha256' | 'digest-md5' | 'basic'): Client;
   anonymous(): Client;
   /** Everything both daemons wrote, across restarts. */
@@ -62,6 +64,7 @@ export async function startService(opts: {
   const svc: Service = {
     dir,
     get port() { return port; },
+    certdPid: () => certd!.child.pid!,
     as: (role, scheme = 'digest-sha256') => new Client(port, { user: role, password: PASSWORDS[role], scheme }),
     anonymous: () => new Client(port),
     logs: () => earlier + (keystored?.output() ?? '') + (certd?.output() ?? ''),

@@ -16,6 +16,8 @@ import { base64Bytes, isBase64Text, takeSecretFields } from './secret-fields';
 import { validBody } from './validate';
 
 export const CERT_V1_BASE = '/config/rest/cert/v1';
+/** What every cert.v1 body is. */
+const JSON_BODY = ['application/json'];
 
 /** Numeric error codes of the API (stable; README lists them). 1 and 5 are what devices send. */
 export const ERROR_CODES: Record<DomainErrorCode, [status: number, code: number]> = {
@@ -63,6 +65,15 @@ function secret(secrets: Map<string, Uint8Array>, name: string): Uint8Array {
 
 const wipeAll = (secrets: Map<string, Uint8Array>) => secrets.forEach((v) => v.fill(0));
 
+/**
+ * One field of a resource, by the name in the path. Own fields only: `in` and plain indexing
+ * would also find Object.prototype's (constructor, __proto__, toString …) and answer 200.
+ */
+function property(resource: object, name: string): unknown {
+  if (!Object.hasOwn(resource, name)) throw new HttpError(404, 1, `resource not found: ${name}`);
+  return (resource as Record<string, unknown>)[name];
+}
+
 /** Wraps a handler so that domain errors leave as the API's errors. */
 const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
   try {
@@ -74,7 +85,6 @@ const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Re
 
 export function registerCertV1(app: App, certs: Certificates): void {
   const B = CERT_V1_BASE;
-  const entryProps = (kind: 'certificate' | 'ca', alias: string) => certs.get(kind, alias) as unknown as Record<string, unknown>;
 
   app.route('GET', B, 'viewer', h(async () => {
     const [keystores, keystore] = await Promise.all([certs.listKeystores(), certs.defaultKeystore()]);
@@ -84,22 +94,17 @@ export function registerCertV1(app: App, certs: Certificates): void {
   for (const [coll, kind] of [['certificates', 'certificate'], ['ca_certificates', 'ca']] as const) {
     app.route('GET', `${B}/${coll}`, 'viewer', h(() => ok(certs.list(kind))));
     app.route('GET', `${B}/${coll}/:alias`, 'viewer', h((r) => ok(certs.get(kind, r.params.alias!))));
-    app.route('GET', `${B}/${coll}/:alias/:prop`, 'viewer', h((r) => {
-      const entry = entryProps(kind, r.params.alias!);
-      const prop = r.params.prop!;
-      if (!(prop in entry)) throw new HttpError(404, 1, `resource not found: ${prop}`);
-      return ok(entry[prop]);
-    }));
+    app.route('GET', `${B}/${coll}/:alias/:prop`, 'viewer', h((r) => ok(property(certs.get(kind, r.params.alias!), r.params.prop!))));
     app.route('PATCH', `${B}/${coll}/:alias`, 'admin', h(async (r) => {
       const data = validBody<{ certificate?: string }>('setCertificateEntry', r.body);
       if (data.certificate !== undefined) await certs.replace(kind, r.params.alias!, data.certificate);
       else certs.get(kind, r.params.alias!);
       return ok();
-    }));
+    }), JSON_BODY);
     app.route('PATCH', `${B}/${coll}/:alias/certificate`, 'admin', h(async (r) => {
       await certs.replace(kind, r.params.alias!, validBody<string>('setCertificate', r.body));
       return ok();
-    }));
+    }), JSON_BODY);
     app.route('DELETE', `${B}/${coll}/:alias`, 'admin', h(async (r) => {
       await certs.delete(kind, r.params.alias!);
       return ok();
@@ -115,16 +120,16 @@ export function registerCertV1(app: App, certs: Certificates): void {
     } finally {
       wipeAll(secrets);
     }
-  }));
+  }), JSON_BODY);
   app.route('POST', `${B}/ca_certificates`, 'admin', h(async (r) => {
     const d = validBody<{ alias: string; certificate: string }>('addCaCertificate', r.body);
     await certs.addCa(d.alias, d.certificate);
     return ok(certs.get('ca', d.alias), 201);
-  }));
+  }), JSON_BODY);
   app.route('POST', `${B}/certificates/:alias/get_csr`, 'admin', h(async (r) => {
     const d = validBody<{ subject?: string | null; subject_alt_names?: string[] | null }>('getCsr', r.body);
     return ok(await certs.csr(r.params.alias!, { subject: d.subject ?? undefined, subjectAltNames: d.subject_alt_names ?? undefined }));
-  }));
+  }), JSON_BODY);
   app.route('POST', `${B}/create_certificate`, 'admin', h(async (r) => {
     const d = validBody<{
       alias: string; subject: string; key_type?: string | null; keystore?: string | null;
@@ -140,7 +145,7 @@ export function registerCertV1(app: App, certs: Certificates): void {
       validTo: d.valid_to ?? undefined,
     });
     return ok();
-  }));
+  }), JSON_BODY);
   app.route('POST', `${B}/install_from_pkcs12`, 'admin', h(async (r) => {
     // The file is a secret too: with the passphrase (or none) it opens to the key.
     const secrets = takeSecretFields(r.body, ['pkcs12', 'passphrase']);
@@ -157,24 +162,20 @@ export function registerCertV1(app: App, certs: Certificates): void {
       pfx?.fill(0);
       wipeAll(secrets);
     }
-  }));
+  }), JSON_BODY);
 
   app.route('GET', `${B}/keystores`, 'viewer', h(async () => ok((await certs.listKeystores()).map(keystoreView))));
   app.route('GET', `${B}/keystores/:id`, 'viewer', h(async (r) => ok(keystoreView(await certs.keystore(r.params.id!)))));
-  app.route('GET', `${B}/keystores/:id/:prop`, 'viewer', h(async (r) => {
-    const k = keystoreView(await certs.keystore(r.params.id!)) as Record<string, unknown>;
-    if (!(r.params.prop! in k)) throw new HttpError(404, 1, `resource not found: ${r.params.prop}`);
-    return ok(k[r.params.prop!]);
-  }));
+  app.route('GET', `${B}/keystores/:id/:prop`, 'viewer', h(async (r) => ok(property(keystoreView(await certs.keystore(r.params.id!)), r.params.prop!))));
   app.route('GET', `${B}/settings`, 'viewer', h(async () => ok({ keystore: await certs.defaultKeystore() })));
   app.route('GET', `${B}/settings/keystore`, 'viewer', h(async () => ok(await certs.defaultKeystore())));
   app.route('PATCH', `${B}/settings`, 'admin', h(async (r) => {
     const d = validBody<{ keystore?: string }>('setSettings', r.body);
     if (d.keystore !== undefined) await certs.setDefaultKeystore(d.keystore);
     return ok();
-  }));
+  }), JSON_BODY);
   app.route('PATCH', `${B}/settings/keystore`, 'admin', h(async (r) => {
     await certs.setDefaultKeystore(validBody<string>('setKeystore', r.body));
     return ok();
-  }));
+  }), JSON_BODY);
 }

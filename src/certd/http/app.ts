@@ -1,15 +1,19 @@
 // A small HTTP core over node:http: routing (find-my-way), a body limit enforced before
-// parsing, authentication before any handler runs, a role check per route, and one place
-// where errors become responses. Front-ends register routes; they never touch node:http.
+// parsing, authentication before any handler runs, a role check per route, the cross-site
+// rule (cross-site.ts), and one place where errors become responses. Front-ends register
+// routes; they never touch node:http.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router, { type HTTPMethod } from 'find-my-way';
 import { apiOf, runInContext } from './context';
+import { crossSiteRefusal } from './cross-site';
 import { HttpError } from './errors';
 
 export type Role = 'admin' | 'operator' | 'viewer';
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
-/** How long an oversize request may go on sending (dropped) after its 413. */
+/** How long a refused request may go on sending its body (dropped) after the answer. */
 const LINGER_MS = 2000;
+/** A refused body declared this small is read (and dropped) so that the connection stays. */
+const DRAIN_LIMIT = 64 * 1024;
 
 export interface Principal {
   user: string;
@@ -55,6 +59,8 @@ export interface AppOptions {
   clientAddress?: (remote: string, forwardedFor: string | string[] | undefined) => string;
   /** Largest request body, bytes; larger is 413 before anything is parsed. */
   bodyLimit: number;
+  /** Origins (URL.origin form) besides the server's own whose pages may change things. */
+  trustedOrigins?: readonly string[];
   errorBody: ErrorBody;
   onError?: (e: unknown, req: { method?: string; url?: string }) => void;
 }
@@ -62,17 +68,25 @@ export interface AppOptions {
 interface RouteStore {
   role: Role;
   handler: Handler;
+  /** Media types the body may have (cross-site.ts); undefined: any. */
+  accepts?: readonly string[];
 }
 
 export class App {
   private readonly router = Router({ ignoreTrailingSlash: true, caseSensitive: true, maxParamLength: 1024 });
 
-  constructor(private readonly options: AppOptions) {}
+  private readonly trusted: ReadonlySet<string>;
 
-  route(method: HTTPMethod, path: string, role: Role, handler: Handler): void {
-    this.router.on(method, path, () => undefined, { role, handler } satisfies RouteStore);
+  constructor(private readonly options: AppOptions) {
+    this.trusted = new Set(options.trustedOrigins ?? []);
+  }
+
+  /** `accepts`: the media types the route's body may have (JSON routes: application/json). */
+  route(method: HTTPMethod, path: string, role: Role, handler: Handler, accepts?: readonly string[]): void {
+    const store: RouteStore = { role, handler, ...(accepts ? { accepts } : {}) };
+    this.router.on(method, path, () => undefined, store);
     // HEAD wherever GET (RFC 9110 §9.1); node:http sends the headers without the body.
-    if (method === 'GET') this.router.on('HEAD', path, () => undefined, { role, handler } satisfies RouteStore);
+    if (method === 'GET') this.router.on('HEAD', path, () => undefined, store);
   }
 
   /** The node:http request listener. */
@@ -87,7 +101,6 @@ export class App {
       const source = this.options.clientAddress?.(remote, req.headers['x-forwarded-for']) ?? remote;
       const auth = await this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization, source);
       if (!auth.ok) {
-        req.resume();
         if (auth.retryAfterSeconds !== undefined) {
           throw new HttpError(429, 21, 'too many failed logins; try again later', { 'retry-after': String(auth.retryAfterSeconds) });
         }
@@ -95,7 +108,6 @@ export class App {
       }
       const found = this.router.find(req.method as HTTPMethod, req.url ?? '/');
       if (!found) {
-        req.resume();
         const allow = (['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'] as HTTPMethod[]).filter((m) => this.router.find(m, req.url ?? '/'));
         // A 405 names the methods the resource has (RFC 9110 §15.5.6).
         throw allow.length > 0
@@ -104,9 +116,10 @@ export class App {
       }
       const route = found.store as RouteStore;
       if (RANK[auth.role] < RANK[route.role]) {
-        req.resume();
         throw new HttpError(403, 15, `the ${route.role} role is required`);
       }
+      const crossSite = crossSiteRefusal(req.method!, req.headers, route.accepts, this.trusted);
+      if (crossSite) throw new HttpError(403, 20, `cross-site request refused: ${crossSite}`);
       const read = await this.readBody(req);
       body = read;
       const out = await runInContext({ user: auth.user, source, api: apiOf(req.url ?? '/') }, () => route.handler({
@@ -122,16 +135,49 @@ export class App {
     } catch (e) {
       const err = e instanceof HttpError ? e : new HttpError(500, 19, 'internal error');
       if (!(e instanceof HttpError)) this.options.onError?.(e, req);
-      this.send(res, err.status, this.options.errorBody(err), err.headers);
+      const close = this.discardBody(req, res);
+      this.send(res, err.status, this.options.errorBody(err), close ? { ...err.headers, connection: 'close' } : err.headers);
     } finally {
       body?.fill(0); // it may have carried keys or passphrases
     }
   }
 
+  /**
+   * What is left of a refused request's body: a small declared one is read and dropped, and
+   * the connection stays; any other is not read to its end. That connection is closed after
+   * the answer, with a lingering close: node:http would destroy the socket right after its
+   * "Connection: close" answer while the body still arrives, and the reset loses the answer
+   * on the client's side. Only the FIN goes at once; what arrives after is dropped, up to
+   * bodyLimit bytes (then no more is read), and the socket is destroyed after LINGER_MS.
+   * True when it closes.
+   */
+  private discardBody(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.complete) return false;
+    const declared = req.headers['transfer-encoding'] === undefined ? Number(req.headers['content-length'] ?? 0) : Infinity;
+    if (declared <= DRAIN_LIMIT) {
+      req.resume();
+      return false;
+    }
+    const socket = req.socket;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+    let dropped = 0;
+    req.on('data', (c: Buffer) => {
+      dropped += c.length;
+      // Reading stops (the client's writes block); the answer can still be read meanwhile.
+      if (dropped > this.options.bodyLimit) req.pause();
+    });
+    req.resume();
+    // node:http's destroySoon() after a closing answer: end() (the FIN), then destroy on the
+    // socket's 'finish'; that listener goes, the timer and the byte count above destroy it.
+    res.once('finish', () => socket.removeListener('finish', socket.destroy));
+    return true;
+  }
+
   private readBody(req: IncomingMessage): Promise<Buffer> {
     const limit = this.options.bodyLimit;
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) return Promise.reject(this.tooLarge(req));
+    if (declared > limit) return Promise.reject(this.tooLarge());
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -141,7 +187,7 @@ export class App {
         if (size > limit) {
           for (const k of chunks) k.fill(0);
           chunks.length = 0;
-          reject(this.tooLarge(req));
+          reject(this.tooLarge());
         } else {
           chunks.push(c);
         }
@@ -154,16 +200,8 @@ export class App {
     });
   }
 
-  /**
-   * The 413, answered at once, with a lingering close: with "Connection: close" node:http
-   * would close the socket while the body still arrives, and the reset loses the answer on
-   * the client's side. What else arrives is read and dropped; the socket stays for a next
-   * request if the body ends, and is closed after LINGER_MS if it does not.
-   */
-  private tooLarge(req: IncomingMessage): HttpError {
-    req.resume();
-    const timer = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
-    req.once('end', () => clearTimeout(timer));
+  /** The 413, answered at once; the rest of the body is dealt with as any refused one's. */
+  private tooLarge(): HttpError {
     return new HttpError(413, 13, `body over ${this.options.bodyLimit} bytes`);
   }
 
