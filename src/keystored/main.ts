@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const server = new KeystoreServer(dispatcher.handle, {
     socketDir: config.socket_dir,
     allowedUids: config.allowed_uids,
+    socketGid: config.socket_gid,
     onRefused: (uid) => log.warn('peer refused', { uid: uid ?? 'unknown' }),
     onInternalError: (opcode, e) => log.error('request failed', { op: Opcode[opcode], error: (e as Error).message }),
   });
