@@ -22,7 +22,7 @@ export const KEYSTORED_CONFIG_SCHEMA = {
             type: 'object',
             additionalProperties: false,
             required: ['kind', 'id'],
-            properties: { kind: { const: 'software' }, id, kek_file: { type: 'string', minLength: 1 }, certifications: strings, key_types: keyTypes },
+            properties: { kind: { const: 'software' }, id, kek_file: { type: 'string', minLength: 1 }, seal_kek_with: id, certifications: strings, key_types: keyTypes },
           },
           {
             type: 'object',

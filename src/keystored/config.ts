@@ -11,6 +11,8 @@ export interface SoftwareStoreEntry {
   id: string;
   /** The store's key-encryption key; default <data_dir>/<id>.kek (outside the key folder). */
   kek_file?: string;
+  /** A pkcs11 store of this config whose token seals the KEK (the file alone then opens nothing). */
+  seal_kek_with?: string;
   certifications?: string[];
   key_types?: KeyType[];
 }
@@ -74,10 +76,15 @@ export function loadConfig(path: string | undefined): KeystoredConfig {
   const abs = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const def = defaultConfig(process.env.CERTD_DATA_DIR);
   const c = raw as Partial<KeystoredConfig> & { stores: StoreEntry[]; allowed_users?: string[]; socket_group?: string | number };
-  const ids = new Set<string>();
+  const ids = new Map<string, StoreEntry>();
   for (const s of c.stores) {
     if (ids.has(s.id)) throw new Error(`config ${path}: store id ${s.id} appears twice`);
-    ids.add(s.id);
+    ids.set(s.id, s);
+  }
+  for (const s of c.stores) {
+    if (s.kind === 'software' && s.seal_kek_with !== undefined && ids.get(s.seal_kek_with)?.kind !== 'pkcs11') {
+      throw new Error(`config ${path}: store ${s.id}: seal_kek_with names no pkcs11 store of this config (${s.seal_kek_with})`);
+    }
   }
   const allowedUsers = c.allowed_users ?? [];
   let accounts: { uids: number[]; gid: number | undefined };

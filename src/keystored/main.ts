@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => {
     reloading = reloading.then(async () => {
       try {
-        const next = await openStores(loadConfig(path), deps);
+        const next = await openStores(loadConfig(path), deps, true);
         const old = dispatcher.replace(next);
         await Promise.allSettled(old.map((s) => s.close()));
         log.info('config reloaded', { stores: next.map((s) => s.description.id) });
