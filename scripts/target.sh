@@ -372,7 +372,8 @@ smoke() { # ARCH tree: both daemons from the tree, as their units start them (us
     install -d -m 0700 -o certd -g certd /var/lib/certd/store
     install -d -m 0710 -o keystored -g keystored /run/certd-keystored
     umask 077
-    as() { u=$1; shift; setpriv --reuid "$u" --regid "$u" --init-groups "$@"; }
+    # exec: a daemon started with & is then the pid that $! names
+    as() { u=$1; shift; exec setpriv --reuid "$u" --regid "$u" --init-groups "$@"; }
     log=/tmp/smoke; mkdir -p $log
     wait_for() { # file pattern pid
       for i in $(seq 1 900); do grep -q "$2" "$1" && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.1; done
@@ -381,7 +382,7 @@ smoke() { # ARCH tree: both daemons from the tree, as their units start them (us
     as keystored node /usr/lib/certd/dist/src/keystored/main.js --config /etc/certd/keystored.json >$log/keystored 2>&1 & k=$!
     wait_for $log/keystored "\"msg\":\"ready\"" $k
     # certd reaches the socket, not the keys
-    if as certd ls /var/lib/certd/keystored >/dev/null 2>&1; then echo "certd can read the folder of keystored" >&2; exit 1; fi
+    if (as certd ls /var/lib/certd/keystored) >/dev/null 2>&1; then echo "certd can read the folder of keystored" >&2; exit 1; fi
     as certd node /usr/lib/certd/dist/src/certd/main.js --config /etc/certd/certd.json >$log/certd 2>&1 & c=$!
     wait_for $log/certd "password" $c
     pw=$(sed -n "s/.*password \"\([^\"]*\)\".*/\1/p" $log/certd)
