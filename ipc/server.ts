@@ -1,7 +1,10 @@
 // keystored's side of the keystore protocol: a ROUTER socket on ipc:// in a 0700 folder,
 // the socket file 0600 from the moment it is bound, and a ZAP handler that admits only
-// peers whose uid is allowed. Requests are decoded, handed to the dispatcher, answered.
-import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+// peers whose uid is allowed. With a socket group (keystored and certd as two users) the
+// folder is 0710 and the socket 0660, both of that group: its members may reach the socket,
+// and the ZAP check still admits only the allowed uids among them. Requests are decoded,
+// handed to the dispatcher, answered.
+import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context, Router } from 'zeromq';
 import { decodeRequest, encodeReply, wipeSecretRequest, type Frames } from './codec';
@@ -16,6 +19,8 @@ export interface ServerOptions {
   socketDir: string;
   /** uids allowed to connect; the daemon's own uid is always allowed. */
   allowedUids?: number[];
+  /** Group of the folder (0710) and the socket (0660); the daemon must be a member. None: 0700 and 0600. */
+  socketGid?: number;
   /** Called for each refused peer, with its uid (never with request data). */
   onRefused?: (uid: number | undefined) => void;
   /** Called for each request that failed with an error that is not a KeystoreError. */
@@ -42,10 +47,15 @@ export class KeystoreServer {
 
   async start(): Promise<string> {
     const dir = this.options.socketDir;
+    const gid = this.options.socketGid;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = lstatSync(dir);
     if (!st.isDirectory() || st.uid !== process.getuid!()) throw new Error(`socket folder ${dir} is not a folder owned by this user`);
     chmodSync(dir, 0o700);
+    if (gid !== undefined) {
+      toGroup(dir, gid);
+      chmodSync(dir, 0o710);
+    }
 
     await this.zap.bind('inproc://zeromq.zap.01');
     this.loops.push(this.authenticate());
@@ -57,6 +67,12 @@ export class KeystoreServer {
       await this.router.bind(endpoint);
     } finally {
       process.umask(old);
+    }
+    if (gid !== undefined) {
+      // Given to the group while still 0600, then opened to it.
+      const socket = join(dir, SOCKET_NAME);
+      toGroup(socket, gid);
+      chmodSync(socket, 0o660);
     }
     this.loops.push(this.serve());
     return endpoint;
@@ -131,6 +147,15 @@ export class KeystoreServer {
     const next = this.sending.then(() => this.router.send([routing, ...frames]));
     this.sending = next.catch(() => undefined);
     return next.catch(() => undefined);
+  }
+}
+
+function toGroup(path: string, gid: number): void {
+  try {
+    chownSync(path, process.getuid!(), gid);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`cannot give ${path} to group ${gid} (${code}${code === 'EPERM' ? ': this user is not a member of it' : ''})`);
   }
 }
 

@@ -20,7 +20,7 @@
 #                             build/wasm/certd-core.wasm, node_modules/ (production only),
 #                             BUILDINFO
 #   usr/lib/systemd/system/   keystored.service, certd.service
-#   usr/lib/sysusers.d/       certd.conf (the certd system user)
+#   usr/lib/sysusers.d/       certd.conf (users keystored and certd, group certd-ipc for the socket)
 #   etc/certd/                keystored.json (default: SOFTWARE0 alone), certd.json
 set -euo pipefail
 
@@ -148,19 +148,21 @@ Wants=local-fs.target
 
 [Service]
 Type=simple
-User=certd
-Group=certd
+# its own user: certd (another user) reaches only the socket, never the keys or the KEK
+User=keystored
+Group=keystored
 EnvironmentFile=-/etc/default/certd
 ExecStart=/usr/bin/node /usr/lib/certd/dist/src/keystored/main.js --config /etc/certd/keystored.json
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=2s
 TimeoutStartSec=60s
-# keys and the socket: /var/lib/certd/keystored, /run/certd-keystored (0700, the socket 0600)
+# keys and KEK: /var/lib/certd/keystored (0700). The socket: /run/certd-keystored, which
+# keystored gives to its socket_group certd-ipc (folder 0710, socket 0660)
 StateDirectory=certd/keystored
 StateDirectoryMode=0700
 RuntimeDirectory=certd-keystored
-RuntimeDirectoryMode=0700
+RuntimeDirectoryMode=0710
 UMask=0077
 NoNewPrivileges=yes
 ProtectSystem=strict
@@ -228,12 +230,25 @@ WantedBy=multi-user.target
 EOF
 }
 
+# keystored and certd as two users; certd-ipc opens keystored's socket to its members
+# (keystored, which gives the socket to the group, and certd) and to no one else
+sysusers() {
+  cat <<'EOF'
+g certd-ipc -
+u keystored - "certd key daemon" /var/lib/certd/keystored
+u certd - "certd certificate manager" /var/lib/certd
+m keystored certd-ipc
+m certd certd-ipc
+EOF
+}
+
 default_keystored_config() {
   cat <<'EOF'
 {
   "data_dir": "/var/lib/certd/keystored",
   "socket_dir": "/run/certd-keystored",
-  "allowed_uids": [],
+  "socket_group": "certd-ipc",
+  "allowed_users": ["certd"],
   "stores": [
     { "kind": "software", "id": "SOFTWARE0" }
   ]
@@ -319,7 +334,7 @@ tree() { # TARGET
   rm -rf "$stage"
   unit_keystored >"$out/usr/lib/systemd/system/keystored.service"
   unit_certd >"$out/usr/lib/systemd/system/certd.service"
-  printf 'u certd - "certd certificate manager" /var/lib/certd\n' >"$out/usr/lib/sysusers.d/certd.conf"
+  sysusers >"$out/usr/lib/sysusers.d/certd.conf"
   default_keystored_config >"$out/etc/certd/keystored.json"
   default_certd_config >"$out/etc/certd/certd.json"
   [ -f dist/src/certd/main.js ] || say "note: dist/src/certd/main.js is not built yet; certd.service names it all the same"
@@ -341,27 +356,40 @@ tree() { # TARGET
   say "$target: tree build/target/$target ($(du -sh --apparent-size "$out" | cut -f1); node_modules $(du -sh --apparent-size "$app/node_modules" | cut -f1)), tarball $(basename "$tarball") ($(du -h --apparent-size "$tarball" | cut -f1)) in $(since "$t0") s"
 }
 
-smoke() { # ARCH tree: both daemons from the tree, as their units start them, answer the API
+smoke() { # ARCH tree: both daemons from the tree, as their units start them (users too), answer the API
   local arch=$1 out=$2 t0; t0=$(now)
   $CHROOT run "$arch" --bind "$out/usr/lib/certd:/usr/lib/certd" --bind "$out/etc/certd:/etc/certd" -- /bin/bash -c '
     set -euo pipefail
-    # what systemd makes from the units: state and runtime folders, umask 077
-    rm -rf /var/lib/certd; mkdir -p -m 0700 /var/lib/certd /var/lib/certd/keystored /var/lib/certd/store /run/certd-keystored
+    # what systemd-sysusers makes from certd.conf (the chroot has no systemd)
+    getent group certd-ipc >/dev/null || groupadd --system certd-ipc
+    id keystored >/dev/null 2>&1 || useradd --system --no-create-home --user-group -G certd-ipc keystored
+    id certd >/dev/null 2>&1 || useradd --system --no-create-home --user-group -G certd-ipc certd
+    # what systemd makes from the units: state and runtime folders, umask 077, User=, Group=
+    # with the groups of the user (initgroups, as setpriv --init-groups)
+    rm -rf /var/lib/certd /run/certd-keystored
+    mkdir -p -m 0755 /var/lib/certd
+    install -d -m 0700 -o keystored -g keystored /var/lib/certd/keystored
+    install -d -m 0700 -o certd -g certd /var/lib/certd/store
+    install -d -m 0710 -o keystored -g keystored /run/certd-keystored
     umask 077
+    # exec: a daemon started with & is then the pid that $! names
+    as() { u=$1; shift; exec setpriv --reuid "$u" --regid "$u" --init-groups "$@"; }
     log=/tmp/smoke; mkdir -p $log
     wait_for() { # file pattern pid
       for i in $(seq 1 900); do grep -q "$2" "$1" && return 0; kill -0 "$3" 2>/dev/null || break; sleep 0.1; done
       cat "$1" >&2; return 1
     }
-    node /usr/lib/certd/dist/src/keystored/main.js --config /etc/certd/keystored.json >$log/keystored 2>&1 & k=$!
+    as keystored node /usr/lib/certd/dist/src/keystored/main.js --config /etc/certd/keystored.json >$log/keystored 2>&1 & k=$!
     wait_for $log/keystored "\"msg\":\"ready\"" $k
-    node /usr/lib/certd/dist/src/certd/main.js --config /etc/certd/certd.json >$log/certd 2>&1 & c=$!
+    # certd reaches the socket, not the keys
+    if (as certd ls /var/lib/certd/keystored) >/dev/null 2>&1; then echo "certd can read the folder of keystored" >&2; exit 1; fi
+    as certd node /usr/lib/certd/dist/src/certd/main.js --config /etc/certd/certd.json >$log/certd 2>&1 & c=$!
     wait_for $log/certd "password" $c
     pw=$(sed -n "s/.*password \"\([^\"]*\)\".*/\1/p" $log/certd)
     wait_for $log/certd "\"msg\":\"ready\"" $c
     body=$(curl -sS --fail --digest -u "admin:$pw" http://127.0.0.1:8080/config/rest/cert/v1/keystores)
     kill -TERM $c $k; wait $c $k || true
-    rm -rf /var/lib/certd
+    rm -rf /var/lib/certd /run/certd-keystored
     echo "$body" | grep -q "\"SOFTWARE0\"" || { echo "unexpected answer: $body" >&2; exit 1; }
     echo "keystores: $body"
   ' >&2 || die "$arch: keystored + certd from the tree did not serve the API"

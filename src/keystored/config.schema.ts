@@ -11,6 +11,8 @@ export const KEYSTORED_CONFIG_SCHEMA = {
     data_dir: { type: 'string', minLength: 1 },
     socket_dir: { type: 'string', minLength: 1 },
     allowed_uids: { type: 'array', items: { type: 'integer', minimum: 0 } },
+    allowed_users: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 16 },
+    socket_group: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, { type: 'integer', minimum: 0 }] },
     stores: {
       type: 'array',
       minItems: 1,
@@ -20,7 +22,7 @@ export const KEYSTORED_CONFIG_SCHEMA = {
             type: 'object',
             additionalProperties: false,
             required: ['kind', 'id'],
-            properties: { kind: { const: 'software' }, id, kek_file: { type: 'string', minLength: 1 }, certifications: strings, key_types: keyTypes },
+            properties: { kind: { const: 'software' }, id, kek_file: { type: 'string', minLength: 1 }, seal_kek_with: id, certifications: strings, key_types: keyTypes },
           },
           {
             type: 'object',

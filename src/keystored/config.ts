@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadValidators } from '../common/validators';
+import { gidOf, uidsOf } from './system-accounts';
 import type { KeyType, SecurityLevel } from '../../ipc/protocol';
 
 export interface SoftwareStoreEntry {
@@ -10,6 +11,8 @@ export interface SoftwareStoreEntry {
   id: string;
   /** The store's key-encryption key; default <data_dir>/<id>.kek (outside the key folder). */
   kek_file?: string;
+  /** A pkcs11 store of this config whose token seals the KEK (the file alone then opens nothing). */
+  seal_kek_with?: string;
   certifications?: string[];
   key_types?: KeyType[];
 }
@@ -34,10 +37,12 @@ export type StoreEntry = SoftwareStoreEntry | Pkcs11StoreEntry;
 export interface KeystoredConfig {
   /** Where SOFTWARE stores keep their files. */
   data_dir: string;
-  /** Folder of the ipc socket (0700). */
+  /** Folder of the ipc socket (0700; 0710 with socket_group). */
   socket_dir: string;
-  /** Other uids allowed to connect (the daemon's own always is). */
+  /** Other uids allowed to connect (the daemon's own always is), with those of the file's allowed_users (names, resolved through /etc/passwd when it is read). */
   allowed_uids: number[];
+  /** Group given the socket folder (0710) and the socket (0660), resolved to a gid; none: 0700 and 0600. */
+  socket_gid?: number;
   stores: StoreEntry[];
 }
 
@@ -70,16 +75,29 @@ export function loadConfig(path: string | undefined): KeystoredConfig {
   const base = resolve(path, '..');
   const abs = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const def = defaultConfig(process.env.CERTD_DATA_DIR);
-  const c = raw as Partial<KeystoredConfig> & { stores: StoreEntry[] };
-  const ids = new Set<string>();
+  const c = raw as Partial<KeystoredConfig> & { stores: StoreEntry[]; allowed_users?: string[]; socket_group?: string | number };
+  const ids = new Map<string, StoreEntry>();
   for (const s of c.stores) {
     if (ids.has(s.id)) throw new Error(`config ${path}: store id ${s.id} appears twice`);
-    ids.add(s.id);
+    ids.set(s.id, s);
+  }
+  for (const s of c.stores) {
+    if (s.kind === 'software' && s.seal_kek_with !== undefined && ids.get(s.seal_kek_with)?.kind !== 'pkcs11') {
+      throw new Error(`config ${path}: store ${s.id}: seal_kek_with names no pkcs11 store of this config (${s.seal_kek_with})`);
+    }
+  }
+  const allowedUsers = c.allowed_users ?? [];
+  let accounts: { uids: number[]; gid: number | undefined };
+  try {
+    accounts = { uids: uidsOf(allowedUsers), gid: c.socket_group === undefined ? undefined : gidOf(c.socket_group) };
+  } catch (e) {
+    throw new Error(`config ${path}: ${(e as Error).message}`);
   }
   return {
     data_dir: c.data_dir ? abs(c.data_dir) : def.data_dir,
     socket_dir: c.socket_dir ? abs(c.socket_dir) : def.socket_dir,
-    allowed_uids: c.allowed_uids ?? [],
+    allowed_uids: [...new Set([...(c.allowed_uids ?? []), ...accounts.uids])],
+    ...(accounts.gid === undefined ? {} : { socket_gid: accounts.gid }),
     stores: c.stores.map((s) =>
       s.kind === 'pkcs11' ? { ...s, module: abs(s.module), pin_file: abs(s.pin_file) } : s.kek_file ? { ...s, kek_file: abs(s.kek_file) } : s),
   };

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const server = new KeystoreServer(dispatcher.handle, {
     socketDir: config.socket_dir,
     allowedUids: config.allowed_uids,
+    socketGid: config.socket_gid,
     onRefused: (uid) => log.warn('peer refused', { uid: uid ?? 'unknown' }),
     onInternalError: (opcode, e) => log.error('request failed', { op: Opcode[opcode], error: (e as Error).message }),
   });
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => {
     reloading = reloading.then(async () => {
       try {
-        const next = await openStores(loadConfig(path), deps);
+        const next = await openStores(loadConfig(path), deps, true);
         const old = dispatcher.replace(next);
         await Promise.allSettled(old.map((s) => s.close()));
         log.info('config reloaded', { stores: next.map((s) => s.description.id) });

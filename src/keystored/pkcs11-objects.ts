@@ -15,6 +15,9 @@ import * as pkcs11js from 'pkcs11js';
 import { ckaId } from './pkcs11-templates';
 
 export type Handle = Buffer;
+/** A key id of ours (CKA_ID = its UTF-8 bytes) or raw CKA_ID bytes (the KEK sealing key's). */
+export type KeyRef = string | Buffer;
+const idOf = (key: KeyRef): Buffer => (typeof key === 'string' ? ckaId(key) : key);
 
 /** What the objects need of their session. */
 export interface HandleGuard {
@@ -67,26 +70,26 @@ export class TokenObjects {
   }
 
   /** The objects of key `keyId` (of class `cls`, or all). */
-  find(keyId: string, cls?: number): Handle[] {
-    const template: pkcs11js.Template = [{ type: pkcs11js.CKA_ID, value: ckaId(keyId) }];
+  find(keyId: KeyRef, cls?: number): Handle[] {
+    const template: pkcs11js.Template = [{ type: pkcs11js.CKA_ID, value: idOf(keyId) }];
     if (cls !== undefined) template.push({ type: pkcs11js.CKA_CLASS, value: cls });
     return this.findAll(template);
   }
 
   /** Throws StaleHandles unless the object behind `handle` is key `keyId`'s. */
-  checkId(handle: Handle, keyId: string): void {
+  checkId(handle: Handle, keyId: KeyRef): void {
     this.checked(this.p11.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_ID }])[0]!, keyId);
   }
 
   /** CKA_KEY_TYPE of key `keyId`'s object `handle`, checking the handle still names it. */
-  keyType(handle: Handle, keyId: string): number {
+  keyType(handle: Handle, keyId: KeyRef): number {
     const [id, type] = this.p11.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_ID }, { type: pkcs11js.CKA_KEY_TYPE }]);
     this.checked(id!, keyId);
     return ulong(type!.value as Buffer);
   }
 
   /** Destroys key `keyId`'s `objects`, each checked first. */
-  destroy(keyId: string, objects: Handle[]): void {
+  destroy(keyId: KeyRef, objects: Handle[]): void {
     for (const o of objects) this.checkId(o, keyId);
     for (const o of objects) this.p11.C_DestroyObject(this.session, o);
     // On tpm2-pkcs11 the next new object would get a handle in use once the lowest is not 1.
@@ -95,8 +98,8 @@ export class TokenObjects {
     if (handles.length > 0 && Math.min(...handles.map(ulong)) !== 1) this.guard.reinitPending = true;
   }
 
-  private checked(id: pkcs11js.Attribute, keyId: string): void {
-    if (!(id.value as Buffer).equals(ckaId(keyId))) {
+  private checked(id: pkcs11js.Attribute, keyId: KeyRef): void {
+    if (!(id.value as Buffer).equals(idOf(keyId))) {
       this.guard.reinitPending = true;
       throw new StaleHandles();
     }

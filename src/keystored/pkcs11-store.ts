@@ -23,7 +23,8 @@ import type { StoreCrypto } from '../../wasm/store';
 import { isCkr } from './pkcs11-errors';
 import { StaleHandles, type Handle, type TokenObjects } from './pkcs11-objects';
 import { Pkcs11Session } from './pkcs11-session';
-import { DIGESTS, generateTemplates, importTemplates, signMechanism } from './pkcs11-templates';
+import { DIGESTS, generateTemplates, importTemplates, OAEP_SHA256, SEAL_KEY_ID, sealKeyTemplates, signMechanism } from './pkcs11-templates';
+import type { KekSealer } from './kek-file';
 import { BaseKeyStore, keyTypeOf, type Signature } from './port';
 
 export interface Pkcs11StoreConfig {
@@ -51,7 +52,7 @@ const SIGNATURE_BUFFER = 1024;
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-export class Pkcs11Store extends BaseKeyStore {
+export class Pkcs11Store extends BaseKeyStore implements KekSealer {
   readonly description: StoreDescription;
   private readonly token: Pkcs11Session;
 
@@ -195,6 +196,50 @@ export class Pkcs11Store extends BaseKeyStore {
         }
       }
       return [...ids].sort();
+    });
+  }
+
+  get sealerId(): string {
+    return this.description.id;
+  }
+
+  /** Encrypts `secret` under the token's KEK sealing key, made on first use. */
+  seal(secret: Uint8Array): Promise<Uint8Array> {
+    const plain = Buffer.from(secret);
+    return this.token.run('seal a key-encryption key', { loadsKey: true }, async (t) => {
+      try {
+        this.token.requireMechanism(pkcs11js.CKM_RSA_PKCS_OAEP, 'RSA-OAEP');
+        let pub = t.find(SEAL_KEY_ID, pkcs11js.CKO_PUBLIC_KEY)[0];
+        if (!pub || t.find(SEAL_KEY_ID, pkcs11js.CKO_PRIVATE_KEY).length === 0) {
+          this.token.requireMechanism(pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN, 'RSA key generation');
+          t.destroy(SEAL_KEY_ID, t.find(SEAL_KEY_ID));
+          const { pub: pubTpl, priv } = sealKeyTemplates();
+          pub = (await t.p11.C_GenerateKeyPairAsync(t.session, { mechanism: pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN }, pubTpl, priv)).publicKey;
+        }
+        t.checkId(pub, SEAL_KEY_ID);
+        // An output buffer larger than the modulus: tpm2-pkcs11 1.9 reports its whole length.
+        const modulus = t.p11.C_GetAttributeValue(t.session, pub, [{ type: pkcs11js.CKA_MODULUS }])[0]!.value as Buffer;
+        t.p11.C_EncryptInit(t.session, OAEP_SHA256, pub);
+        return new Uint8Array(t.p11.C_Encrypt(t.session, plain, Buffer.alloc(modulus.length)));
+      } finally {
+        plain.fill(0);
+      }
+    });
+  }
+
+  /** Decrypts what `seal` made, inside the token. */
+  unseal(sealed: Uint8Array): Promise<Uint8Array> {
+    return this.token.run('unseal a key-encryption key', { loadsKey: true }, async (t) => {
+      const key = t.find(SEAL_KEY_ID, pkcs11js.CKO_PRIVATE_KEY)[0];
+      if (!key) throw new KeystoreError(Status.STORE_FAILURE, `${this.description.id}: the token has no KEK sealing key (certd-kek-seal); was it cleared?`);
+      t.checkId(key, SEAL_KEY_ID);
+      const out = Buffer.alloc(sealed.length);
+      try {
+        t.p11.C_DecryptInit(t.session, OAEP_SHA256, key);
+        return new Uint8Array(t.p11.C_Decrypt(t.session, Buffer.from(sealed), out));
+      } finally {
+        out.fill(0);
+      }
     });
   }
 

@@ -142,3 +142,38 @@ export function signMechanism(scheme: SignatureScheme, d: DigestInfo, hash: Buff
       throw new KeystoreError(Status.BAD_REQUEST, `unknown signature scheme ${String(scheme)}`);
   }
 }
+
+/**
+ * The key that seals SOFTWARE stores' KEK files (kek-file.ts): RSA-2048, decrypting only
+ * inside the token. Its CKA_ID starts with 0xFF, which is never UTF-8, so it is no key id of
+ * ours: LIST_KEYS does not show it and no request can name it.
+ */
+export const SEAL_KEY_ID = Buffer.concat([Buffer.from([0xff]), Buffer.from('certd-kek-seal', 'ascii')]);
+
+export function sealKeyTemplates(): { pub: Template; priv: Template } {
+  const ident: Template = [
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_ID, value: SEAL_KEY_ID },
+    { type: pkcs11js.CKA_LABEL, value: 'certd-kek-seal' },
+  ];
+  return {
+    pub: [
+      ...ident,
+      { type: pkcs11js.CKA_PRIVATE, value: false },
+      { type: pkcs11js.CKA_ENCRYPT, value: true },
+      { type: pkcs11js.CKA_MODULUS_BITS, value: 2048 },
+      { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+    ],
+    priv: [
+      ...ident,
+      { type: pkcs11js.CKA_PRIVATE, value: true },
+      { type: pkcs11js.CKA_SENSITIVE, value: true },
+      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+      { type: pkcs11js.CKA_DECRYPT, value: true },
+    ],
+  };
+}
+
+/** RSA-OAEP with SHA-256 and MGF1-SHA-256, no label (tpm2-pkcs11 1.9 decrypts it in the TPM). */
+const oaepSha256: pkcs11js.RsaOAEP = { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, source: 1 };
+export const OAEP_SHA256: pkcs11js.Mechanism = { mechanism: pkcs11js.CKM_RSA_PKCS_OAEP, parameter: oaepSha256 };

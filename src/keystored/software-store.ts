@@ -1,14 +1,15 @@
 // SOFTWARE0: keys as files in a folder, each sealed with AES-256-GCM (through the crypto
 // core) under a key-encryption key made on first run. Files are 0600, written atomically.
 // The seal binds the key id and type (AAD), so a file renamed or edited does not open.
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { KeystoreError } from '../../ipc/errors';
 import { Status, type DigestAlgorithm, type KeyType, type SignatureScheme, type StoreDescription } from '../../ipc/protocol';
 import { CoreError } from '../../wasm/errors';
 import { type KeyJobs, Keys, wipe } from '../../wasm/keys';
 import { StoreCrypto } from '../../wasm/store';
 import { unlinkDurable, writeFileAtomic } from '../common/atomic-file';
+import { loadKek, type KekSealer } from './kek-file';
 import { BaseKeyStore, keyTypeOf, type Signature } from './port';
 
 const MAGIC = Buffer.from('CKS1');
@@ -19,6 +20,8 @@ export interface SoftwareStoreConfig {
   dir: string;
   /** The key-encryption key: a file apart from the key files, 0600, owned by keystored. */
   kekFile: string;
+  /** The token that seals the KEK file (kek-file.ts); none: the file holds it plain. */
+  sealer?: KekSealer;
   certifications?: string[];
   key_types?: KeyType[];
 }
@@ -26,12 +29,9 @@ export interface SoftwareStoreConfig {
 export class SoftwareStore extends BaseKeyStore {
   readonly description: StoreDescription;
   private readonly dir: string;
-  private readonly kek: Uint8Array;
 
-  /** `jobs` runs keygen and RSA signing off the event loop; EC signing takes ms and stays. */
-  constructor(config: SoftwareStoreConfig, private readonly keys: Keys, private readonly jobs: KeyJobs, private readonly crypto: StoreCrypto) {
-    super();
-    this.description = {
+  static describe(config: { id: string; certifications?: string[]; key_types?: KeyType[] }): StoreDescription {
+    return {
       id: config.id,
       security_level: 'SOFTWARE',
       certifications: config.certifications ?? [],
@@ -41,11 +41,28 @@ export class SoftwareStore extends BaseKeyStore {
       // Overwriting a file on flash does not reach the old blocks: no secure wipe claimed.
       can_secure_wipe: false,
     };
+  }
+
+  /** The store with its KEK loaded (and sealed, if so configured). */
+  static async open(config: SoftwareStoreConfig, keys: Keys, jobs: KeyJobs, crypto: StoreCrypto): Promise<SoftwareStore> {
     mkdirSync(config.dir, { recursive: true, mode: 0o700 });
     chmodSync(config.dir, 0o700);
+    removeStaleTemporaries(config.dir);
+    const kek = await loadKek({ storeId: config.id, path: config.kekFile, legacyPath: join(config.dir, 'kek'), crypto, sealer: config.sealer });
+    return new SoftwareStore(config, kek, keys, jobs, crypto);
+  }
+
+  /** `jobs` runs keygen and RSA signing off the event loop; EC signing takes ms and stays. */
+  private constructor(
+    config: SoftwareStoreConfig,
+    private readonly kek: Uint8Array,
+    private readonly keys: Keys,
+    private readonly jobs: KeyJobs,
+    private readonly crypto: StoreCrypto,
+  ) {
+    super();
+    this.description = SoftwareStore.describe(config);
     this.dir = config.dir;
-    this.removeStaleTemporaries();
-    this.kek = this.loadKek(config.kekFile);
   }
 
   override async generate(keyId: string, type: KeyType): Promise<Uint8Array> {
@@ -161,35 +178,10 @@ export class SoftwareStore extends BaseKeyStore {
       wipe(der);
     }
   }
+}
 
-  // A write cut short by a crash leaves only its temporary file; the key it was for never
-  // existed as far as anyone was told.
-  private removeStaleTemporaries(): void {
-    for (const f of readdirSync(this.dir)) if (f.startsWith('.') && f.endsWith('.tmp')) unlinkDurable(join(this.dir, f));
-  }
-
-  // Stores made before kek_file kept the KEK beside the keys as "kek": it is moved once,
-  // so the key folder alone (a backup, a copied partition) no longer opens the keys.
-  private loadKek(path: string): Uint8Array {
-    const old = join(this.dir, 'kek');
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (!existsSync(path) && existsSync(old)) {
-      const moved = new Uint8Array(readFileSync(old));
-      writeFileAtomic(path, moved, 0o600);
-      wipe(moved);
-      unlinkDurable(old);
-    }
-    if (!existsSync(path)) {
-      const fresh = this.crypto.random(32);
-      writeFileAtomic(path, fresh, 0o600);
-      wipe(fresh);
-    }
-    const st = statSync(path);
-    if (st.uid !== process.getuid!() || (st.mode & 0o077) !== 0) {
-      throw new Error(`${this.description.id}: key-encryption key ${path} must be 0600 and owned by keystored's user`);
-    }
-    const kek = new Uint8Array(readFileSync(path));
-    if (kek.length !== 32) throw new KeystoreError(Status.STORE_FAILURE, `${this.description.id}: key-encryption key file is damaged`);
-    return kek;
-  }
+// A write cut short by a crash leaves only its temporary file; the key it was for never
+// existed as far as anyone was told.
+function removeStaleTemporaries(dir: string): void {
+  for (const f of readdirSync(dir)) if (f.startsWith('.') && f.endsWith('.tmp')) unlinkDurable(join(dir, f));
 }

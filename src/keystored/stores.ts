@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import { wipe } from '../../wasm/keys';
 import type { KeyJobs, Keys } from '../../wasm/keys';
 import type { StoreCrypto } from '../../wasm/store';
+import { createLogger } from '../common/log';
 import type { KeystoredConfig } from './config';
+import { KekUnavailable } from './kek-file';
 import type { KeyStore } from './port';
 import { Pkcs11Store } from './pkcs11-store';
 import { SoftwareStore } from './software-store';
+import { UnopenedStore } from './unopened-store';
+
+const log = createLogger('keystored');
 
 export interface StoreDeps {
   keys: Keys;
@@ -31,18 +36,20 @@ function readPin(path: string, id: string): Uint8Array {
   return pin;
 }
 
-export async function openStores(config: KeystoredConfig, deps: StoreDeps): Promise<KeyStore[]> {
-  const opened: KeyStore[] = [];
+/**
+ * The stores of `config`. At start, a SOFTWARE store whose sealed KEK the token does not give
+ * is listed closed (UnopenedStore); on a reload that fails the reload, so the running store stays.
+ */
+export async function openStores(config: KeystoredConfig, deps: StoreDeps, reload = false): Promise<KeyStore[]> {
+  // Token stores first: a SOFTWARE store may need one to unseal its KEK.
+  const opened = new Map<string, KeyStore>();
   try {
     for (const entry of config.stores) {
-      if (entry.kind === 'software') {
-        const kekFile = entry.kek_file ?? join(config.data_dir, `${entry.id}.kek`);
-        opened.push(new SoftwareStore({ ...entry, dir: join(config.data_dir, entry.id), kekFile }, deps.keys, deps.jobs, deps.crypto));
-      } else {
+      if (entry.kind === 'pkcs11') {
         const pin = readPin(entry.pin_file, entry.id);
         try {
           // Connects on first use: a token that is missing now must not keep the other stores down.
-          opened.push(new Pkcs11Store({
+          opened.set(entry.id, new Pkcs11Store({
             ...entry,
             certifications: entry.certifications ?? [],
             pin,
@@ -54,9 +61,21 @@ export async function openStores(config: KeystoredConfig, deps: StoreDeps): Prom
         }
       }
     }
-    return opened;
+    for (const entry of config.stores) {
+      if (entry.kind !== 'software') continue;
+      const kekFile = entry.kek_file ?? join(config.data_dir, `${entry.id}.kek`);
+      const sealer = entry.seal_kek_with === undefined ? undefined : (opened.get(entry.seal_kek_with) as Pkcs11Store);
+      try {
+        opened.set(entry.id, await SoftwareStore.open({ ...entry, dir: join(config.data_dir, entry.id), kekFile, sealer }, deps.keys, deps.jobs, deps.crypto));
+      } catch (e) {
+        if (!(e instanceof KekUnavailable) || reload) throw e;
+        log.error('store not opened: its sealed key-encryption key is out of reach', { store: entry.id, error: e.message });
+        opened.set(entry.id, new UnopenedStore(SoftwareStore.describe(entry), e.message));
+      }
+    }
+    return config.stores.map((s) => opened.get(s.id)!);
   } catch (e) {
-    await Promise.allSettled(opened.map((s) => s.close()));
+    await Promise.allSettled([...opened.values()].map((s) => s.close()));
     throw e;
   }
 }
