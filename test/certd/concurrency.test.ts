@@ -3,12 +3,8 @@
 // still end with one entry and one key.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
-import { KeystoreClient } from '../../ipc/client';
-import { Opcode } from '../../ipc/protocol';
-import { endpointFor } from '../../ipc/server';
 import { makeCa } from './ca';
-import { API, startService, type Service } from './service';
+import { API, certdKeys, startService, type Service } from './service';
 
 const t = suite('cert.v1 concurrent writes');
 let svc: Service;
@@ -18,15 +14,6 @@ t.before(async () => {
 t.after(async () => {
   await svc?.stop();
 });
-
-async function keys(): Promise<string[]> {
-  const client = new KeystoreClient(endpointFor(join(svc.dir, 'run')));
-  try {
-    return (await client.call(Opcode.LIST_KEYS, { store: 'SOFTWARE0' })).key_ids.filter((k) => k.startsWith('certd-'));
-  } finally {
-    client.close();
-  }
-}
 
 t('a CA certificate added while an RSA-3072 key is being made is answered first', async () => {
   const admin = svc.as('admin');
@@ -45,10 +32,10 @@ t('a CA certificate added while an RSA-3072 key is being made is answered first'
 
 t('two creates of one alias at once: one entry, one key, the other answered 409', async () => {
   const admin = svc.as('admin');
-  const before = (await keys()).length;
+  const before = (await certdKeys(svc)).length;
   const replies = await Promise.all([1, 2, 3].map((i) => admin.post(`${API}/create_certificate`, { alias: 'twice', subject: `CN=twice ${i}`, key_type: 'RSA-2048' })));
   assert.equal(replies.map((r) => r.status).sort(), [200, 409, 409]);
-  assert.is((await keys()).length, before + 1);
+  assert.is((await certdKeys(svc)).length, before + 1);
 });
 
 t.run();

@@ -5,11 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KeystoreClient } from '../../ipc/client';
-import { Opcode } from '../../ipc/protocol';
-import { endpointFor } from '../../ipc/server';
 import { csrVerifies } from './ca';
-import { API, startService, type Service } from './service';
+import { API, certdKeys, startService, type Service } from './service';
 
 const t = suite('cert.v1 crash safety');
 let svc: Service;
@@ -33,9 +30,7 @@ async function checkConsistent(label: string): Promise<void> {
   }
   const stored = readdirSync(join(svc.dir, 'certd', 'entries')).filter((f) => f.endsWith('.json'))
     .map((f) => (JSON.parse(readFileSync(join(svc.dir, 'certd', 'entries', f), 'utf8')) as { key_id?: string }).key_id);
-  const client = new KeystoreClient(endpointFor(join(svc.dir, 'run')));
-  const keys = (await client.call(Opcode.LIST_KEYS, { store: 'SOFTWARE0' })).key_ids.filter((k) => k.startsWith('certd-'));
-  client.close();
+  const keys = await certdKeys(svc);
   for (const k of keys) assert.ok(stored.includes(k), `${label}: orphan key ${k}`);
   assert.is(keys.length, entries.length, `${label}: one key per entry`);
   assert.equal(readdirSync(join(svc.dir, 'certd', 'journal')).filter((f) => f.endsWith('.json')), [], `${label}: journal finished`);

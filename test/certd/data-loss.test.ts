@@ -13,7 +13,7 @@ import { Opcode } from '../../ipc/protocol';
 import { endpointFor } from '../../ipc/server';
 import { RecordStore } from '../../src/certd/store/records';
 import { csrVerifies } from './ca';
-import { API, startService, type Service } from './service';
+import { API, certdKeys, startService, type Service } from './service';
 
 const t = suite('data loss');
 let svc: Service;
@@ -27,15 +27,6 @@ t.after(async () => {
 const enc = encodeURIComponent;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function keysInKeystored(): Promise<string[]> {
-  const client = new KeystoreClient(endpointFor(join(svc.dir, 'run')));
-  try {
-    return (await client.call(Opcode.LIST_KEYS, { store: 'SOFTWARE0' })).key_ids.filter((k) => k.startsWith('certd-'));
-  } finally {
-    client.close();
-  }
-}
-
 const entriesDir = () => join(svc.dir, 'certd', 'entries');
 const journalDir = () => join(svc.dir, 'certd', 'journal');
 
@@ -44,7 +35,7 @@ t('a missing entries folder deletes no key: keys are reported and kept, the fold
   for (const alias of ['lost a', 'lost b']) {
     assert.is((await admin.post(`${API}/create_certificate`, { alias, subject: `CN=${alias}` })).status, 200);
   }
-  const before = await keysInKeystored();
+  const before = await certdKeys(svc);
   assert.ok(before.length >= 2);
   const oldGeneration = JSON.parse(readFileSync(join(entriesDir(), '.generation'), 'utf8')).generation as string;
 
@@ -57,7 +48,7 @@ t('a missing entries folder deletes no key: keys are reported and kept, the fold
   renameSync(entriesDir(), saved); // a failed mount
   await svc.start();
 
-  assert.equal((await keysInKeystored()).sort(), before.sort(), 'every key is still there');
+  assert.equal((await certdKeys(svc)).sort(), before.sort(), 'every key is still there');
   assert.match(svc.logs(), /keys of certd that no entry uses were kept/);
   assert.match(svc.logs(), /journal intents of another store generation set aside/);
   assert.ok(existsSync(join(journalDir(), 'unowned', `${victim}.json`)), 'the foreign intent is kept aside for a person');
@@ -88,7 +79,7 @@ t('an intent of this generation still undoes its half-made add after a crash', a
   await svc.killCertd();
   writeFileSync(join(journalDir(), `${keyId}.json`), JSON.stringify({ op: 'add', alias: 'half', keystore: 'SOFTWARE0', key_id: keyId, generation }));
   await svc.start();
-  assert.not.ok((await keysInKeystored()).includes(keyId), 'the key of the unfinished add is gone');
+  assert.not.ok((await certdKeys(svc)).includes(keyId), 'the key of the unfinished add is gone');
   assert.equal(readdirSync(journalDir()).filter((f) => f.endsWith('.json')), []);
   assert.is((await svc.as('admin').get(`${API}/certificates/half`)).status, 404);
 });
@@ -102,7 +93,7 @@ t('aliases: lone surrogates, control characters and edge white space are refused
     assert.match(r.json.error.message, /^(data\.)?alias: /, r.text);
   }
   assert.equal((await admin.get(`${API}/certificates`)).json.data, [], 'nothing was made');
-  assert.equal(await keysInKeystored(), [], 'no key was made');
+  assert.equal(await certdKeys(svc), [], 'no key was made');
 
   // The lone surrogate's twin is a fine alias of its own.
   assert.is((await admin.post(`${API}/create_certificate`, { alias: '\ufffdx', subject: 'CN=twin' })).status, 200);
@@ -123,7 +114,7 @@ t('aliases: lone surrogates, control characters and edge white space are refused
     assert.is(r.status, 200, r.text);
     assert.is((await svc.as('admin').del(`${API}/certificates/${enc(alias)}`)).status, 200);
   }
-  assert.equal(await keysInKeystored(), []);
+  assert.equal(await certdKeys(svc), []);
 });
 
 t('the store refuses to write an entry into a file that holds another alias', () => {
@@ -141,15 +132,15 @@ t('the store refuses to write an entry into a file that holds another alias', ()
 t('a DELETE while keystored is away succeeds once the entry is gone, and the key follows when keystored is back', async () => {
   const admin = svc.as('admin');
   assert.is((await admin.post(`${API}/create_certificate`, { alias: 'away', subject: 'CN=away' })).status, 200);
-  const keys = await keysInKeystored();
+  const keys = await certdKeys(svc);
   assert.is(keys.length, 1);
   await svc.killKeystored();
   const r = await admin.del(`${API}/certificates/away`);
   assert.is(r.status, 200, r.text);
   assert.is((await admin.get(`${API}/certificates/away`)).status, 404);
   await svc.start();
-  for (let i = 0; i < 40 && (await keysInKeystored()).length > 0; i++) await sleep(250);
-  assert.equal(await keysInKeystored(), [], 'the journal finished the delete');
+  for (let i = 0; i < 40 && (await certdKeys(svc)).length > 0; i++) await sleep(250);
+  assert.equal(await certdKeys(svc), [], 'the journal finished the delete');
   assert.equal(readdirSync(journalDir()).filter((f) => f.endsWith('.json')), []);
 });
 

@@ -3,6 +3,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeystoreClient } from '../../ipc/client';
+import { Opcode } from '../../ipc/protocol';
+import { endpointFor } from '../../ipc/server';
 import { UserStore } from '../../src/certd/auth/users';
 import { startDaemonProcess, type DaemonProcess } from '../../src/common/daemon-process';
 import { Client } from './client';
@@ -33,6 +36,16 @@ export interface Service {
 }
 
 /** `throttle`: certd's auth.throttle config (README "Authentication and roles"). */
+/** The keys of certd's (`certd-` ids) that keystored holds in `store`, asked over IPC. */
+export async function certdKeys(svc: Service, store = 'SOFTWARE0'): Promise<string[]> {
+  const client = new KeystoreClient(endpointFor(join(svc.dir, 'run')));
+  try {
+    return (await client.call(Opcode.LIST_KEYS, { store })).key_ids.filter((k) => k.startsWith('certd-'));
+  } finally {
+    client.close();
+  }
+}
+
 export async function startService(opts: {
   stores?: Record<string, unknown>[]; env?: Record<string, string>; basic?: boolean; throttle?: Record<string, number>; certd?: Record<string, unknown>;
 } = {}): Promise<Service> {
