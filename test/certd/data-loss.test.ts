@@ -84,6 +84,26 @@ t('an intent of this generation still undoes its half-made add after a crash', a
   assert.is((await svc.as('admin').get(`${API}/certificates/half`)).status, 404);
 });
 
+t('a start whose journal delete must wait for a key still being generated starts anyway, and the key goes after', async () => {
+  const generation = JSON.parse(readFileSync(join(entriesDir(), '.generation'), 'utf8')).generation as string;
+  const keyId = `certd-${randomUUID()}`;
+  await svc.killCertd();
+  // An add that certd gave up on while keystored still makes its RSA-4096 key (seconds):
+  // the delete that undoes it waits behind the generation (same key), past its time limit.
+  writeFileSync(join(journalDir(), `${keyId}.json`), JSON.stringify({ op: 'add', alias: 'slow add', keystore: 'SOFTWARE0', key_id: keyId, generation }));
+  const client = new KeystoreClient(endpointFor(join(svc.dir, 'run')), { timeoutMs: 600_000 });
+  // Two other keys first: keystored's one key worker makes them before this one.
+  const generating = Promise.all([`other-${randomUUID()}`, `other-${randomUUID()}`, keyId]
+    .map((id) => client.call(Opcode.GENERATE_KEY, { store: 'SOFTWARE0', key_id: id, key_type: 'RSA-4096' })));
+  await sleep(200);
+  await svc.start(); // before, certd exited "cannot start: keystore unavailable (TIMEOUT)"
+  await generating;
+  client.close();
+  for (let i = 0; i < 120 && (await certdKeys(svc)).includes(keyId); i++) await sleep(500);
+  assert.not.ok((await certdKeys(svc)).includes(keyId), 'the journal deleted the key once it was made');
+  assert.equal(readdirSync(journalDir()).filter((f) => f.endsWith('.json')), []);
+});
+
 t('aliases: lone surrogates, control characters and edge white space are refused; NFC forms are one alias', async () => {
   const admin = svc.as('admin');
   for (const alias of ['\ud800x', 'a\u0000b', 'line\nbreak', 'tab\t', ' lead', 'trail ', '\u2028', '\ufffe', 'x'.repeat(129)]) {

@@ -352,7 +352,7 @@ export class Certificates {
    */
   async reconcile(): Promise<{ finished: number; setAside: Intent[]; unowned: UnownedKey[] }> {
     const { finished, setAside } = await this.finishIntents();
-    const used = new Set(this.store.all().map((e) => `${e.keystore}/${e.key_id}`));
+    const used = new Set([...this.store.all(), ...this.journal.pending()].map((e) => `${e.keystore}/${e.key_id}`));
     const unowned: UnownedKey[] = [];
     for (const s of await this.keystores.describe()) {
       for (const id of await this.keystores.list(s.id).catch(() => [] as string[])) {
@@ -384,7 +384,14 @@ export class Certificates {
       const done = intent.op === 'add' && entry?.key_id === intent.key_id;
       if (!done) {
         if (entry?.key_id === intent.key_id) this.store.remove(intent.alias);
-        await this.keystores.delete(intent.keystore, intent.key_id);
+        try {
+          await this.keystores.delete(intent.keystore, intent.key_id);
+        } catch {
+          // keystored is away or busy (a delete waits for a generation of the same key to
+          // end): the intent stays and is tried again; start-up goes on meanwhile.
+          this.retryIntentsLater();
+          continue;
+        }
       }
       this.journal.end(intent);
       finished++;
