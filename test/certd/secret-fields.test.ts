@@ -3,7 +3,7 @@
 // only spaces, as many as the value had UTF-16 units.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { base64Bytes, takeSecretFields } from '../../src/certd/api/secret-fields';
+import { base64Bytes, NotUtf8, takeSecretFields } from '../../src/certd/api/secret-fields';
 
 const t = suite('secret fields');
 const NAMES = ['private_key', 'passphrase'];
@@ -29,6 +29,21 @@ t('plain, escaped, non-ASCII and astral values come out as their UTF-8 bytes', (
   check('{"data":{"passphrase":"\\u0041\\u00e4\\ud83d\\ude00\\u20ac"}}', { passphrase: 'Aä😀€' });
   // A lone surrogate is what Buffer.from(string) makes of it: U+FFFD.
   check('{"data":{"passphrase":"a\\ud800b"}}', { passphrase: 'a\ufffdb' });
+});
+
+t('raw bytes that are not UTF-8 in a secret field are refused, never blanked past the string (fuzz findings)', () => {
+  const bad = [[0xff], [0xff, 0xff, 0xff, 0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]];
+  for (const bytes of bad) {
+    const body = Buffer.concat([Buffer.from('{"data":{"alias":"a","passphrase":"x'), Buffer.from(bytes), Buffer.from('"}}')]);
+    const copy = Buffer.from(body);
+    assert.throws(() => takeSecretFields(body, NAMES), (e: Error) => e instanceof NotUtf8 && e.message === 'data.passphrase: not valid UTF-8', bytes.join(','));
+    assert.ok(body.subarray(body.length - 3).equals(Buffer.from('"}}')), 'nothing after the string was touched');
+    assert.is(body.length, copy.length);
+  }
+  // Well-formed multi-byte sequences at the edges of each range still pass.
+  for (const v of ['\u0080', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{10ffff}']) {
+    check(JSON.stringify({ data: { passphrase: `${v}x` } }), { passphrase: `${v}x` });
+  }
 });
 
 t('only data.<name> string values: nested, top-level and non-string look-alikes stay', () => {

@@ -12,7 +12,7 @@ import { HttpError } from '../http/errors';
 import type { Certificates } from '../domain/certificates';
 import { DomainError, type DomainErrorCode } from '../domain/errors';
 import type { StoreDescription } from '../../../ipc/protocol';
-import { base64Bytes, isBase64Text, takeSecretFields } from './secret-fields';
+import { base64Bytes, isBase64Text, NotUtf8, takeSecretFields } from './secret-fields';
 import { validBody } from './validate';
 
 export const CERT_V1_BASE = '/config/rest/cert/v1';
@@ -53,6 +53,7 @@ export function toHttp(e: unknown): never {
     const [status, code] = ERROR_CODES[e.code];
     throw new HttpError(status, code, code === 5 && e.code === 'UNSUPPORTED_KEY_TYPE' ? `Validation error: ${e.message}` : e.message);
   }
+  if (e instanceof NotUtf8) throw new HttpError(400, 5, e.message);
   throw e;
 }
 

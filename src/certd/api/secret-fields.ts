@@ -12,6 +12,13 @@ const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x
 
 class Malformed extends Error {}
 
+/** A secret field whose bytes are not UTF-8: refused, since no length for its blank is right. */
+export class NotUtf8 extends Error {
+  constructor(readonly field: string) {
+    super(`data.${field}: not valid UTF-8`);
+  }
+}
+
 /**
  * Bytes outside V8's heap: `new Uint8Array(n)` of up to 64 bytes lives in the heap, and a
  * garbage collection moves it, leaving the old copy behind where no fill(0) reaches.
@@ -28,12 +35,18 @@ export function takeSecretFields(body: Buffer, names: readonly string[]): Map<st
       s.members((field) => {
         if (!names.includes(field) || body[s.i] !== QUOTE) return false;
         found.get(field)?.fill(0);
-        found.set(field, s.takeString());
+        try {
+          found.set(field, s.takeString());
+        } catch (e) {
+          if (e === INVALID_UTF8) throw new NotUtf8(field);
+          throw e;
+        }
         return true;
       });
       return true;
     });
   } catch (e) {
+    if (e instanceof NotUtf8) for (const v of found.values()) v.fill(0);
     if (!(e instanceof Malformed)) throw e;
   }
   return found;
@@ -112,10 +125,16 @@ class Scanner {
       const c = b[i]!;
       if (c === QUOTE) break;
       if (c !== BACKSLASH) {
-        out[n++] = c;
-        // UTF-16 units: one per lead byte, two for a 4-byte sequence, none for continuations.
-        units += c < 0x80 || (c >= 0xc0 && c < 0xf0) ? 1 : c >= 0xf0 ? 2 : 0;
-        i++;
+        // A whole UTF-8 sequence at a time, checked: its UTF-16 length is what JSON.parse
+        // sees, and the blank must have that many spaces and stay inside the string.
+        const len = utf8Length(b, i);
+        if (len === 0) {
+          out.fill(0);
+          throw INVALID_UTF8;
+        }
+        for (let k = 0; k < len; k++) out[n++] = b[i + k]!;
+        units += len === 4 ? 2 : 1;
+        i += len;
         continue;
       }
       const e = b[i + 1]!;
@@ -211,6 +230,23 @@ class Scanner {
     if (this.peek() !== c) throw new Malformed();
     this.i++;
   }
+}
+
+const INVALID_UTF8 = new Error('invalid UTF-8');
+
+/** Length of the well-formed UTF-8 sequence at b[i] (RFC 3629: no overlongs, surrogates or past U+10FFFF), or 0. */
+function utf8Length(b: Buffer, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => b[i + k] !== undefined && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
 }
 
 function utf8(out: Uint8Array, n: number, cp: number): number {
