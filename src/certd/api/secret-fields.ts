@@ -90,7 +90,7 @@ class Scanner {
     }
     for (;;) {
       if (this.peek() !== QUOTE) throw new Malformed();
-      const key = Buffer.from(this.decode().bytes).toString('utf8'); // names are not secrets
+      const key = this.name();
       this.expect(0x3a);
       this.peek();
       if (!member(key)) this.skipValue();
@@ -98,6 +98,16 @@ class Scanner {
       this.i++;
       if (c === 0x7d) return;
       if (c !== 0x2c) throw new Malformed();
+    }
+  }
+
+  /** A member's name (not a secret); one that is not UTF-8 stops the scan (JSON.parse refuses the body). */
+  private name(): string {
+    try {
+      return Buffer.from(this.decode().bytes).toString('utf8');
+    } catch (e) {
+      if (e === INVALID_UTF8) throw new Malformed();
+      throw e;
     }
   }
 
