@@ -117,17 +117,17 @@ function quoted(rng: Rng, value: string): string {
 
 const sep = (rng: Rng) => rng.pick([', ', ',', ' , ', ',,', ', \t', ' ', '']);
 
-/** A Digest header: correct, forged (wrong password or mutated response) or malformed. Forged ones must never authenticate. */
+/** A Digest header: correct, forged (wrong password, or an edited response) or malformed. One for a wrong password must never authenticate. */
 export function digestHeader(rng: Rng, ctx: DigestContext): { header: string; forged: boolean } {
   const alg = rng.pick(['SHA-256', 'MD5'] as const);
-  const forged = rng.chance(0.5);
-  const password = forged && rng.chance(0.7) ? ctx.password + rng.pick(['x', '', ' ']) + (rng.chance(0.5) ? '' : 'X') : ctx.password;
+  const wrong = rng.chance(0.5);
+  const password = wrong && rng.chance(0.7) ? `${ctx.password}${rng.pick(['x', ' ', 'X'])}` : ctx.password;
   const nc = rng.pick(['00000001', '00000002', 'ffffffff', '0000000g', '1', '000000001']);
   const cnonce = rng.chance(0.9) ? token(rng) : '';
   const nonce = rng.chance(0.85) ? ctx.nonce : token(rng, 40);
   const uri = rng.chance(0.9) ? ctx.uri : `${ctx.uri}${rng.pick(['/', '?x', '%2F', ''])}`;
   let response = ctx.response(alg, ctx.user, password, nonce, nc, cnonce, uri);
-  if (forged && password === ctx.password) response = response.slice(0, -1) + (response.endsWith('0') ? '1' : '0');
+  if (wrong && password === ctx.password) response = response.slice(0, -1) + (response.endsWith('0') ? '1' : '0');
   const params: [string, string][] = [
     ['username', quoted(rng, rng.chance(0.9) ? ctx.user : token(rng))], ['realm', quoted(rng, ctx.realm)], ['nonce', quoted(rng, nonce)],
     ['uri', quoted(rng, uri)], ['algorithm', rng.chance(0.9) ? alg : rng.pick(['md5', 'sha-256', 'SHA-512', 'MD5-sess', '"MD5"'])],
@@ -145,14 +145,14 @@ export function digestHeader(rng: Rng, ctx: DigestContext): { header: string; fo
   const scheme = rng.chance(0.9) ? 'Digest' : rng.pick(['digest', 'DIGEST', 'Digest\t', 'Digestx', '']);
   let header = `${scheme} ${kept.map(([k, v]) => `${k}${rng.chance(0.95) ? '=' : rng.pick([' = ', '==', ''])}${v}`).join(sep(rng))}`;
   if (rng.chance(0.1)) header = Buffer.from(mutate(rng, new Uint8Array(Buffer.from(header, 'latin1')), [])).toString('latin1');
-  // A mutation cannot make a wrong response right: a forged header stays forged.
-  return { header, forged };
+  // The password is not in the header, so no mutation makes a response for a wrong one
+  // right; a response only edited in one digit could be edited back, so it is not asserted on.
+  return { header, forged: password !== ctx.password };
 }
 
-/** A Basic header: correct, wrong password, or malformed base64/UTF-8/colon. */
+/** A Basic header: correct, wrong password, or malformed base64/UTF-8/colon; forged unless it carries exactly the right credentials. */
 export function basicHeader(rng: Rng, user: string, password: string): { header: string; forged: boolean } {
-  const forged = rng.chance(0.5);
-  const pw = forged ? rng.pick([`${password}x`, password.slice(0, -1), '', password.toUpperCase(), `${password}\u0000`]) : password;
+  const pw = rng.chance(0.5) ? rng.pick([`${password}x`, password.slice(0, -1), '', password.toUpperCase(), `${password}\u0000`]) : password;
   const name = rng.chance(0.9) ? user : rng.pick(['', 'admin ', 'ADMIN', token(rng), 'a:b']);
   let raw = Buffer.from(`${name}:${pw}`, 'utf8');
   switch (rng.int(10)) {
@@ -173,5 +173,8 @@ export function basicHeader(rng: Rng, user: string, password: string): { header:
   const scheme = rng.chance(0.9) ? 'Basic' : rng.pick(['basic', 'BASIC', 'Basic\t', '', 'Bearer']);
   let header = `${scheme}${rng.pick([' ', ' ', '  ', '\t', ''])}${b64}`;
   if (rng.chance(0.05)) header = Buffer.from(mutate(rng, new Uint8Array(Buffer.from(header, 'latin1')), [])).toString('latin1');
-  return { header, forged };
+  // Mutations can make a wrong password right (a cut "passx"): forged is decided on the
+  // final header, read as leniently as can be. Only the exact credentials may get in.
+  const decoded = Buffer.from(header.replace(/^\S*\s*/, ''), 'base64').toString('utf8');
+  return { header, forged: decoded !== `${user}:${password}` };
 }
