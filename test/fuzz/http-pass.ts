@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CERT_V1_SCHEMAS, type CertV1SchemaName } from '../../src/certd/api/cert-v1-schemas';
-import { makeMaterial } from '../certd/material';
+import { makeMaterial, PASSPHRASE } from '../certd/material';
 import { API, PASSWORDS, startService } from '../certd/service';
 import { Rng } from '../rng';
 import { basicHeader, digestHeader, jsonBody, valueFor } from './grammar';
@@ -45,7 +46,27 @@ interface Req {
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 const BASIC = `Basic ${Buffer.from(`admin:${PASSWORDS.admin}`).toString('base64')}`;
 
-function send(port: number, r: Req): Promise<{ status: number; headers: Record<string, string | string[] | undefined> } | undefined> {
+type Answer = { status: number; headers: Record<string, string | string[] | undefined> } | undefined;
+
+/** A request written by hand, for header values node:http refuses to send (CTLs, CR LF). */
+function sendRaw(port: number, r: Req): Promise<Answer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const sock = connect(port, '127.0.0.1', () => {
+      sock.end(Buffer.from(`${r.method} ${r.path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: ${r.authorization ?? ''}\r\nconnection: close\r\n\r\n`, 'latin1'));
+    });
+    sock.setTimeout(60_000, () => sock.destroy());
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'));
+      resolve(m ? { status: Number(m[1]), headers: {} } : undefined);
+    });
+  });
+}
+
+function send(port: number, r: Req): Promise<Answer> {
+  if (r.authorization !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(r.authorization)) return sendRaw(port, r);
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, method: r.method, path: r.path, agent, timeout: 60_000, headers: {
       authorization: r.authorization ?? BASIC,
@@ -81,21 +102,32 @@ export async function runHttpPass(o: { requests: number; seed: string; outDir: s
         return '%ED%A0%80'; // a lone surrogate: what a client that encodes it anyway sends
       }
     };
+    const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined');
     const alias = (rng: Rng, coll: string) => (rng.chance(0.4) ? (coll === 'ca_certificates' ? 'fz-ca' : 'fz-cert')
-      : rng.chance(0.8) ? segment(String(valueFor(rng, { type: 'string', minLength: 1, maxLength: 128 }))) : rng.pick(['%ZZ', '%C3%28', '..', '%2F', 'a'.repeat(300), '%00']));
+      : rng.chance(0.8) ? segment(text(valueFor(rng, { type: 'string', minLength: 1, maxLength: 128 }))) : rng.pick(['%ZZ', '%C3%28', '..', '%2F', 'a'.repeat(300), '%00']));
     const prop = (rng: Rng) => rng.pick(['alias', 'certificate', 'keystore', 'key_id', '__proto__', 'constructor', 'toString', 'id', 'key_types', 'x']);
+    // Valid bodies (a fresh alias), some with one field then replaced: the 2xx paths get reached too.
+    const fresh = (rng: Rng) => `fz-${rng.u32().toString(36)}`;
+    const valid: Partial<Record<CertV1SchemaName, (rng: Rng) => Record<string, unknown>>> = {
+      createCertificate: (rng) => ({ alias: fresh(rng), subject: 'CN=fz', key_type: 'EC-P256', subject_alt_names: ['DNS:fz.local'] }),
+      addCertificate: (rng) => ({ alias: fresh(rng), certificate: m.cert, private_key: m.key }),
+      addCaCertificate: (rng) => ({ alias: fresh(rng), certificate: m.ca }),
+      installFromPkcs12: (rng) => ({ alias: fresh(rng), pkcs12: m.p12, passphrase: PASSPHRASE }),
+      setCertificateEntry: () => ({ certificate: m.cert }),
+      getCsr: () => ({}),
+    };
     /** A schema body with PEM, key and PKCS#12 fields often replaced by mutated real ones. */
     const body = (rng: Rng, name: CertV1SchemaName): Uint8Array => {
       const schema = CERT_V1_SCHEMAS[name] as unknown as Record<string, unknown>;
       if (rng.chance(0.2)) return jsonBody(rng, schema);
-      const doc = valueFor(rng, schema) as { data?: unknown };
+      const doc = (rng.chance(0.25) && valid[name] ? { data: valid[name]!(rng) } : valueFor(rng, schema)) as { data?: unknown };
       const d = doc && typeof doc === 'object' && doc.data && typeof doc.data === 'object' ? (doc.data as Record<string, unknown>) : undefined;
       const pemOf = (p: string) => Buffer.from(mutatePem(rng, p, certDers)).toString('latin1');
       if (d) {
         if ('certificate' in d && rng.chance(0.6)) d.certificate = rng.chance(0.2) ? m.cert : pemOf(rng.pick([m.cert, m.cert2, m.ca, m.otherCert]));
         if ('private_key' in d && rng.chance(0.6)) d.private_key = rng.chance(0.3) ? m.key : pemOf(rng.pick([m.key, m.otherKey, m.encryptedKey]));
         if ('pkcs12' in d && rng.chance(0.6)) d.pkcs12 = Buffer.from(rng.chance(0.2) ? p12 : mutate(rng, p12, [p12])).toString('base64');
-        if ('passphrase' in d && rng.chance(0.5)) d.passphrase = 'Correct-Horse-7731';
+        if ('passphrase' in d && rng.chance(0.5)) d.passphrase = PASSPHRASE;
         if (typeof d.key_type === 'string' && d.key_type.startsWith('RSA')) d.key_type = 'EC-P256';
       } else if (name === 'setCertificate' && doc && typeof doc === 'object' && rng.chance(0.6)) {
         (doc as Record<string, unknown>).data = pemOf(m.cert2);

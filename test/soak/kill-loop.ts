@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { KeystoreClient } from '../../ipc/client';
 import { Opcode } from '../../ipc/protocol';
 import { endpointFor } from '../../ipc/server';
-import { makeMaterial, type Material } from '../certd/material';
+import { makeMaterial, PASSPHRASE, type Material } from '../certd/material';
 import { API, startService, type Service } from '../certd/service';
 import { Rng } from '../rng';
 import { startSimulators, type Simulators } from '../sim';
@@ -138,7 +138,7 @@ class KillLoop {
           break;
         }
         case 'pkcs12':
-          send('certificate', 'add', fresh, () => admin.post(`${API}/install_from_pkcs12`, { alias: fresh, pkcs12: this.m.p12, passphrase: 'Correct-Horse-7731', keystore: importStore }));
+          send('certificate', 'add', fresh, () => admin.post(`${API}/install_from_pkcs12`, { alias: fresh, pkcs12: this.m.p12, passphrase: PASSPHRASE, keystore: importStore }));
           break;
         case 'add CA':
           send('ca', 'add', fresh, () => admin.post(`${API}/ca_certificates`, { alias: fresh, certificate: this.m.ca }));
