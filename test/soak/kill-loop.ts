@@ -7,8 +7,10 @@
 //
 //   node dist/test/soak/kill-loop.js [--cycles 1000] [--seed S] [--stores SE0[,TPM0]]
 //        [--ops 8] [--kill-window-ms 400] [--json FILE] [--stop-on-violation]
+//        [--hide-entries-every N]   (every Nth cycle that kills certd, one start sees no
+//                                    data/certd/entries folder before the real restart)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeystoreClient } from '../../ipc/client';
@@ -28,10 +30,11 @@ interface Options {
   killWindowMs: number;
   json?: string;
   stopOnViolation: boolean;
+  hideEntriesEvery: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { cycles: 1000, seed: String(Date.now()), stores: [], ops: 8, killWindowMs: 400, stopOnViolation: false };
+  const o: Options = { cycles: 1000, seed: String(Date.now()), stores: [], ops: 8, killWindowMs: 400, stopOnViolation: false, hideEntriesEvery: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => argv[++i] ?? (() => { throw new Error(`${a} needs a value`); })();
@@ -42,6 +45,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--kill-window-ms') o.killWindowMs = Number(next());
     else if (a === '--json') o.json = next();
     else if (a === '--stop-on-violation') o.stopOnViolation = true;
+    else if (a === '--hide-entries-every') o.hideEntriesEvery = Number(next());
     else throw new Error(`unknown argument ${a}`);
   }
   for (const s of o.stores) if (s !== 'SE0' && s !== 'TPM0') throw new Error(`--stores: SE0 and/or TPM0, not ${s}`);
@@ -83,15 +87,18 @@ interface Totals {
   hung_requests: number;
   restart_failures: number;
   kills: Record<string, number>;
+  entries_hidden: number;
 }
 
 class KillLoop {
   private readonly ledger = new Ledger();
   readonly totals: Totals = {
     cycles: 0, operations: 0, acknowledged: 0, refused: 0, unanswered: 0, statuses: {}, lost: 0, refused_applied: 0, phantom: 0,
-    orphan_keys: 0, entries_without_working_key: 0, journal_not_finished: 0, hung_requests: 0, restart_failures: 0, kills: {},
+    orphan_keys: 0, entries_without_working_key: 0, journal_not_finished: 0, hung_requests: 0, restart_failures: 0, kills: {}, entries_hidden: 0,
   };
   private ks: KeystoreClient;
+  /** Broken entries and orphan keys already counted: each is one violation, however many checks see it. */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly svc: Service, private readonly m: Material, private readonly rsa: { key: string; cert: string }, private readonly stores: string[], private readonly o: Options) {
     this.ks = new KeystoreClient(endpointFor(join(svc.dir, 'run')), { timeoutMs: 10_000 });
@@ -164,6 +171,7 @@ class KillLoop {
     if (victim !== 'certd') await this.svc.killKeystored();
     const out: string[] = [];
     try {
+      if (this.o.hideEntriesEvery > 0 && n % this.o.hideEntriesEvery === this.o.hideEntriesEvery - 1 && victim !== 'keystored') await this.startWithoutEntries();
       await this.svc.start();
     } catch (e) {
       this.totals.restart_failures++;
@@ -173,6 +181,20 @@ class KillLoop {
     await Promise.all(ops);
     out.push(...(await this.check(victim)));
     return out;
+  }
+
+  /**
+   * A start that finds data/certd/entries missing (a data partition not mounted, a folder
+   * lost to a bad update), then one with the folder back: the keys must still be there.
+   */
+  private async startWithoutEntries(): Promise<void> {
+    const entries = join(this.svc.dir, 'certd', 'entries');
+    renameSync(entries, `${entries}.away`);
+    await this.svc.start();
+    await this.svc.killCertd();
+    rmSync(entries, { recursive: true, force: true });
+    renameSync(`${entries}.away`, entries);
+    this.totals.entries_hidden++;
   }
 
   private async answer(call: () => Promise<{ status: number }>): Promise<Answer> {
@@ -219,6 +241,8 @@ class KillLoop {
       if (kind !== 'certificate') continue;
       const r = await admin.post(`${API}/certificates/${enc(alias)}/get_csr`, {});
       if (r.status !== 200) {
+        if (this.reported.has(`entry/${alias}`)) continue;
+        this.reported.add(`entry/${alias}`);
         this.totals.entries_without_working_key++;
         out.push(`entry without a working key: "${alias}": get_csr ${r.status} ${r.text.slice(0, 200)} (${victim} killed)`);
       }
@@ -230,7 +254,8 @@ class KillLoop {
     for (const store of ['SOFTWARE0', ...this.stores]) {
       const keys = (await this.ks.call(Opcode.LIST_KEYS, { store })).key_ids.filter((k) => k.startsWith('certd-'));
       for (const k of keys) {
-        if (used.has(`${store}/${k}`)) continue;
+        if (used.has(`${store}/${k}`) || this.reported.has(`key/${store}/${k}`)) continue;
+        this.reported.add(`key/${store}/${k}`);
         this.totals.orphan_keys++;
         out.push(`orphan key ${store}/${k} (${victim} killed)`);
       }
@@ -287,6 +312,7 @@ async function main(): Promise<void> {
   process.stdout.write(row('unanswered (daemon killed)', t.unanswered));
   process.stdout.write(row('answers by status', JSON.stringify(t.statuses)));
   process.stdout.write(row('kills', JSON.stringify(t.kills)));
+  if (o.hideEntriesEvery > 0) process.stdout.write(row('starts without data/certd/entries', t.entries_hidden));
   process.stdout.write(row('acknowledged operations lost (must be 0)', t.lost));
   process.stdout.write(row('refused operations applied (must be 0)', t.refused_applied));
   process.stdout.write(row('entries nobody created (must be 0)', t.phantom));
