@@ -1,6 +1,7 @@
-// The HTTP pass of the fuzzer: generated requests to every cert.v1 endpoint through a running
-// certd (keystored + certd on SOFTWARE0, as the end-to-end suites start them), as admin with
-// Basic credentials sent up front; plus Authorization headers of every kind on one endpoint.
+// The HTTP pass of the fuzzer: generated requests to every cert.v1 and /certd/v1 endpoint
+// through a running certd (keystored + certd on SOFTWARE0, as the end-to-end suites start
+// them), as admin with Basic credentials sent up front; plus Authorization headers of every
+// kind on one endpoint.
 // Every answer must be 2xx or 4xx, never 5xx or a dropped connection; certd must still answer
 // at the end; a forged credential must never get 200. Requests answered 5xx are saved.
 //
@@ -160,6 +161,13 @@ export async function runHttpPass(o: { requests: number; seed: string; outDir: s
         [`DELETE /${coll}/:alias`, (rng) => ({ method: 'DELETE', path: `${API}/${coll}/${alias(rng, coll).replace(/^fz-(cert|ca)$/, 'fz-gone')}` })],
       );
     }
+    // certd's own API: the audit trail's query, and health.
+    const query = (rng: Rng) => segment(rng.chance(0.5) ? rng.pick(['2026-01-01T00:00:00Z', '1970-01-01', '+275760-09-13T00:00:00.000Z', '-271821-04-20', 'now', '', '0', '9'.repeat(20)])
+      : text(valueFor(rng, { type: 'string', maxLength: 40 })));
+    endpoints.push(
+      ['GET /certd/v1/audit?since&limit', (rng) => ({ method: 'GET', path: `/certd/v1/audit?${[rng.chance(0.7) ? `since=${query(rng)}` : '', rng.chance(0.7) ? `limit=${rng.chance(0.5) ? String(rng.range(-1, 1001)) : query(rng)}` : '', rng.chance(0.1) ? `limit=1&limit=${query(rng)}` : ''].filter(Boolean).join('&')}` })],
+      ['GET /certd/v1/health', () => ({ method: 'GET', path: '/certd/v1/health' })],
+    );
     // Authorization headers of every kind; nonces from real challenges, refreshed as we go.
     let nonce = '';
     let opaque = '';
