@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh [--inputs N] [--targets json:createCertificate,pkcs12,...] [--http N]
 #                   [--no-core] [--seed S] [--workers N] [--time-limit-ms 1000]
 #   scripts/fuzz.sh --replay .fuzz/<time>/<target>/crash-<hash>.bin --targets <target>
+#   scripts/fuzz.sh --replay test/fuzz/findings     (the saved findings, on the code of today)
 # A short run first tells the rate: scripts/fuzz.sh --inputs 20000 --http 0
 # Exits 0 when there was no crash, hang, 5xx, dropped connection or forged login.
 set -euo pipefail

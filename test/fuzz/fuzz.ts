@@ -9,7 +9,8 @@
 //   node dist/test/fuzz/fuzz.js [--inputs 1000000] [--targets a,b] [--workers N] [--seed S]
 //        [--time-limit-ms 1000] [--http 10000] [--no-core] [--out DIR]
 //   node dist/test/fuzz/fuzz.js --replay FILE --targets NAME
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+//   node dist/test/fuzz/fuzz.js --replay test/fuzz/findings     (every saved finding)
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -155,16 +156,27 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), width.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Replays one saved input on --targets NAME, or every file under a folder laid out as the
+ * findings are (<folder>/<target, ":" as "_">/<file>): test/fuzz/findings/ keeps the ones
+ * worth rerunning on later code. Exits 1 if any still crashes.
+ */
 async function replay(o: Options): Promise<void> {
-  const core = await Core.load();
-  const target = makeTargets(core).get(o.targets[0] ?? '');
-  if (!target) throw new Error(`--replay needs --targets NAME (one of ${[...makeTargets(core).keys()].join(', ')})`);
-  const t0 = performance.now();
-  try {
-    process.stdout.write(`${target.run(new Uint8Array(readFileSync(o.replay!)))} in ${(performance.now() - t0).toFixed(1)} ms\n`);
-  } catch (e) {
-    process.stdout.write(`CRASH after ${(performance.now() - t0).toFixed(1)} ms: ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = 1;
+  const targets = makeTargets(await Core.load());
+  const sanitized = new Map([...targets.keys()].map((n) => [n.replace(/[^\w.-]/g, '_'), n]));
+  const jobs: [string, string][] = statSync(o.replay!).isDirectory()
+    ? readdirSync(o.replay!).filter((d) => sanitized.has(d)).flatMap((d) => readdirSync(join(o.replay!, d)).filter((f) => !f.endsWith('.txt')).map((f): [string, string] => [sanitized.get(d)!, join(o.replay!, d, f)]))
+    : [[o.targets[0] ?? '', o.replay!]];
+  for (const [name, file] of jobs) {
+    const target = targets.get(name);
+    if (!target) throw new Error(`--replay FILE needs --targets NAME (one of ${[...targets.keys()].join(', ')})`);
+    const t0 = performance.now();
+    try {
+      process.stdout.write(`${name} ${file}: ${target.run(new Uint8Array(readFileSync(file)))} in ${(performance.now() - t0).toFixed(1)} ms\n`);
+    } catch (e) {
+      process.stdout.write(`${name} ${file}: CRASH after ${(performance.now() - t0).toFixed(1)} ms: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exitCode = 1;
+    }
   }
 }
 

@@ -87,10 +87,11 @@ function unframe(b: Uint8Array): [Uint8Array, Uint8Array] {
 const SECRET_FIELDS: Partial<Record<CertV1SchemaName, string[]>> = { addCertificate: ['private_key'], installFromPkcs12: ['pkcs12', 'passphrase'] };
 
 /**
- * takeSecretFields against JSON.parse of the same bytes: each string field it takes must be
- * the string JSON.parse reads (when that string is well-formed Unicode), it must take no
- * field JSON.parse does not have as a string, and the body must still parse afterwards
- * with the field blanked to as many spaces.
+ * takeSecretFields against JSON.parse of the same bytes: it must take no field JSON.parse
+ * does not read as a string and miss none it does; what it takes must be that string (when
+ * the body is valid UTF-8); afterwards the body must still parse, with the field all spaces
+ * (no byte of the secret left in a JS string), as many as the string's UTF-16 units.
+ * Messages carry no numbers: each kind of disagreement is one crash signature.
  */
 function checkSecretFields(body: Buffer, names: string[]): void {
   let data: Record<string, unknown> | undefined;
@@ -100,19 +101,33 @@ function checkSecretFields(body: Buffer, names: string[]): void {
   } catch {
     data = undefined;
   }
+  let utf8 = true;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    utf8 = false;
+  }
   const taken = takeSecretFields(body, names);
   if (!data) return;
-  const after = (JSON.parse(body.toString('utf8')) as { data: Record<string, unknown> }).data;
+  let after: Record<string, unknown>;
+  try {
+    after = (JSON.parse(body.toString('utf8')) as { data: Record<string, unknown> }).data;
+  } catch {
+    throw new Violation(`takeSecretFields left a body that no longer parses (${utf8 ? 'valid' : 'invalid'} UTF-8)`);
+  }
   for (const f of names) {
     const want = Object.prototype.hasOwnProperty.call(data, f) ? data[f] : undefined;
     const got = taken.get(f);
     if (typeof want !== 'string') {
-      if (got) throw new Violation(`takeSecretFields took ${f}, which JSON.parse does not read as a string`);
+      if (got) throw new Violation(`takeSecretFields took a field JSON.parse does not read as a string`);
       continue;
     }
-    if (!got) throw new Violation(`takeSecretFields missed the string field ${f}`);
-    if (Buffer.from(want, 'utf8').toString('utf8') === want && Buffer.from(got).toString('utf8') !== want) throw new Violation(`takeSecretFields read ${f} differently from JSON.parse`);
-    if (after[f] !== ' '.repeat(want.length)) throw new Violation(`${f} is not blanked to ${want.length} spaces`);
+    if (!got) throw new Violation('takeSecretFields missed a string field');
+    const blanked = after[f];
+    if (typeof blanked !== 'string' || !/^ *$/.test(blanked)) throw new Violation(`part of a secret field is left after blanking (${utf8 ? 'valid' : 'invalid'} UTF-8)`);
+    if (!utf8) continue;
+    if (Buffer.from(want, 'utf8').toString('utf8') === want && Buffer.from(got).toString('utf8') !== want) throw new Violation('takeSecretFields read a field differently from JSON.parse');
+    if (blanked.length !== want.length) throw new Violation('a blanked field has another length than the string');
   }
 }
 
