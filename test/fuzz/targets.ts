@@ -35,6 +35,8 @@ export interface Target {
   input(rng: Rng): Uint8Array;
   /** Runs the decoder; throws on a crash. */
   run(input: Uint8Array): Outcome;
+  /** Runs the crypto core (a crash then needs a fresh core). */
+  core?: true;
 }
 
 /** A finding that is not an exception of the decoder itself. */
@@ -214,20 +216,23 @@ function coreTargets(core: Core): Target[] {
   const pfx = files('pkcs12', /\.p12$/).map(bytes);
   const withPass = (rng: Rng, data: Uint8Array) => frame(rng.chance(0.8) ? rng.pick(passes) : rng.bytes(rng.int(8)), data);
   return [
-    { name: 'x509:pem', input: (rng) => derOrPemInput(rng, certPems, certDers, true), run: (i) => coreRun(core, () => x509.parse(i)) },
-    { name: 'x509:der', input: (rng) => derOrPemInput(rng, certPems, certDers, false), run: (i) => coreRun(core, () => x509.parse(i)) },
+    { name: 'x509:pem', core: true, input: (rng) => derOrPemInput(rng, certPems, certDers, true), run: (i) => coreRun(core, () => x509.parse(i)) },
+    { name: 'x509:der', core: true, input: (rng) => derOrPemInput(rng, certPems, certDers, false), run: (i) => coreRun(core, () => x509.parse(i)) },
     {
       name: 'key:pem',
+      core: true,
       input: (rng) => withPass(rng, derOrPemInput(rng, keyPems, keyDers, true)),
       run: (i) => coreRun(core, () => keys.parse(unframe(i)[1], unframe(i)[0])),
     },
     {
       name: 'key:der',
+      core: true,
       input: (rng) => withPass(rng, derOrPemInput(rng, keyPems, keyDers, false)),
       run: (i) => coreRun(core, () => keys.parse(unframe(i)[1], unframe(i)[0])),
     },
     {
       name: 'pkcs12',
+      core: true,
       input: (rng) => withPass(rng, rng.chance(0.03) ? randomAsn1(rng) : mutate(rng, rng.pick(pfx), pfx)),
       run: (i) => coreRun(core, () => p12.decode(unframe(i)[1], unframe(i)[0])),
     },

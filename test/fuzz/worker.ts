@@ -74,8 +74,10 @@ async function main(job: WorkerJob): Promise<void> {
       const seen = (r.signatures[sig] = (r.signatures[sig] ?? 0) + 1);
       if (seen <= MAX_SAVED_PER_SIGNATURE) saveFinding(job.outDir, job.target, 'crash', input, `input ${i} of seed ${job.seed}\n${e instanceof Error ? e.stack : String(e)}`);
       // A trap may leave the core's allocator in any state: start from a fresh core.
-      core = await Core.load();
-      target = makeTargets(core).get(job.target)!;
+      if (target.core) {
+        core = await Core.load();
+        target = makeTargets(core).get(job.target)!;
+      }
     }
     const ms = performance.now() - t0;
     if (ms > r.maxMs) r.maxMs = ms;
