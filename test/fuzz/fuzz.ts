@@ -198,6 +198,9 @@ async function main(): Promise<void> {
     const rows = [...res].map(([n, r]) => [n, String(r.done), String(r.accepted), String(r.rejected), String(r.crashes), String(r.hangs), r.maxMs.toFixed(1), String(Math.round(r.done / Math.max(r.seconds, 0.001)))]);
     text += `${table(['decoder (in-process)', 'inputs', 'accepted', 'rejected', 'crashes', 'hangs', 'max ms', 'inputs/s'], rows)}\n`;
     for (const r of res.values()) bad += r.crashes + r.hangs;
+    // Printed and saved now: the HTTP pass may take long, and these stand on their own.
+    process.stdout.write(`\n${text}`);
+    writeFileSync(join(o.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   }
   if (o.http > 0) {
     process.stdout.write(`fuzz: HTTP pass, ${o.http} requests per endpoint\n`);
