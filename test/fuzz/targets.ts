@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CERT_V1_SCHEMAS, type CertV1SchemaName } from '../../src/certd/api/cert-v1-schemas';
-import { takeSecretFields } from '../../src/certd/api/secret-fields';
+import { NotUtf8, takeSecretFields } from '../../src/certd/api/secret-fields';
 import { validBody } from '../../src/certd/api/validate';
 import { parseAuthorization } from '../../src/certd/auth/auth-header';
 import { Authenticator } from '../../src/certd/auth/authenticator';
@@ -89,13 +89,14 @@ function unframe(b: Uint8Array): [Uint8Array, Uint8Array] {
 const SECRET_FIELDS: Partial<Record<CertV1SchemaName, string[]>> = { addCertificate: ['private_key'], installFromPkcs12: ['pkcs12', 'passphrase'] };
 
 /**
- * takeSecretFields against JSON.parse of the same bytes: it must take no field JSON.parse
+ * takeSecretFields against JSON.parse of the same bytes: it may refuse a body that is not
+ * UTF-8 (NotUtf8) and no other; it must take no field JSON.parse
  * does not read as a string and miss none it does; what it takes must be that string (when
  * the body is valid UTF-8); afterwards the body must still parse, with the field all spaces
  * (no byte of the secret left in a JS string), as many as the string's UTF-16 units.
  * Messages carry no numbers: each kind of disagreement is one crash signature.
  */
-function checkSecretFields(body: Buffer, names: string[]): void {
+function checkSecretFields(body: Buffer, names: string[]): 'rejected' | undefined {
   let data: Record<string, unknown> | undefined;
   try {
     const doc = JSON.parse(body.toString('utf8')) as { data?: unknown };
@@ -109,8 +110,16 @@ function checkSecretFields(body: Buffer, names: string[]): void {
   } catch {
     utf8 = false;
   }
-  const taken = takeSecretFields(body, names);
-  if (!data) return;
+  let taken: Map<string, Uint8Array>;
+  try {
+    taken = takeSecretFields(body, names);
+  } catch (e) {
+    // Its own refusal of a secret that is not UTF-8 (400 code 5), only for such bodies.
+    if (!(e instanceof NotUtf8)) throw e;
+    if (utf8) throw new Violation('takeSecretFields refused a valid UTF-8 body as not UTF-8');
+    return 'rejected';
+  }
+  if (!data) return undefined;
   let after: Record<string, unknown>;
   try {
     after = (JSON.parse(body.toString('utf8')) as { data: Record<string, unknown> }).data;
@@ -131,6 +140,7 @@ function checkSecretFields(body: Buffer, names: string[]): void {
     if (Buffer.from(want, 'utf8').toString('utf8') === want && Buffer.from(got).toString('utf8') !== want) throw new Violation('takeSecretFields read a field differently from JSON.parse');
     if (blanked.length !== want.length) throw new Violation('a blanked field has another length than the string');
   }
+  return undefined;
 }
 
 function jsonTarget(name: CertV1SchemaName): Target {
@@ -141,7 +151,7 @@ function jsonTarget(name: CertV1SchemaName): Target {
     run(input) {
       // A copy: the secret scan blanks the body in place, as it does a request's.
       const body = Buffer.from(input);
-      if (secrets) checkSecretFields(body, secrets);
+      if (secrets && checkSecretFields(body, secrets) === 'rejected') return 'rejected';
       try {
         validBody(name, body);
         return 'accepted';
