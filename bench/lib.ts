@@ -25,6 +25,9 @@ export interface BenchOptions {
   wasmPath?: string;
   /** Another native driver to run (tuning experiments). */
   nativeDriver?: string;
+  /** The load section: seconds of load (default 60) and concurrent clients (default 50). */
+  loadSeconds?: number;
+  loadClients?: number;
 }
 
 export interface SectionReport {

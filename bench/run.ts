@@ -4,7 +4,7 @@
 //
 //   node dist/bench/run.js [--section core,...] [--quick] [--min-time S] [--rounds N] [--min-iters N]
 //                          [--only op,op] [--impl wasm,native,forge,node] [--wasm FILE] [--native DRIVER]
-//                          [--no-save]
+//                          [--load-seconds S] [--load-clients N] [--no-save]
 //
 // A section is a module exporting a `Section` (bench/lib.ts); add later ones (service
 // latency, IPC, memory) to SECTIONS.
@@ -12,10 +12,11 @@ import { resolve } from 'node:path';
 import { DEFAULT_MODULE_PATH } from '../wasm/core';
 import { coreSection } from './core';
 import { ipcSection } from './ipc';
+import { loadSection } from './load';
 import { serviceSection } from './service';
 import { type BenchOptions, type Section, machineInfo, saveResults } from './lib';
 
-const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection];
+const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection, loadSection];
 
 function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; save: boolean } {
   const opts: BenchOptions = { minTime: 1.5, minIters: 5, rounds: 3, only: [], impls: [] };
@@ -30,7 +31,7 @@ function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; sa
       return v;
     };
     if (a === '--section') sections = list(next());
-    else if (a === '--quick') (opts.minTime = 0.3), (opts.rounds = 1);
+    else if (a === '--quick') (opts.minTime = 0.3), (opts.rounds = 1), (opts.loadSeconds = 10);
     else if (a === '--rounds') opts.rounds = Number(next());
     else if (a === '--min-time') opts.minTime = Number(next());
     else if (a === '--min-iters') opts.minIters = Number(next());
@@ -38,6 +39,8 @@ function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; sa
     else if (a === '--impl') opts.impls = list(next());
     else if (a === '--wasm') opts.wasmPath = resolve(next());
     else if (a === '--native') opts.nativeDriver = resolve(next());
+    else if (a === '--load-seconds') opts.loadSeconds = Number(next());
+    else if (a === '--load-clients') opts.loadClients = Number(next());
     else if (a === '--no-save') save = false;
     else throw new Error(`unknown argument ${a}`);
   }

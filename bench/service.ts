@@ -14,7 +14,7 @@ import { type Section, fmtTime, rssMb, table, ROOT } from './lib';
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** One request with Basic credentials up front (no 401 round trip): what a tuned client does. */
-function send(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
+export function send(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
   const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, agent, headers: {
@@ -30,7 +30,7 @@ function send(port: number, method: string, path: string, body?: unknown): Promi
   });
 }
 
-function percentiles(samples: number[]): { n: number; p50_ms: number; p99_ms: number } {
+export function percentiles(samples: number[]): { n: number; p50_ms: number; p99_ms: number } {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
   return { n: s.length, p50_ms: Math.round(at(0.5) * 1000) / 1000, p99_ms: Math.round(at(0.99) * 1000) / 1000 };
