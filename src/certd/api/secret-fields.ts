@@ -101,14 +101,9 @@ class Scanner {
     }
   }
 
-  /** A member's name (not a secret); one that is not UTF-8 stops the scan (JSON.parse refuses the body). */
+  /** A member's name (not a secret), read as JSON.parse reads it: bytes that are not UTF-8 become U+FFFD. */
   private name(): string {
-    try {
-      return Buffer.from(this.decode().bytes).toString('utf8');
-    } catch (e) {
-      if (e === INVALID_UTF8) throw new Malformed();
-      throw e;
-    }
+    return Buffer.from(this.decode(false).bytes).toString('utf8');
   }
 
   /** The string at `i` as UTF-8 bytes; its place in the body is blanked. */
@@ -123,8 +118,11 @@ class Scanner {
     return bytes;
   }
 
-  /** The string at `i`, decoded to UTF-8, and its length in UTF-16 units; `i` moves past it. */
-  private decode(): { bytes: Uint8Array; units: number } {
+  /**
+   * The string at `i`, decoded to UTF-8, and its length in UTF-16 units; `i` moves past it.
+   * Strict (secrets): bytes that are not UTF-8 throw; otherwise they are kept as they are.
+   */
+  private decode(strict = true): { bytes: Uint8Array; units: number } {
     const b = this.b;
     const start = this.i;
     const out = offHeap(this.stringEnd(start) - start);
@@ -137,7 +135,7 @@ class Scanner {
       if (c !== BACKSLASH) {
         // A whole UTF-8 sequence at a time, checked: its UTF-16 length is what JSON.parse
         // sees, and the blank must have that many spaces and stay inside the string.
-        const len = utf8Length(b, i);
+        const len = utf8Length(b, i) || (strict ? 0 : 1);
         if (len === 0) {
           out.fill(0);
           throw INVALID_UTF8;
