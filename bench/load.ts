@@ -34,7 +34,8 @@ export const loadSection: Section = {
     const key = readFileSync(join(dir, 'k.pem'), 'utf8');
     rmSync(dir, { recursive: true, force: true });
 
-    const svc = await startService({ basic: true });
+    // Every client comes from 127.0.0.1: the per-address connection cap must admit them all.
+    const svc = await startService({ basic: true, certd: { max_connections_per_address: clients + 8 } });
     try {
       const port = svc.port;
       const expected = new Set<string>();

@@ -120,11 +120,11 @@ export const serviceSection: Section = {
     try {
       await big.stop();
       const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=bulk CA', '-days', '30'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-      const { createHash } = await import('node:crypto');
+      const { createHash, randomUUID } = await import('node:crypto');
       for (let i = 0; i < 10_000; i++) {
         const alias = `bulk CA ${i}`;
         const file = createHash('sha256').update(alias).digest('hex').slice(0, 40) + '.json';
-        writeFileSync(join(big.dir, 'certd', 'entries', file), JSON.stringify({ alias, kind: 'ca', certificate: pem, chain: [], created: new Date().toISOString() }));
+        writeFileSync(join(big.dir, 'certd', 'entries', file), JSON.stringify({ id: randomUUID(), alias, kind: 'ca', certificate: pem, chain: [], created: new Date().toISOString() }));
       }
       const t0 = performance.now();
       await big.start();

@@ -147,7 +147,11 @@ export class RecordStore {
     this.prints.set(e, fp);
     this.entries.set(e.alias, e);
     this.byId.set(e.id, e);
-    for (const h of [fp.sha1, fp.sha256]) this.byFingerprint.set(h, [...(this.byFingerprint.get(h) ?? []), e]);
+    for (const h of [fp.sha1, fp.sha256]) {
+      const list = this.byFingerprint.get(h);
+      if (list) list.push(e);
+      else this.byFingerprint.set(h, [e]);
+    }
   }
 
   private unindex(e: Entry): void {
