@@ -54,6 +54,10 @@ t('https binding: applied after pre-flight, shown in entries and bindings, with 
   assert.equal(entry.used_by, ['https']);
   assert.is(entry.sha256, sha256(cert));
   assert.is(entry.alias, 'web');
+  const colons = sha256(cert).toUpperCase().replace(/(..)(?!$)/g, '$1:');
+  const byPrint = (await svc.as('viewer').get(`/certd/v1/entries?fingerprint=${colons}`)).json.data as { id: string }[];
+  assert.equal(byPrint.map((e) => e.id), [id], 'found by its SHA-256 fingerprint');
+  assert.is((await svc.as('viewer').get('/certd/v1/entries?fingerprint=zz')).status, 400);
   assert.is((await svc.as('viewer').get(`${B}/https`)).json.data.certificate.alias, 'web');
 
   const noSan = await upload('web no san', ['extendedKeyUsage=serverAuth']);

@@ -36,7 +36,12 @@ function entryView(d: EntryDetails, usedBy: string[]) {
 }
 
 export function registerCertdV1(app: App, certs: Certificates, bindings: Bindings, audit: Audit): void {
-  app.route('GET', `${CERTD_V1_BASE}/entries`, 'viewer', h(() => ok(certs.details().map((d) => entryView(d, bindings.usedBy(d.entry.id))))));
+  app.route('GET', `${CERTD_V1_BASE}/entries`, 'viewer', h((r) => {
+    const fp = one(r.query.fingerprint);
+    if (fp !== undefined && !/^([0-9A-Fa-f]{2}:?){19,31}[0-9A-Fa-f]{2}$/.test(fp)) throw new HttpError(400, 5, 'fingerprint: SHA-1 or SHA-256 in hex');
+    const found = fp === undefined ? certs.details() : certs.withFingerprint(fp);
+    return ok(found.map((d) => entryView(d, bindings.usedBy(d.entry.id))));
+  }));
   app.route('GET', `${CERTD_V1_BASE}/entries/:id`, 'viewer', h((r) => {
     const d = certs.find(r.params.id!);
     if (!d) throw new HttpError(404, 1, `no entry ${r.params.id}`);

@@ -151,6 +151,11 @@ export class Certificates {
     return e && this.detail(e);
   }
 
+  /** Entries whose leaf has this SHA-1 or SHA-256 fingerprint (hex, any case, colons allowed). */
+  withFingerprint(hex: string): EntryDetails[] {
+    return this.store.getByFingerprint(hex.replace(/:/g, '').toLowerCase()).map((e) => this.detail(e));
+  }
+
   /** Proves the entry's key is in its key store and signs for the certificate's public key. */
   async keySigns(e: Entry): Promise<void> {
     const info = this.info(e.certificate);
