@@ -28,6 +28,7 @@ export class KeystoreClient {
   private sending: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly timeoutMs: number;
+  private connected: () => void = () => undefined;
 
   constructor(endpoint: string, options: ClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -66,6 +67,11 @@ export class KeystoreClient {
       });
     });
     return reply.finally(() => wipeSecretRequest(frames));
+  }
+
+  /** Called each time the socket (re)connects to the daemon, e.g. after keystored restarted. */
+  onConnect(fn: () => void): void {
+    this.connected = fn;
   }
 
   close(): void {
@@ -109,6 +115,7 @@ export class KeystoreClient {
   private async watch(): Promise<void> {
     try {
       for await (const event of this.dealer.events) {
+        if (event.type === 'connect') this.connected();
         if (event.type !== 'disconnect') continue;
         for (const [id, p] of this.pending) this.settle(id, p, new KeystoreError(Status.UNAVAILABLE, 'keystored went away before it answered'));
       }

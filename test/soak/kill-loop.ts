@@ -225,6 +225,8 @@ class KillLoop {
     }
 
     const admin = this.svc.as('admin', 'basic');
+    // certd sees keystored again within a moment of its restart; only then is a 503 news.
+    for (let waited = 0; waited < SETTLE_MS && (await admin.get(`${API}/keystores`)).status === 503; waited += 100) await sleep(100);
     const observed = new Map<string, Kind>();
     for (const [coll, kind] of [['certificates', 'certificate'], ['ca_certificates', 'ca']] as const) {
       const r = await admin.get(`${API}/${coll}`);

@@ -59,6 +59,10 @@ export class Keystores {
   constructor(private readonly client: KeystoreClient, private readonly clock: () => number = () => performance.now()) {
     this.watchdog = setInterval(() => this.watch(), Math.min(500, PROBE_AFTER_MS / 2));
     this.watchdog.unref();
+    // A keystored that comes back is asked at once, not at the next round of the watchdog.
+    client.onConnect(() => {
+      if (this.current !== 'up') void this.probe();
+    });
   }
 
   get state(): KeystoredState {
