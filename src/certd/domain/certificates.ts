@@ -147,7 +147,7 @@ export class Certificates {
 
   /** The entry a /certd/v1 name finds: its id, or else its alias. */
   find(name: string): EntryDetails | undefined {
-    const e = this.store.getById(name) ?? this.store.get(name) ?? this.store.get(lookupForm(name));
+    const e = this.store.getById(name) ?? this.byAlias(name);
     return e && this.detail(e);
   }
 
@@ -422,9 +422,14 @@ export class Certificates {
     return next;
   }
 
+  /** The entry an alias names, as sent or in NFC (domain/names.ts). */
+  private byAlias(name: string): Entry | undefined {
+    return this.store.get(name) ?? this.store.get(lookupForm(name));
+  }
+
   /** An audit record's target: the entry a name finds (with its id), or the name as given. */
   private target(name: string): AuditTarget {
-    const e = this.store.get(name) ?? this.store.get(lookupForm(name));
+    const e = this.byAlias(name);
     if (e) return { id: e.id, alias: e.alias };
     // A refused name is not repeated: it is the client's text and could be anything.
     try {
@@ -435,7 +440,7 @@ export class Certificates {
   }
 
   private entry(kind: EntryKind, name: string): Entry {
-    const e = this.store.get(name) ?? this.store.get(lookupForm(name));
+    const e = this.byAlias(name);
     if (!e || e.kind !== kind) throw new DomainError('NOT_FOUND', `no ${kind === 'ca' ? 'CA certificate' : 'certificate'} with alias ${JSON.stringify(name)}`);
     return e;
   }
