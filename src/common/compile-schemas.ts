@@ -7,7 +7,7 @@ import Ajv from 'ajv';
 import { _ } from 'ajv/dist/compile/codegen';
 import standaloneCode from 'ajv/dist/standalone';
 import { ERROR_SCHEMA, SCHEMAS } from '../../ipc/schemas.data';
-import { CERT_V1_SCHEMAS } from '../certd/api/cert-v1-schemas';
+import { CERT_V1_LAX_SCHEMAS, CERT_V1_SCHEMAS } from '../certd/api/cert-v1-schemas';
 import { CERTD_V1_SCHEMAS } from '../certd/api/certd-v1-schemas';
 import { CERTD_CONFIG_SCHEMA } from '../certd/config.schema';
 import { KEYSTORED_CONFIG_SCHEMA } from '../keystored/config.schema';
@@ -18,6 +18,7 @@ const GROUPS: Record<string, Record<string, object>> = {
     ...Object.fromEntries(Object.entries(SCHEMAS).flatMap(([op, s]) => [[`req_${op}`, s.req], [`res_${op}`, s.res]])),
   },
   'cert-v1': CERT_V1_SCHEMAS,
+  'cert-v1-lax': CERT_V1_LAX_SCHEMAS,
   'certd-v1': CERTD_V1_SCHEMAS,
   certd: { config: CERTD_CONFIG_SCHEMA },
   keystored: { config: KEYSTORED_CONFIG_SCHEMA },

@@ -41,11 +41,11 @@ async function getJson(path: string): Promise<Json> {
   return r.json;
 }
 
-const API_FIELDS = ['model', 'rest_api', 'rest_openapi', 'state', 'version'];
+const API_FIELDS = ['doc', 'doc_html', 'model', 'rest_api', 'rest_openapi', 'rest_ui', 'state', 'version'];
 
 t('/config/discover, /apis, /apis/cert and /apis/cert/v1 agree and describe cert.v1', async () => {
   const root = await getJson(D);
-  assert.is(root.framework_version, '1.0.0');
+  assert.is(root.framework_version, '1.1.0');
   const apis = await getJson(`${D}/apis`);
   assert.equal(root.apis, apis);
   assert.equal(Object.keys(apis), ['cert']);
@@ -75,7 +75,7 @@ t('the URLs of the API object answer: the API root, the model and the OpenAPI do
 });
 
 t('unknown APIs and versions are 404/1', async () => {
-  for (const path of [`${D}/apis/nope`, `${D}/apis/cert/v2`, `${D}/apis/cert/v1beta`, `${D}/apis/cert/v1/doc.md`, '/config/rest/cert/v2']) {
+  for (const path of [`${D}/apis/nope`, `${D}/apis/cert/v2`, `${D}/apis/cert/v1beta`, `${D}/apis/cert/v1/doc.txt`, '/config/rest/cert/v2']) {
     const r = await svc.as('viewer').get(path);
     assert.is(r.status, 404, path);
     assert.is(r.json.error.code, 1, path);
@@ -198,13 +198,16 @@ t('openapi.json: a well-formed OpenAPI 3 document of the table, in a schema dial
     const label = `${op.method} ${op.path}`;
     assert.ok(o, label);
     assert.type(o.summary, 'string');
-    // Path parameters: exactly the template's, required, in: path.
+    // Path parameters: exactly the template's, required, in: path; and ?strict on writes with a body.
     const names = [...templateOf(op).matchAll(/\{([a-z]+)\}/g)].map((x) => x[1]);
-    assert.equal((o.parameters ?? []).map((p: Json) => p.name), names, `${label}: parameters`);
-    for (const p of o.parameters ?? []) assert.equal([p.in, p.required, p.schema.type], ['path', true, 'string'], label);
-    // Responses: the success status with the envelope, 401, 403, and the row's errors; each with a description.
+    const path = (o.parameters ?? []).filter((p: Json) => p.in === 'path');
+    assert.equal(path.map((p: Json) => p.name), names, `${label}: parameters`);
+    for (const p of path) assert.equal([p.in, p.required, p.schema.type], ['path', true, 'string'], label);
+    const query = (o.parameters ?? []).filter((p: Json) => p.in !== 'path');
+    assert.equal(query.map((p: Json) => [p.name, p.in, p.required, p.schema.type]), op.body ? [['strict', 'query', false, 'boolean']] : [], `${label}: query parameters`);
+    // Responses: the success status with the envelope, 401, 403, 414, and the row's errors; each with a description.
     const codes = Object.keys(o.responses).sort();
-    assert.equal(codes, [...new Set([String(op.status), '401', '403', ...op.errors.map(String)])].sort(), `${label}: responses`);
+    assert.equal(codes, [...new Set([String(op.status), '401', '403', '414', ...op.errors.map(String)])].sort(), `${label}: responses`);
     for (const [code, resp] of Object.entries(o.responses as Record<string, Json>)) {
       assert.type(resp.description, 'string', `${label} ${code}: description`);
       const schema = resp.content?.['application/json']?.schema;

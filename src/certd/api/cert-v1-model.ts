@@ -14,6 +14,8 @@ export interface Operation {
   status: number;
   response?: Record<string, unknown>;
   errors: number[];
+  /** Also answered to PUT, with the same handler: AXIS OS ≤ 11.10 clients send PUT for sets and actions. */
+  put?: true;
 }
 
 const str = { type: 'string' };
@@ -30,27 +32,27 @@ export const CERT_V1_OPERATIONS: Operation[] = [
   { method: 'GET', path: '/certificates', role: 'viewer', summary: 'List certificates with private keys', status: 200, response: list(certificate), errors: [] },
   { method: 'POST', path: '/certificates', role: 'admin', summary: 'Upload a certificate with its private key', body: 'addCertificate', status: 201, response: certificate, errors: [400, 409, 413, 503] },
   { method: 'GET', path: '/certificates/:alias', role: 'viewer', summary: 'One certificate', status: 200, response: certificate, errors: [404] },
-  { method: 'PATCH', path: '/certificates/:alias', role: 'admin', summary: 'Replace the certificate (same key pair)', body: 'setCertificateEntry', status: 200, errors: [400, 404] },
+  { method: 'PATCH', path: '/certificates/:alias', role: 'admin', summary: 'Replace the certificate (same key pair)', body: 'setCertificateEntry', status: 200, errors: [400, 404], put: true },
   { method: 'DELETE', path: '/certificates/:alias', role: 'admin', summary: 'Delete a certificate and its private key', status: 200, errors: [404, 503] },
   { method: 'GET', path: '/certificates/:alias/:prop', role: 'viewer', summary: 'One property (alias, certificate, keystore)', status: 200, response: str, errors: [404] },
-  { method: 'PATCH', path: '/certificates/:alias/certificate', role: 'admin', summary: 'Replace the certificate (same key pair)', body: 'setCertificate', status: 200, errors: [400, 404] },
-  { method: 'POST', path: '/certificates/:alias/get_csr', role: 'admin', summary: 'A PKCS#10 CSR for the key, PEM', body: 'getCsr', status: 200, response: str, errors: [400, 404, 503] },
+  { method: 'PATCH', path: '/certificates/:alias/certificate', role: 'admin', summary: 'Replace the certificate (same key pair)', body: 'setCertificate', status: 200, errors: [400, 404], put: true },
+  { method: 'POST', path: '/certificates/:alias/get_csr', role: 'admin', summary: 'A PKCS#10 CSR for the key, PEM', body: 'getCsr', status: 200, response: str, errors: [400, 404, 503], put: true },
   { method: 'GET', path: '/ca_certificates', role: 'viewer', summary: 'List CA certificates', status: 200, response: list(ca), errors: [] },
   { method: 'POST', path: '/ca_certificates', role: 'admin', summary: 'Upload a CA certificate', body: 'addCaCertificate', status: 201, response: ca, errors: [400, 409, 413] },
   { method: 'GET', path: '/ca_certificates/:alias', role: 'viewer', summary: 'One CA certificate', status: 200, response: ca, errors: [404] },
-  { method: 'PATCH', path: '/ca_certificates/:alias', role: 'admin', summary: 'Replace the CA certificate (same public key)', body: 'setCertificateEntry', status: 200, errors: [400, 404] },
+  { method: 'PATCH', path: '/ca_certificates/:alias', role: 'admin', summary: 'Replace the CA certificate (same public key)', body: 'setCertificateEntry', status: 200, errors: [400, 404], put: true },
   { method: 'DELETE', path: '/ca_certificates/:alias', role: 'admin', summary: 'Delete a CA certificate', status: 200, errors: [404] },
   { method: 'GET', path: '/ca_certificates/:alias/:prop', role: 'viewer', summary: 'One property (alias, certificate)', status: 200, response: str, errors: [404] },
-  { method: 'PATCH', path: '/ca_certificates/:alias/certificate', role: 'admin', summary: 'Replace the CA certificate (same public key)', body: 'setCertificate', status: 200, errors: [400, 404] },
-  { method: 'POST', path: '/create_certificate', role: 'admin', summary: 'Generate a key in a keystore and a self-signed certificate', body: 'createCertificate', status: 200, errors: [400, 409, 503] },
-  { method: 'POST', path: '/install_from_pkcs12', role: 'admin', summary: 'Install a certificate and key from PKCS#12', body: 'installFromPkcs12', status: 200, errors: [400, 409, 413, 503] },
+  { method: 'PATCH', path: '/ca_certificates/:alias/certificate', role: 'admin', summary: 'Replace the CA certificate (same public key)', body: 'setCertificate', status: 200, errors: [400, 404], put: true },
+  { method: 'POST', path: '/create_certificate', role: 'admin', summary: 'Generate a key in a keystore and a self-signed certificate', body: 'createCertificate', status: 200, errors: [400, 409, 503], put: true },
+  { method: 'POST', path: '/install_from_pkcs12', role: 'admin', summary: 'Install a certificate and key from PKCS#12', body: 'installFromPkcs12', status: 200, errors: [400, 409, 413, 503], put: true },
   { method: 'GET', path: '/keystores', role: 'viewer', summary: 'List keystores', status: 200, response: list(keystore), errors: [503] },
   { method: 'GET', path: '/keystores/:id', role: 'viewer', summary: 'One keystore', status: 200, response: keystore, errors: [404] },
   { method: 'GET', path: '/keystores/:id/:prop', role: 'viewer', summary: 'One property of a keystore', status: 200, errors: [404] },
   { method: 'GET', path: '/settings', role: 'viewer', summary: 'Settings', status: 200, response: { type: 'object', properties: { keystore: str } }, errors: [] },
-  { method: 'PATCH', path: '/settings', role: 'admin', summary: 'Set the default keystore', body: 'setSettings', status: 200, errors: [400] },
+  { method: 'PATCH', path: '/settings', role: 'admin', summary: 'Set the default keystore', body: 'setSettings', status: 200, errors: [400], put: true },
   { method: 'GET', path: '/settings/keystore', role: 'viewer', summary: 'The default keystore', status: 200, response: str, errors: [] },
-  { method: 'PATCH', path: '/settings/keystore', role: 'admin', summary: 'Set the default keystore', body: 'setKeystore', status: 200, errors: [400] },
+  { method: 'PATCH', path: '/settings/keystore', role: 'admin', summary: 'Set the default keystore', body: 'setKeystore', status: 200, errors: [400], put: true },
 ];
 
 const prop = (data_type: string, set = false) => ({

@@ -1,6 +1,9 @@
 // Request bodies of cert.v1 as JSON schemas. Compiled to code at build time
 // (compile-schemas.ts); the same objects go into the OpenAPI document, so the document
-// and the server cannot disagree. Unknown fields are refused everywhere.
+// and the server cannot disagree. Unknown fields inside `data` are refused unless the
+// request says `?strict=false` (then the lax variants below apply and they are ignored);
+// unknown keys beside `data` are always allowed: the device's own OpenAPI document puts no
+// additionalProperties limit on the body object, only on `data` (PROTOCOL-NOTES §1.5).
 import { KEY_TYPES } from '../../../ipc/protocol';
 
 const alias = { type: 'string', minLength: 1, maxLength: 128 };
@@ -12,13 +15,11 @@ const input = (fields: Record<string, unknown>, required: string[]) => ({
   type: 'object',
   properties: { data: { type: 'object', properties: fields, required, additionalProperties: false } },
   required: ['data'],
-  additionalProperties: false,
 });
 const value = (schema: Record<string, unknown>) => ({
   type: 'object',
   properties: { data: schema },
   required: ['data'],
-  additionalProperties: false,
 });
 
 export const CERT_V1_SCHEMAS = {
@@ -49,3 +50,12 @@ export const CERT_V1_SCHEMAS = {
 } as const;
 
 export type CertV1SchemaName = keyof typeof CERT_V1_SCHEMAS;
+
+/** The same schemas without the limit on `data`'s fields: what `?strict=false` checks. */
+export const CERT_V1_LAX_SCHEMAS = Object.fromEntries(
+  Object.entries(CERT_V1_SCHEMAS).map(([name, s]) => {
+    const data = s.properties.data as Record<string, unknown>;
+    const { additionalProperties: _, ...lax } = data;
+    return [name, { ...s, properties: { data: lax } }];
+  }),
+) as Record<CertV1SchemaName, object>;

@@ -1,11 +1,13 @@
 // Runs a compiled request schema; the first failure becomes one 400 line naming the field.
 import { HttpError } from '../http/errors';
-import { loadValidators } from '../../common/validators';
+import { loadValidators, type Validator } from '../../common/validators';
 import type { CertV1SchemaName } from './cert-v1-schemas';
 import type { CertdV1SchemaName } from './certd-v1-schemas';
 
 type SchemaName = CertV1SchemaName | CertdV1SchemaName;
 const validators = { ...loadValidators<CertV1SchemaName>('cert-v1'), ...loadValidators<CertdV1SchemaName>('certd-v1') };
+/** cert.v1's schemas that let unknown fields of `data` through (`?strict=false`). */
+const lax: Partial<Record<SchemaName, Validator>> = loadValidators<CertV1SchemaName>('cert-v1-lax');
 
 export function parseJson(body: Buffer): unknown {
   try {
@@ -15,10 +17,14 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-/** The body's `data`, checked against the named schema. */
-export function validBody<T>(name: SchemaName, body: Buffer): T {
+/**
+ * The body's `data`, checked against the named schema; with `strict` false, fields of
+ * `data` the schema does not name are let through (the handlers read only the ones they
+ * know, so they are ignored).
+ */
+export function validBody<T>(name: SchemaName, body: Buffer, strict = true): T {
   const json = parseJson(body);
-  const v = validators[name];
+  const v = (!strict && lax[name]) || validators[name];
   if (!v(json)) {
     const e = v.errors?.[0];
     const extra = (e?.params.additionalProperty ?? e?.params.missingProperty) as string | undefined;

@@ -112,7 +112,7 @@ export class App {
         // A 405 names the methods the resource has (RFC 9110 §15.5.6).
         throw allow.length > 0
           ? new HttpError(405, 16, `method ${req.method} not allowed here`, { allow: allow.join(', ') })
-          : new HttpError(404, 1, `resource not found: ${(req.url ?? '/').split('?')[0]}`);
+          : new HttpError(404, 1, `Resource not found: ${(req.url ?? '/').split('?')[0]!.slice(0, 256)}`);
       }
       const route = found.store as RouteStore;
       if (RANK[auth.role] < RANK[route.role]) {
