@@ -77,4 +77,22 @@ t('deleted after https was rebound, it is not made again, also when https is the
   assert.is((await certdKeys(svc)).length, 1);
 });
 
+t('a start that finds the alias taken and no marker (a crash after making it) binds that entry and makes no other', async () => {
+  const other = await startService({ certd: { device_names: NAMES } });
+  try {
+    assert.is((await other.as('admin').post(`${API}/create_certificate`, { alias: 'default', subject: 'CN=cam1' })).status, 200);
+    const id = ((await other.as('viewer').get('/certd/v1/entries')).json.data as { id: string }[])[0]!.id;
+    const path = join(other.dir, 'certd.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), default_certificate: { make: true } }));
+    await other.stop();
+    await other.start();
+    const listed = (await other.as('viewer').get('/certd/v1/entries')).json.data as { id: string; used_by: string[] }[];
+    assert.equal(listed.map((e) => [e.id, e.used_by]), [[id, ['https']]]);
+    assert.is((await certdKeys(other)).length, 1);
+    assert.ok(existsSync(join(other.dir, 'certd', 'default-certificate.json')));
+  } finally {
+    await other.stop();
+  }
+});
+
 t.run();

@@ -4,7 +4,8 @@
 // (get_csr), delete and replace are refused (409 code 25), a restart keeps them with their
 // ids, a firmware update's new certificate for the same key replaces the old one (and the
 // binding using it applies again), one for another key is refused and reported, and the
-// key is still in the token at the end. A declaration whose key does not match, or is
+// key is still in the token at the end (also once no longer declared, while a binding
+// uses it). A declaration whose key does not match, or is
 // missing, is reported in /certd/v1/health while certd serves.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -192,6 +193,18 @@ t('a CA no longer declared and unused is dropped; an ordinary entry under a decl
   const mine = listed.find((e) => e.alias === 'mine')!;
   assert.is(mine.protected, false);
   assert.match((await health()).factory.find((f) => f.alias === 'mine')!.detail, /ALIAS_EXISTS/);
+});
+
+t('a protected entry no longer declared but bound stays, protected, and health says why', async () => {
+  const id = (await entries()).find((e) => e.alias === DEVID)!.id;
+  await restartWith([]);
+  const devid = (await entries()).find((e) => e.alias === DEVID)!;
+  assert.is(devid.id, id);
+  assert.ok(devid.protected);
+  const h = await health();
+  assert.is(h.status, 503);
+  assert.match(h.factory.find((f) => f.alias === DEVID)!.detail, /no longer declared.*dot1x/);
+  assert.is((await svc.as('admin').del(`${API}/certificates/${enc(DEVID)}`)).status, 409);
   assert.ok((await tokenKeys()).includes(KEY_ID), 'the key stays in the token throughout');
 });
 
