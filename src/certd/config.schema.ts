@@ -40,6 +40,22 @@ export const CERTD_CONFIG_SCHEMA = {
     },
     body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
     device_names: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 253 } },
+    default_certificate: {
+      type: 'object', additionalProperties: false,
+      properties: { make: { type: 'boolean' }, alias: { type: 'string', minLength: 1, maxLength: 128 }, valid_days: { type: 'integer', minimum: 1, maximum: 36500 } },
+    },
+    factory_entries: {
+      type: 'array', maxItems: 16,
+      items: {
+        type: 'object', additionalProperties: false, required: ['alias', 'certificate_file'],
+        properties: {
+          alias: { type: 'string', minLength: 1, maxLength: 128 },
+          certificate_file: { type: 'string', minLength: 1 },
+          keystore: { type: 'string', minLength: 1, maxLength: 64 },
+          key_id: { type: 'string', minLength: 1, maxLength: 128 },
+        },
+      },
+    },
     audit: {
       type: 'object', additionalProperties: false,
       properties: { max_bytes: { type: 'integer', minimum: 4096, maximum: 1073741824 }, keep: { type: 'integer', minimum: 1, maximum: 100 } },

@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadValidators } from '../common/validators';
+import type { DefaultCertificateConfig } from './domain/default-certificate';
+import type { FactoryDeclaration } from './domain/factory';
 
 export interface CertdConfig {
   data_dir: string;
@@ -26,6 +28,10 @@ export interface CertdConfig {
   audit: { max_bytes: number; keep: number };
   /** The device's host names and addresses: the https binding's SANs should cover them. */
   device_names: string[];
+  /** Made at the first start and bound to https (domain/default-certificate.ts). */
+  default_certificate: DefaultCertificateConfig;
+  /** Factory material imported at every start as protected entries (domain/factory.ts). */
+  factory_entries: FactoryDeclaration[];
   http: HttpLimits;
   /** Origins (scheme://host[:port]) besides certd's own whose pages may change things. */
   trusted_origins: string[];
@@ -100,6 +106,8 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     },
     body_limit: raw.body_limit ?? 1024 * 1024,
     device_names: raw.device_names ?? [],
+    default_certificate: { make: raw.default_certificate?.make ?? true, alias: raw.default_certificate?.alias ?? 'default', valid_days: raw.default_certificate?.valid_days ?? 3650 },
+    factory_entries: (raw.factory_entries ?? []).map((f) => ({ ...f, certificate_file: abs(f.certificate_file) })),
     audit: { max_bytes: raw.audit?.max_bytes ?? 1024 * 1024, keep: raw.audit?.keep ?? 4 },
     http: {
       max_connections: raw.max_connections ?? 128,

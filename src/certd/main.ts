@@ -25,6 +25,8 @@ import { RecordOnlyApplier } from './appliers/record-only';
 import { Audit } from './domain/audit';
 import { Bindings } from './domain/bindings';
 import { Certificates } from './domain/certificates';
+import { ensureDefaultCertificate } from './domain/default-certificate';
+import { importFactoryEntries } from './domain/factory';
 import { Keystores } from './domain/keystores';
 import { App } from './http/app';
 import { currentRequest } from './http/context';
@@ -32,6 +34,7 @@ import { createCertdServer } from './http/server';
 import { AuditLog } from './store/audit-log';
 import { BindingStore } from './store/bindings';
 import { Journal } from './store/journal';
+import { Marker } from './store/marker';
 import { RecordStore } from './store/records';
 
 const log = createLogger('certd');
@@ -86,6 +89,14 @@ async function main(): Promise<void> {
     // Keys only a journaled operation may delete: these stay until a person decides.
     log.warn('keys of certd that no entry uses were kept', { count: found.unowned.length, keys: found.unowned.slice(0, 100) });
   }
+  for (const f of await importFactoryEntries(config.factory_entries, store, certs, bindings, audit)) {
+    if (f.ok) log.info('factory entry', { alias: f.alias, outcome: f.detail });
+    else log.warn('factory entry not in force (see /certd/v1/health)', { alias: f.alias, problem: f.detail });
+  }
+  // A failure is logged and tried again at the next start; certd serves meanwhile.
+  await ensureDefaultCertificate(config.default_certificate, config.device_names, certs, bindings, new Marker(join(config.data_dir, 'default-certificate.json')))
+    .then((outcome) => log.info('default certificate', { alias: config.default_certificate.alias, outcome }))
+    .catch((e: Error) => log.error('default certificate not made', { alias: config.default_certificate.alias, error: e.message }));
 
   const first = UserStore.firstRun(config.users_file, config.realm);
   const users = UserStore.load(config.users_file);

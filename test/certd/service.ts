@@ -65,6 +65,8 @@ export async function startService(opts: {
   writeFileSync(certdConfig, JSON.stringify({
     data_dir: join(dir, 'certd'), keystored_socket_dir: join(dir, 'run'), listen: { host: '127.0.0.1', port: 0 },
     users_file: usersFile, realm, auth: { basic: opts.basic ?? true, digest: ['SHA-256', 'MD5'], ...(opts.throttle ? { throttle: opts.throttle } : {}) },
+    // Suites count entries and keys from an empty store; default-certificate.test.ts makes one.
+    default_certificate: { make: false },
     ...(opts.certd ?? {}),
   }));
   const env = { ...process.env, CERTD_KEYSTORE_TIME_SCALE: String(TIME_SCALE), ...(opts.env ?? {}) };

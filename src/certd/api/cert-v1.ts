@@ -47,6 +47,8 @@ export const ERROR_CODES: Record<DomainErrorCode, [status: number, code: number]
   IN_USE: [409, 22],
   PREFLIGHT_FAILED: [400, 23],
   APPLY_FAILED: [502, 24],
+  // Like IN_USE: the entry's state, not the caller's role, refuses the change.
+  PROTECTED: [409, 25],
 };
 
 /**

@@ -31,7 +31,7 @@ function entryView(d: EntryDetails, usedBy: string[]) {
   return {
     id: e.id, alias: e.alias, kind: e.kind, keystore: e.keystore ?? null,
     subject: d.info.subject, issuer: d.info.issuer, not_before: d.info.not_before, not_after: d.info.not_after,
-    sha1: d.sha1, sha256: d.sha256, protected: false, used_by: usedBy,
+    sha1: d.sha1, sha256: d.sha256, protected: e.protected === true, used_by: usedBy,
   };
 }
 

@@ -14,6 +14,7 @@ import type { Entry, EntryKind, RecordStore } from '../store/records';
 import type { Audit, AuditTarget } from './audit';
 import { DomainError } from './errors';
 import type { Keystores } from './keystores';
+import { EntryNames } from './lookup';
 import { checkAlias, lookupForm } from './names';
 
 export interface Crypto {
@@ -91,6 +92,13 @@ export interface UnownedKey {
   key_id: string;
 }
 
+/** How a declared factory entry fared at start (domain/factory.ts). */
+export interface FactoryStatus {
+  alias: string;
+  ok: boolean;
+  detail?: string;
+}
+
 /** What the bindings (domain/bindings.ts) answer about entries they use. */
 export interface Usage {
   /** Names of the bindings that use the entry. */
@@ -122,6 +130,10 @@ export class Certificates {
   private readonly parsed = new Map<string, CertificateInfo>();
   /** What the last reconcile found and left alone (reported, never deleted). */
   unowned: UnownedKey[] = [];
+  /** The factory entries the last start declared (see domain/factory.ts). */
+  factory: FactoryStatus[] = [];
+  /** Each API's names for entries. */
+  readonly names: EntryNames;
   private usage: Usage = { usedBy: () => [], reapply: async () => undefined };
 
   constructor(
@@ -131,7 +143,9 @@ export class Certificates {
     private readonly crypto: Crypto,
     private readonly audit: Audit,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
-  ) {}
+  ) {
+    this.names = new EntryNames(store, (pem) => this.info(pem));
+  }
 
   /** Connects the bindings (the composition root does, once both exist). */
   attach(usage: Usage): void {
@@ -194,9 +208,12 @@ export class Certificates {
    * keystored's stores as they answer now, and what the last start found and kept: keys
    * of ours no entry uses (see reconcile) and journal intents set aside.
    */
-  async health(): Promise<{ ok: boolean; keystores: { id: string; ok: boolean; detail?: string }[]; unowned_keys: UnownedKey[]; journal_pending: number }> {
+  async health(): Promise<{
+    ok: boolean; keystores: { id: string; ok: boolean; detail?: string }[]; factory: FactoryStatus[]; unowned_keys: UnownedKey[]; journal_pending: number;
+  }> {
     const keystores = await this.keystores.health().catch((e: DomainError) => [{ id: 'keystored', ok: false, detail: e.message }]);
-    return { ok: keystores.every((k) => k.ok), keystores, unowned_keys: this.unowned, journal_pending: this.journal.pending().length };
+    const ok = keystores.every((k) => k.ok) && this.factory.every((f) => f.ok);
+    return { ok, keystores, factory: this.factory, unowned_keys: this.unowned, journal_pending: this.journal.pending().length };
   }
 
   async listKeystores(): Promise<StoreDescription[]> {
@@ -306,6 +323,7 @@ export class Certificates {
   replace(kind: EntryKind, alias: string, certificatePem: string): Promise<void> {
     return this.audit.change('replace_certificate', () => this.target(alias), () => this.serial(async () => {
       const entry = this.entry(kind, alias);
+      refuseProtected(entry);
       const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
       if (kind === 'ca' && chain.length > 0) throw new DomainError('INVALID', 'must hold one certificate', 'certificate');
       const old = this.info(entry.certificate);
@@ -334,6 +352,7 @@ export class Certificates {
   delete(kind: EntryKind, name: string): Promise<void> {
     return this.audit.change('delete', () => this.target(name), () => this.serial(async () => {
       const entry = this.entry(kind, name);
+      refuseProtected(entry);
       const users = this.usage.usedBy(entry.id);
       if (users.length > 0) throw new DomainError('IN_USE', `used by the ${users.join(', ')} binding${users.length > 1 ? 's' : ''}`);
       if (kind === 'ca' || !entry.keystore || !entry.key_id) {
@@ -490,7 +509,8 @@ export class Certificates {
     return info;
   }
 
-  private readCertificates(text: string, field: string): { pem: string; info: CertificateInfo }[] {
+  /** The PEM certificates in `text`, parsed and re-encoded; BAD_CERTIFICATE naming `field`. */
+  readCertificates(text: string, field: string): { pem: string; info: CertificateInfo }[] {
     const blocks = pemCertificates(text);
     if (blocks.length === 0) throw new DomainError('BAD_CERTIFICATE', 'no PEM certificate', field);
     try {
@@ -555,6 +575,10 @@ export class Certificates {
 
 /** Keys certd makes carry this prefix: reconciliation never touches anyone else's keys. */
 export const KEY_PREFIX = 'certd-';
+
+function refuseProtected(e: Entry): void {
+  if (e.protected) throw new DomainError('PROTECTED', 'the entry is factory material: it cannot be deleted or replaced');
+}
 
 function base64(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'base64'));

@@ -18,7 +18,9 @@ export type DomainErrorCode =
   /** A binding's pre-flight check failed (the field names the check). */
   | 'PREFLIGHT_FAILED'
   /** The service did not take the binding; the previous one is back. */
-  | 'APPLY_FAILED';
+  | 'APPLY_FAILED'
+  /** The entry is factory material (declared in config): not deleted, not replaced. */
+  | 'PROTECTED';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message: string, readonly field?: string) {

@@ -33,6 +33,8 @@ export interface Entry {
   keystore?: string;
   key_id?: string;
   created: string;
+  /** Factory material declared in config (domain/factory.ts): never deleted or replaced by a client. */
+  protected?: true;
 }
 
 export interface Fingerprints {
