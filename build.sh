@@ -36,15 +36,17 @@ exec 9>build/.lock
 flock 9
 
 # --- tools ---------------------------------------------------------------------------
-# command -> Debian package that provides it
+# command -> Debian package that provides it (curl and python3 with requests: the
+# authentication interop tests, test/certd/auth-compat.test.ts)
 declare -A TOOL_PKG=(
   [emcc]=emscripten [openssl]=openssl [gcc]=gcc [make]=make [ar]=binutils
-  [bzip2]=bzip2 [sha256sum]=coreutils [node]=nodejs [npm]=npm
+  [bzip2]=bzip2 [sha256sum]=coreutils [node]=nodejs [npm]=npm [curl]=curl [python3]=python3
 )
 missing=()
 for tool in "${!TOOL_PKG[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${TOOL_PKG[$tool]}")
 done
+python3 -c 'import requests' >/dev/null 2>&1 || missing+=(python3-requests)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${missing[*]} from Debian"

@@ -19,6 +19,7 @@ export const CERTD_CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false,
       properties: {
         basic: { type: 'boolean' },
+        basic_over_http: { type: 'boolean' },
         digest: { type: 'array', items: { enum: ['SHA-256', 'MD5'] }, uniqueItems: true },
         nonce_failures: { type: 'integer', minimum: 1, maximum: 100 },
         trusted_proxies: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 2, maxLength: 45 } },

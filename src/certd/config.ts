@@ -16,11 +16,15 @@ export interface CertdConfig {
   users_file: string;
   realm: string;
   auth: {
+    /** Basic on TLS connections (certd's own, or the front web server's). */
     basic: boolean;
+    /** Basic on plain HTTP too: the password crosses in clear. */
+    basic_over_http: boolean;
+    /** Digest algorithms, offered in this order. */
     digest: ('SHA-256' | 'MD5')[];
     nonce_failures: number;
     throttle: ThrottleConfig;
-    /** Peers whose X-Forwarded-For names the client (the camera's web server). */
+    /** Peers whose X-Forwarded-For names the client and, on loopback, X-Forwarded-Proto the TLS (the camera's web server). */
     trusted_proxies: string[];
   };
   body_limit: number;
@@ -98,8 +102,10 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     users_file: raw.users_file ? abs(raw.users_file) : join(dataDir, 'users.json'),
     realm: raw.realm ?? 'certd',
     auth: {
-      basic: raw.auth?.basic ?? false,
-      digest: raw.auth?.digest ?? ['SHA-256', 'MD5'],
+      basic: raw.auth?.basic ?? true,
+      basic_over_http: raw.auth?.basic_over_http ?? false,
+      // MD5 first, as devices: a common client library reads only the first challenge.
+      digest: raw.auth?.digest ?? ['MD5', 'SHA-256'],
       nonce_failures: raw.auth?.nonce_failures ?? 3,
       throttle: { ...THROTTLE_DEFAULTS, ...raw.auth?.throttle },
       trusted_proxies: raw.auth?.trusted_proxies ?? ['127.0.0.1', '::1'],

@@ -19,6 +19,7 @@ import { registerDiscovery } from './api/discovery';
 import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
+import { tlsByProxy } from './http/forwarded-tls';
 import { UserStore } from './auth/users';
 import { loadCertdConfig } from './config';
 import { RecordOnlyApplier } from './appliers/record-only';
@@ -108,12 +109,14 @@ async function main(): Promise<void> {
   const failureLog = new FailureLog(log, t.log_lines_per_minute, undefined, (user, address, api, outcome) => audit.failedLogin(user, address, api, outcome));
   setInterval(() => failureLog.flush(), 60_000).unref();
   const auth = new Authenticator(users, {
-    realm: config.realm, basic: config.auth.basic, digestAlgorithms: config.auth.digest, nonceTtlSeconds: 300, nonceFailures: config.auth.nonce_failures,
+    realm: config.realm, basic: config.auth.basic, basicOverHttp: config.auth.basic_over_http, digestAlgorithms: config.auth.digest,
+    nonceTtlSeconds: 300, nonceFailures: config.auth.nonce_failures,
   }, { throttle, onFailure: (f) => failureLog.record(f) });
   const proxies = new Set(config.auth.trusted_proxies);
   const app = new App({
     clientAddress: (remote, forwardedFor) => clientAddress(remote, forwardedFor, proxies),
-    authenticate: (method, url, header, client) => auth.authenticate(method, url, header, client),
+    tlsByProxy: (remote, forwardedProto) => tlsByProxy(remote, forwardedProto, proxies),
+    authenticate: (req) => auth.authenticate(req),
     bodyLimit: config.body_limit,
     trustedOrigins: config.trusted_origins,
     errorBody: errorEnvelope,
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
   registerCertdV1(app, certs, bindings, audit);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
-  const { server, maxConnections } = createCertdServer({ limits: config.http, tls }, app.listener);
+  const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, resolve);

@@ -16,7 +16,7 @@ let svc: Service;
 t.before(async () => {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'https.key'), '-out', join(dir, 'https.pem'),
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2'], { stdio: 'pipe' });
-  svc = await startService({ certd: { tls: { cert_file: join(dir, 'https.pem'), key_file: join(dir, 'https.key') } } });
+  svc = await startService({ basicOverHttp: false, certd: { tls: { cert_file: join(dir, 'https.pem'), key_file: join(dir, 'https.key') } } });
 });
 t.after(async () => {
   await svc?.stop();
@@ -38,7 +38,7 @@ function get(path: string, auth?: string): Promise<{ status: number; body: strin
   });
 }
 
-t('serves the API over TLS with the configured certificate, and still asks for credentials', async () => {
+t('serves the API over TLS with the configured certificate, and still asks for credentials (Basic taken: the connection is TLS)', async () => {
   const anon = await get(API);
   assert.is(anon.status, 401);
   assert.is(anon.peer, 'localhost');

@@ -118,8 +118,8 @@ function assertChallenged(r: Reply, label: string, basic = true): void {
   const www = challenges(r);
   const digest = (alg: string) => www.findIndex((c) => c.startsWith('Digest ') && c.includes(`algorithm=${alg}`)
     && c.includes('realm="certd-test"') && c.includes('qop="auth"') && /nonce="[^"]+"/.test(c));
-  assert.ok(digest('SHA-256') >= 0, `${label}: Digest SHA-256 challenge in ${JSON.stringify(www)}`);
-  assert.ok(digest('MD5') > digest('SHA-256'), `${label}: Digest MD5 challenge after SHA-256`);
+  assert.is(digest('MD5'), 0, `${label}: Digest MD5 challenge first in ${JSON.stringify(www)}`);
+  assert.ok(digest('SHA-256') > digest('MD5'), `${label}: Digest SHA-256 challenge after MD5`);
   assert.is(www.some((c) => /^Basic realm="certd-test"/.test(c)), basic, `${label}: Basic challenge ${basic ? '' : 'not '}offered`);
 }
 

@@ -46,8 +46,13 @@ export async function certdKeys(svc: Service, store = 'SOFTWARE0'): Promise<stri
   }
 }
 
+/**
+ * `basic` (default true) turns Basic on; `basicOverHttp` (default: as `basic`) lets it
+ * through on this plain-HTTP listener too, for the suites that are about something else.
+ */
 export async function startService(opts: {
-  stores?: Record<string, unknown>[]; env?: Record<string, string>; basic?: boolean; throttle?: Record<string, number>; certd?: Record<string, unknown>;
+  stores?: Record<string, unknown>[]; env?: Record<string, string>; basic?: boolean; basicOverHttp?: boolean; throttle?: Record<string, number>;
+  certd?: Record<string, unknown>;
 } = {}): Promise<Service> {
   const dir = mkdtempSync(join(tmpdir(), 'certd-e2e-'));
   const realm = 'certd-test';
@@ -64,7 +69,9 @@ export async function startService(opts: {
   const certdConfig = join(dir, 'certd.json');
   writeFileSync(certdConfig, JSON.stringify({
     data_dir: join(dir, 'certd'), keystored_socket_dir: join(dir, 'run'), listen: { host: '127.0.0.1', port: 0 },
-    users_file: usersFile, realm, auth: { basic: opts.basic ?? true, digest: ['SHA-256', 'MD5'], ...(opts.throttle ? { throttle: opts.throttle } : {}) },
+    users_file: usersFile, realm, auth: {
+      basic: opts.basic ?? true, basic_over_http: opts.basicOverHttp ?? opts.basic ?? true, ...(opts.throttle ? { throttle: opts.throttle } : {}),
+    },
     // Suites count entries and keys from an empty store; default-certificate.test.ts makes one.
     default_certificate: { make: false },
     ...(opts.certd ?? {}),

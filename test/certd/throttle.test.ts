@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rq } from './auth-request';
 import { Authenticator, type AuthResult } from '../../src/certd/auth/authenticator';
 import { FailureLog, type FailedLogin } from '../../src/certd/auth/failure-log';
+import { isLoopback, tlsByProxy } from '../../src/certd/http/forwarded-tls';
 import { clientAddress, displayAddress, sourceOf, Throttle, type ThrottleOptions } from '../../src/certd/auth/throttle';
 import { UserStore } from '../../src/certd/auth/users';
 import type { Logger } from '../../src/common/log';
@@ -139,6 +141,21 @@ t('client address: X-Forwarded-For counts only from a trusted proxy, its last ho
   assert.is(clientAddress('192.0.2.1', '198.51.100.7', proxies), '192.0.2.1');
 });
 
+t('TLS by proxy: X-Forwarded-Proto https counts only from a trusted peer on loopback, its last value', () => {
+  const proxies = new Set(['127.0.0.1', '::1', '192.0.2.1']);
+  assert.is(tlsByProxy('127.0.0.1', 'https', proxies), true);
+  assert.is(tlsByProxy('::ffff:127.0.0.1', 'HTTPS', proxies), true);
+  assert.is(tlsByProxy('::1', ['http', 'https'], proxies), true);
+  assert.is(tlsByProxy('127.0.0.1', 'https, http', proxies), false, 'a proxy that appends has the last word');
+  assert.is(tlsByProxy('127.0.0.1', 'http', proxies), false);
+  assert.is(tlsByProxy('127.0.0.1', undefined, proxies), false);
+  assert.is(tlsByProxy('127.0.0.2', 'https', proxies), false, 'loopback, but not a trusted proxy');
+  assert.is(tlsByProxy('192.0.2.1', 'https', proxies), false, 'a trusted proxy, but not on loopback');
+  assert.is(tlsByProxy('198.51.100.7', 'https', proxies), false);
+  assert.equal(['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.3'].map(isLoopback), [true, true, true, true, true]);
+  assert.equal(['128.0.0.1', '::2', '::ffff:10.0.0.1', '', 'localhost'].map(isLoopback), [false, false, false, false, false]);
+});
+
 // --- FailureLog ----------------------------------------------------------------------------
 
 function capture(): { log: Logger; lines: { msg: string; [k: string]: unknown }[] } {
@@ -204,14 +221,14 @@ t('Authenticator: a locked pair is refused even with the right password, the adm
   const events: FailedLogin[] = [];
   const a = new Authenticator(users(), { realm: REALM, basic: true, digestAlgorithms: ['SHA-256'], nonceTtlSeconds: 60 },
     { now: c.now, throttle: new Throttle({ ...OPTS, lockAfter: 4 }, c.now), onFailure: (f) => events.push(f) });
-  const results = [1, 2, 3, 4].map((i) => a.check('GET', '/x', basic('admin', `wrong-${i}`), '::ffff:127.0.0.2'));
+  const results = [1, 2, 3, 4].map((i) => a.check(rq('GET', '/x', basic('admin', `wrong-${i}`), '::ffff:127.0.0.2')));
   assert.equal(results.map((r) => !r.ok && r.reason === 'bad' && r.delayMs), [0, 0, 100, 200]);
-  const locked = a.check('GET', '/x', basic('admin', 'right-pass'), '127.0.0.2');
+  const locked = a.check(rq('GET', '/x', basic('admin', 'right-pass'), '127.0.0.2'));
   assert.equal(locked, { ok: false, challenges: [], reason: 'locked', retryAfterSeconds: 60 });
-  assert.equal(a.check('GET', '/x', basic('admin', 'right-pass'), '127.0.0.1'), { ok: true, user: 'admin', role: 'admin' });
-  const wrongNonce = nonceOf(a.check('GET', '/x', undefined, '127.0.0.3'));
-  a.check('GET', '/x', digest(wrongNonce, 'guess-digest'), '127.0.0.3');
-  a.check('GET', '/x', basic('nobody', 'guess-unknown'), '127.0.0.3');
+  assert.equal(a.check(rq('GET', '/x', basic('admin', 'right-pass'), '127.0.0.1')), { ok: true, user: 'admin', role: 'admin' });
+  const wrongNonce = nonceOf(a.check(rq('GET', '/x', undefined, '127.0.0.3')));
+  a.check(rq('GET', '/x', digest(wrongNonce, 'guess-digest'), '127.0.0.3'));
+  a.check(rq('GET', '/x', basic('nobody', 'guess-unknown'), '127.0.0.3'));
   assert.equal(events.map((e) => [e.user, e.address, e.scheme, e.reason]), [
     ...[1, 2, 3, 4].map(() => ['admin', '127.0.0.2', 'basic', 'wrong password']),
     ['admin', '127.0.0.2', 'basic', 'locked'],
@@ -226,37 +243,37 @@ t('Authenticator: a locked pair is refused even with the right password, the adm
 
 t('Authenticator: a Digest nonce takes nonceFailures wrong answers, then even the right one gets a fresh challenge', () => {
   const a = new Authenticator(users(), { realm: REALM, basic: false, digestAlgorithms: ['SHA-256'], nonceTtlSeconds: 60, nonceFailures: 3 });
-  const n = nonceOf(a.check('GET', '/x', undefined));
+  const n = nonceOf(a.check(rq('GET', '/x', undefined)));
   for (let i = 0; i < 3; i++) {
-    const r = a.check('GET', '/x', digest(n, `wrong-${i}`));
+    const r = a.check(rq('GET', '/x', digest(n, `wrong-${i}`)));
     assert.ok(!r.ok && r.reason === 'bad', `wrong ${i}`);
   }
-  const r = a.check('GET', '/x', digest(n, 'right-pass'));
+  const r = a.check(rq('GET', '/x', digest(n, 'right-pass')));
   assert.ok(!r.ok && r.reason === 'bad' && !r.challenges[0]!.includes('stale'), 'used up');
   assert.is.not(nonceOf(r), n);
-  assert.equal(a.check('GET', '/x', digest(nonceOf(r), 'right-pass')), { ok: true, user: 'admin', role: 'admin' });
+  assert.equal(a.check(rq('GET', '/x', digest(nonceOf(r), 'right-pass'))), { ok: true, user: 'admin', role: 'admin' });
   // Fewer wrong answers leave the nonce usable.
-  const m = nonceOf(a.check('GET', '/x', undefined));
-  a.check('GET', '/x', digest(m, 'wrong'));
-  a.check('GET', '/x', digest(m, 'wrong'));
-  assert.is(a.check('GET', '/x', digest(m, 'right-pass')).ok, true);
+  const m = nonceOf(a.check(rq('GET', '/x', undefined)));
+  a.check(rq('GET', '/x', digest(m, 'wrong')));
+  a.check(rq('GET', '/x', digest(m, 'wrong')));
+  assert.is(a.check(rq('GET', '/x', digest(m, 'right-pass'))).ok, true);
 });
 
 t('Authenticator: stale=true only for the right password, on an expired nonce and on a used nc', () => {
   const c = clock();
   const a = new Authenticator(users(), { realm: REALM, basic: false, digestAlgorithms: ['SHA-256'], nonceTtlSeconds: 30, nonceFailures: 10 }, { now: c.now });
   const stale = (r: AuthResult) => !r.ok && r.challenges.some((ch) => ch.includes('stale=true'));
-  const n = nonceOf(a.check('GET', '/x', undefined));
-  assert.is(a.check('GET', '/x', digest(n, 'right-pass')).ok, true);
-  assert.is(stale(a.check('GET', '/x', digest(n, 'wrong'))), false, 'used nc, wrong password');
-  assert.is(stale(a.check('GET', '/x', digest(n, 'right-pass'))), true, 'used nc, right password');
+  const n = nonceOf(a.check(rq('GET', '/x', undefined)));
+  assert.is(a.check(rq('GET', '/x', digest(n, 'right-pass'))).ok, true);
+  assert.is(stale(a.check(rq('GET', '/x', digest(n, 'wrong')))), false, 'used nc, wrong password');
+  assert.is(stale(a.check(rq('GET', '/x', digest(n, 'right-pass')))), true, 'used nc, right password');
   c.t += 31_000;
-  assert.is(stale(a.check('GET', '/x', digest(n, 'wrong', '00000002'))), false, 'expired, wrong password');
-  assert.is(stale(a.check('GET', '/x', digest(n, 'right-pass', '00000002'))), true, 'expired, right password');
+  assert.is(stale(a.check(rq('GET', '/x', digest(n, 'wrong', '00000002')))), false, 'expired, wrong password');
+  assert.is(stale(a.check(rq('GET', '/x', digest(n, 'right-pass', '00000002')))), true, 'expired, right password');
 });
 
 t('nonces of two processes started at different times do not tell when they started', () => {
-  const issuedAt = (a: Authenticator) => Number(Buffer.from(nonceOf(a.check('GET', '/x', undefined)), 'base64url').readBigUInt64BE(0));
+  const issuedAt = (a: Authenticator) => Number(Buffer.from(nonceOf(a.check(rq('GET', '/x', undefined))), 'base64url').readBigUInt64BE(0));
   const c = clock(1_000);
   const early = new Authenticator(users(), { realm: REALM, basic: false, digestAlgorithms: ['SHA-256'], nonceTtlSeconds: 30 }, { now: c.now });
   const late = new Authenticator(users(), { realm: REALM, basic: false, digestAlgorithms: ['SHA-256'], nonceTtlSeconds: 30 }, { now: c.now });
@@ -272,8 +289,8 @@ t('authenticate() holds a failure back without blocking: a right login meanwhile
     { throttle: new Throttle({ ...OPTS, freeFailures: 0, baseDelayMs: 300, maxDelayMs: 300 }) });
   const order: string[] = [];
   const started = performance.now();
-  const wrong = a.authenticate('GET', '/x', basic('admin', 'wrong'), '127.0.0.2').then((r) => { order.push(`wrong ${!r.ok && r.reason}`); });
-  const right = a.authenticate('GET', '/x', basic('admin', 'right-pass'), '127.0.0.1').then((r) => { order.push(`right ${r.ok}`); });
+  const wrong = a.authenticate(rq('GET', '/x', basic('admin', 'wrong'), '127.0.0.2')).then((r) => { order.push(`wrong ${!r.ok && r.reason}`); });
+  const right = a.authenticate(rq('GET', '/x', basic('admin', 'right-pass'), '127.0.0.1')).then((r) => { order.push(`right ${r.ok}`); });
   await Promise.all([wrong, right]);
   assert.equal(order, ['right true', 'wrong bad']);
   assert.ok(performance.now() - started >= 290, 'the failure was held back');

@@ -16,6 +16,7 @@ import { NotUtf8, takeSecretFields } from '../../src/certd/api/secret-fields';
 import { validBody } from '../../src/certd/api/validate';
 import { parseAuthorization } from '../../src/certd/auth/auth-header';
 import { Authenticator } from '../../src/certd/auth/authenticator';
+import { rq } from '../certd/auth-request';
 import { UserStore } from '../../src/certd/auth/users';
 import { HttpError } from '../../src/certd/http/errors';
 import type { Core } from '../../wasm/core';
@@ -180,12 +181,12 @@ function authTargets(): Target[] {
   const check = (input: Uint8Array): Outcome => {
     const header = Buffer.from(input).toString('latin1');
     parseAuthorization(header);
-    const r = auth.check('GET', uri, header);
+    const r = auth.check(rq('GET', uri, header));
     if (r.ok && forged) throw new Violation('a forged credential authenticated');
     return r.ok ? 'accepted' : 'rejected';
   };
   const ctx = (): DigestContext => {
-    const challenge = (auth.check('GET', uri, undefined) as { challenges: string[] }).challenges[0]!;
+    const challenge = (auth.check(rq('GET', uri, undefined)) as { challenges: string[] }).challenges[0]!;
     const p = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(challenge)![1]!;
     return {
       realm, nonce: p('nonce'), opaque: p('opaque'), uri, method: 'GET', user: 'admin', password,

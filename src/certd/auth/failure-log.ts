@@ -13,7 +13,8 @@ export interface FailedLogin {
   user: string;
   /** The client's address (IPv4-mapped IPv6 shown as IPv4). */
   address: string;
-  scheme: 'digest' | 'basic';
+  /** The scheme's name (scheme.ts): digest, basic, … */
+  scheme: string;
   /** Which of certd's APIs the request was for. */
   api: string;
   reason: 'unknown user' | 'wrong password' | 'locked' | 'nonce used up';

@@ -3,7 +3,9 @@
 // rule (cross-site.ts), and one place where errors become responses. Front-ends register
 // routes; they never touch node:http.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import Router, { type HTTPMethod } from 'find-my-way';
+import type { AuthRequest } from '../auth/scheme';
 import { apiOf, runInContext } from './context';
 import { crossSiteRefusal } from './cross-site';
 import { HttpError } from './errors';
@@ -14,6 +16,11 @@ const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 const LINGER_MS = 2000;
 /** A refused body declared this small is read (and dropped) so that the connection stays. */
 const DRAIN_LIMIT = 64 * 1024;
+/**
+ * Longest request-target taken, bytes; longer is 414 before authentication. 8 KiB is
+ * Apache's default (LimitRequestLine), the server a camera fronts certd with.
+ */
+export const MAX_URL = 8192;
 
 export interface Principal {
   user: string;
@@ -39,11 +46,8 @@ export interface Response {
 
 export type Handler = (req: Request) => Promise<Response> | Response;
 
-/**
- * `client` is the client's address (AppOptions.clientAddress). A refusal with
- * retryAfterSeconds is "too many failed logins".
- */
-export type Authenticate = (method: string, url: string, authorization: string | undefined, client: string) => Promise<
+/** A refusal with retryAfterSeconds is "too many failed logins". */
+export type Authenticate = (req: AuthRequest) => Promise<
   | { ok: true; user: string; role: Role }
   | { ok: false; challenges: string[]; retryAfterSeconds?: number }>;
 
@@ -57,6 +61,11 @@ export interface AppOptions {
    * word for the client); default: the peer. Used for throttling and the audit trail.
    */
   clientAddress?: (remote: string, forwardedFor: string | string[] | undefined) => string;
+  /**
+   * Whether a plain connection's peer is the front web server saying that the client's
+   * connection was TLS (forwarded-tls.ts); default: never. certd's own TLS always counts.
+   */
+  tlsByProxy?: (remote: string, forwardedProto: string | string[] | undefined) => boolean;
   /** Largest request body, bytes; larger is 413 before anything is parsed. */
   bodyLimit: number;
   /** Origins (URL.origin form) besides the server's own whose pages may change things. */
@@ -97,9 +106,12 @@ export class App {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Buffer | undefined;
     try {
+      const url = req.url ?? '/';
+      if (Buffer.byteLength(url) > MAX_URL) throw new HttpError(414, 12, `URL over ${MAX_URL} bytes`);
       const remote = req.socket.remoteAddress ?? '';
       const source = this.options.clientAddress?.(remote, req.headers['x-forwarded-for']) ?? remote;
-      const auth = await this.options.authenticate(req.method ?? 'GET', req.url ?? '/', req.headers.authorization, source);
+      const secure = (req.socket as TLSSocket).encrypted === true || (this.options.tlsByProxy?.(remote, req.headers['x-forwarded-proto']) ?? false);
+      const auth = await this.options.authenticate({ method: req.method ?? 'GET', url, headers: req.headers, remote: source, secure });
       if (!auth.ok) {
         if (auth.retryAfterSeconds !== undefined) {
           throw new HttpError(429, 21, 'too many failed logins; try again later', { 'retry-after': String(auth.retryAfterSeconds) });
