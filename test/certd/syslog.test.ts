@@ -4,8 +4,12 @@
 // run is in any line; a receiver that is not there changes no answer, and the failures are
 // counted and logged once.
 import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadCertdConfig } from '../../src/certd/config';
 import type { AuditRecord, AuditSink } from '../../src/certd/domain/audit';
 import { SyslogCopy } from '../../src/certd/store/audit-syslog';
 import { makeMaterial, PASSPHRASE } from './material';
@@ -134,6 +138,20 @@ t('certd sends its records; no secret is in any line; a missing receiver changes
   } finally {
     await svc?.stop();
   }
+});
+
+t('config: audit.syslog defaults, and a target that is not an IP address or a facility that is not one are refused', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'certd-syslog-config-')), 'certd.json');
+  const load = (syslog: unknown) => {
+    writeFileSync(file, JSON.stringify({ audit: { syslog } }));
+    return loadCertdConfig(file);
+  };
+  assert.equal(load({ host: '::1', port: 514 }).audit.syslog, { host: '::1', port: 514, facility: 'auth', app_name: 'certd' });
+  assert.throws(() => load({ host: 'syslog.example', port: 514 }), /audit\/syslog\/host must be an IP address/);
+  assert.throws(() => load({ host: '127.0.0.1', port: 514, facility: 'nope' }), /facility/);
+  assert.throws(() => load({ host: '127.0.0.1', port: 514, app_name: 'two words' }), /app_name/);
+  writeFileSync(file, '{}');
+  assert.is(loadCertdConfig(file).audit.syslog, undefined, 'off unless configured');
 });
 
 t.run();
