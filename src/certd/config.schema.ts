@@ -1,4 +1,6 @@
 // The schema of the config file, as data (compiled at build time by src/common/compile-schemas.ts).
+import { FACILITIES } from '../common/rfc5424';
+
 export const CERTD_CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -59,7 +61,19 @@ export const CERTD_CONFIG_SCHEMA = {
     },
     audit: {
       type: 'object', additionalProperties: false,
-      properties: { max_bytes: { type: 'integer', minimum: 4096, maximum: 1073741824 }, keep: { type: 'integer', minimum: 1, maximum: 100 } },
+      properties: {
+        max_bytes: { type: 'integer', minimum: 4096, maximum: 1073741824 },
+        keep: { type: 'integer', minimum: 1, maximum: 100 },
+        syslog: {
+          type: 'object', additionalProperties: false, required: ['host', 'port'],
+          properties: {
+            host: { type: 'string', minLength: 2, maxLength: 45 },
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            facility: { enum: [...FACILITIES] },
+            app_name: { type: 'string', pattern: '^[\\x21-\\x7e]{1,48}$' },
+          },
+        },
+      },
     },
     max_connections: { type: 'integer', minimum: 1, maximum: 65536 },
     max_connections_per_address: { type: 'integer', minimum: 1, maximum: 65536 },

@@ -1,10 +1,12 @@
 // certd's configuration. With no file, it serves on 127.0.0.1:8080 (a camera's web server
 // fronts it), keeps its data under the project's data/ folder and finds keystored there.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadValidators } from '../common/validators';
 import type { DefaultCertificateConfig } from './domain/default-certificate';
 import type { FactoryDeclaration } from './domain/factory';
+import type { SyslogTarget } from './store/audit-syslog';
 
 export interface CertdConfig {
   data_dir: string;
@@ -28,8 +30,8 @@ export interface CertdConfig {
     trusted_proxies: string[];
   };
   body_limit: number;
-  /** The audit trail's files: rotate past max_bytes, keep this many rotated files. */
-  audit: { max_bytes: number; keep: number };
+  /** The audit trail's files: rotate past max_bytes, keep this many rotated files; a copy to syslog. */
+  audit: { max_bytes: number; keep: number; syslog?: SyslogTarget };
   /** The device's host names and addresses: the https binding's SANs should cover them. */
   device_names: string[];
   /** Made at the first start and bound to https (domain/default-certificate.ts). */
@@ -73,7 +75,9 @@ export interface HttpLimits {
   max_pipelined_requests: number;
 }
 
-type RawConfig = Partial<Omit<CertdConfig, 'http'> & HttpLimits>;
+type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit'> & HttpLimits> & {
+  audit?: { max_bytes?: number; keep?: number; syslog?: Partial<SyslogTarget> & Pick<SyslogTarget, 'host' | 'port'> };
+};
 
 const validate = loadValidators<'config'>('certd').config;
 
@@ -90,6 +94,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
       throw new Error(`config ${path}: ${(e as Error).message}`);
     }
     if (!validate(raw)) throw new Error(`config ${path}: ${validate.errors?.[0]?.instancePath || '/'} ${validate.errors?.[0]?.message ?? 'invalid'}`);
+    if (raw.audit?.syslog && !isIP(raw.audit.syslog.host)) throw new Error(`config ${path}: /audit/syslog/host must be an IP address`);
     base = resolve(path, '..');
   }
   const abs = (p: string) => (isAbsolute(p) ? p : join(base, p));
@@ -114,7 +119,10 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     device_names: raw.device_names ?? [],
     default_certificate: { make: raw.default_certificate?.make ?? true, alias: raw.default_certificate?.alias ?? 'default', valid_days: raw.default_certificate?.valid_days ?? 3650 },
     factory_entries: (raw.factory_entries ?? []).map((f) => ({ ...f, certificate_file: abs(f.certificate_file) })),
-    audit: { max_bytes: raw.audit?.max_bytes ?? 1024 * 1024, keep: raw.audit?.keep ?? 4 },
+    audit: {
+      max_bytes: raw.audit?.max_bytes ?? 1024 * 1024, keep: raw.audit?.keep ?? 4,
+      ...(raw.audit?.syslog ? { syslog: { facility: 'auth' as const, app_name: 'certd', ...raw.audit.syslog } } : {}),
+    },
     http: {
       max_connections: raw.max_connections ?? 128,
       max_connections_per_address: raw.max_connections_per_address ?? 32,

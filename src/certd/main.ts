@@ -33,6 +33,7 @@ import { App } from './http/app';
 import { currentRequest } from './http/context';
 import { createCertdServer } from './http/server';
 import { AuditLog } from './store/audit-log';
+import { SyslogCopy } from './store/audit-syslog';
 import { BindingStore } from './store/bindings';
 import { Journal } from './store/journal';
 import { Marker } from './store/marker';
@@ -69,7 +70,11 @@ async function main(): Promise<void> {
   const keystores = new Keystores(client);
   const store = new RecordStore(config.data_dir);
   if (store.opened === 'new') log.info('entries folder made', { generation: store.generation });
-  const audit = new Audit(new AuditLog(config.data_dir, { maxBytes: config.audit.max_bytes, keep: config.audit.keep }), currentRequest);
+  const auditLog = new AuditLog(config.data_dir, { maxBytes: config.audit.max_bytes, keep: config.audit.keep });
+  const syslog = config.audit.syslog;
+  const audit = new Audit(syslog
+    ? new SyslogCopy(auditLog, syslog, (e) => log.warn('audit records are not reaching syslog (counted, logged once)', { target: `${syslog.host}:${syslog.port}`, error: e.message }))
+    : auditLog, currentRequest);
   const certs = new Certificates(store, new Journal(config.data_dir), keystores, crypto, audit);
   // Until a service has a live applier, what it would use is recorded under applied/.
   const recorder = new RecordOnlyApplier(join(config.data_dir, 'applied'));

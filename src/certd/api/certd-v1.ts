@@ -1,12 +1,14 @@
 // certd's own management API under /certd/v1 (what no camera API has): every entry with
 // its id, fingerprints and the bindings that use it; the bindings; the audit trail; the
-// service's health. It translates only; errors use cert.v1's envelope and codes.
+// service's health; its OpenAPI document (certd-v1-openapi.ts). It translates only;
+// errors use cert.v1's envelope and codes.
 import type { App, Request, Response } from '../http/app';
 import { HttpError } from '../http/errors';
 import type { Audit } from '../domain/audit';
 import type { Bindings } from '../domain/bindings';
 import type { Certificates, EntryDetails } from '../domain/certificates';
 import { toHttp } from './cert-v1';
+import { certdV1OpenApi } from './certd-v1-openapi';
 import { validBody } from './validate';
 
 export const CERTD_V1_BASE = '/certd/v1';
@@ -69,4 +71,7 @@ export function registerCertdV1(app: App, certs: Certificates, bindings: Binding
     const health = await certs.health();
     return { status: health.ok ? 200 : 503, body: { status: 'success', data: health } };
   });
+
+  const openapi = certdV1OpenApi(CERTD_V1_BASE);
+  app.route('GET', `${CERTD_V1_BASE}/openapi.json`, 'viewer', () => ({ status: 200, body: openapi }));
 }

@@ -1,0 +1,149 @@
+// The OpenAPI 3.1 document of /certd/v1, served at /certd/v1/openapi.json. Request bodies
+// are the very schemas the API validates with (certd-v1-schemas.ts), so they cannot drift;
+// response bodies are written once here. test/certd/openapi.test.ts checks that every
+// route certd-v1.ts registers is described and that real answers fit their schemas.
+import { CERTD_V1_SCHEMAS } from './certd-v1-schemas';
+
+const str = { type: 'string' };
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const success = (data: unknown) => ({
+  type: 'object', required: ['status', 'data'], properties: { status: { const: 'success' }, data },
+});
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const answer = (description: string, data: unknown) => ({ description, ...json(success(data)) });
+const error = (description: string) => ({ description, ...json(ref('Error')) });
+const ERRORS = { 401: error('authentication required'), 403: error('the route needs a higher role') };
+const path = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: str });
+const query = (name: string, description: string, schema: unknown) => ({ name, in: 'query', required: false, description, schema });
+
+const SCHEMAS = {
+  Error: {
+    type: 'object', required: ['status', 'error'],
+    properties: {
+      status: { const: 'error' },
+      error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer' }, message: str } },
+    },
+  },
+  Entry: {
+    type: 'object',
+    required: ['id', 'alias', 'kind', 'keystore', 'subject', 'issuer', 'not_before', 'not_after', 'sha1', 'sha256', 'protected', 'used_by'],
+    properties: {
+      id: { type: 'string', format: 'uuid' },
+      alias: str,
+      kind: { enum: ['certificate', 'ca'] },
+      keystore: { type: ['string', 'null'], description: 'the key store of the entry\'s key; null for a CA certificate' },
+      subject: str, issuer: str,
+      not_before: { type: 'string', format: 'date-time' },
+      not_after: { type: 'string', format: 'date-time' },
+      sha1: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      protected: { type: 'boolean', description: 'factory material: not deleted or replaced by any API' },
+      used_by: { type: 'array', items: str, description: 'names of the bindings that use the entry' },
+    },
+  },
+  EntryRef: { type: 'object', required: ['id', 'alias'], properties: { id: str, alias: str } },
+  Binding: {
+    type: 'object', required: ['name', 'certificate', 'ca', 'settings'],
+    properties: {
+      name: str,
+      certificate: { anyOf: [ref('EntryRef'), { type: 'null' }] },
+      ca: { type: 'array', items: ref('EntryRef') },
+      settings: { type: 'object' },
+    },
+  },
+  AuditRecord: {
+    type: 'object', required: ['time', 'user', 'source', 'api', 'operation', 'outcome'],
+    properties: {
+      time: { type: 'string', format: 'date-time' },
+      user: str, source: str, api: str, operation: str,
+      target: { type: 'object', properties: { id: str, alias: str, keystore: str, key_id: str } },
+      outcome: { type: 'string', description: '"ok", or the error code the change ended with' },
+      request_id: str,
+    },
+  },
+  Health: {
+    type: 'object', required: ['ok', 'keystores', 'unowned_keys', 'journal_pending'],
+    properties: {
+      ok: { type: 'boolean' },
+      keystores: { type: 'array', items: { type: 'object', required: ['id', 'ok'], properties: { id: str, ok: { type: 'boolean' }, detail: str } } },
+      unowned_keys: { type: 'array', items: { type: 'object', required: ['keystore', 'key_id'], properties: { keystore: str, key_id: str } } },
+      journal_pending: { type: 'integer', minimum: 0 },
+    },
+  },
+};
+
+/** The document (a fresh object: callers may not share it). */
+export function certdV1OpenApi(base: string): Record<string, unknown> {
+  const entryId = path('id', 'the entry\'s id or alias');
+  const bindingName = path('name', 'https, dot1x, or a certificate set\'s name');
+  return {
+    openapi: '3.1.0',
+    info: { title: 'certd management API', version: '1.0.0', description: 'Entries with ids and fingerprints, bindings of device services, the audit trail and health. Errors use cert.v1\'s envelope and codes.' },
+    servers: [{ url: base }],
+    security: [{ digest: [] }, { basic: [] }],
+    components: {
+      securitySchemes: {
+        digest: { type: 'http', scheme: 'digest' },
+        basic: { type: 'http', scheme: 'basic', description: 'on TLS connections, or when configured' },
+      },
+      schemas: SCHEMAS,
+    },
+    paths: {
+      '/entries': {
+        get: {
+          operationId: 'listEntries', summary: 'Every entry (viewer)',
+          parameters: [query('fingerprint', 'only the entries with this SHA-1 or SHA-256 fingerprint (hex, colons allowed)', { type: 'string', pattern: '^([0-9A-Fa-f]{2}:?){19,31}[0-9A-Fa-f]{2}$' })],
+          responses: { 200: answer('the entries', { type: 'array', items: ref('Entry') }), 400: error('a fingerprint that is not hex'), ...ERRORS },
+        },
+      },
+      '/entries/{id}': {
+        get: {
+          operationId: 'getEntry', summary: 'One entry (viewer)', parameters: [entryId],
+          responses: { 200: answer('the entry', ref('Entry')), 404: error('no such entry'), ...ERRORS },
+        },
+      },
+      '/bindings': {
+        get: { operationId: 'listBindings', summary: 'Every binding (viewer)', responses: { 200: answer('the bindings', { type: 'array', items: ref('Binding') }), ...ERRORS } },
+      },
+      '/bindings/{name}': {
+        get: {
+          operationId: 'getBinding', summary: 'One binding (viewer)', parameters: [bindingName],
+          responses: { 200: answer('the binding', ref('Binding')), 404: error('no such binding'), ...ERRORS },
+        },
+        put: {
+          operationId: 'setBinding', summary: 'Sets a binding after its pre-flight checks, and applies it (admin)', parameters: [bindingName],
+          requestBody: { required: true, ...json(CERTD_V1_SCHEMAS.setBinding) },
+          responses: {
+            200: answer('applied; warnings of checks that do not refuse', { allOf: [ref('Binding'), { type: 'object', required: ['warnings'], properties: { warnings: { type: 'array', items: str } } }] }),
+            400: error('invalid body or settings, or a pre-flight check failed (code 23, the message names the check)'),
+            404: error('no such entry'),
+            502: error('the service did not take the binding; the previous one is back (code 24)'),
+            ...ERRORS,
+          },
+        },
+      },
+      '/audit': {
+        get: {
+          operationId: 'listAudit', summary: 'The audit trail, oldest first (admin)',
+          parameters: [
+            query('since', 'records at or after this time', { type: 'string', format: 'date-time' }),
+            query('limit', 'at most this many of the newest records', { type: 'integer', minimum: 1, maximum: 1000, default: 1000 }),
+          ],
+          responses: { 200: answer('the records', { type: 'array', items: ref('AuditRecord') }), 400: error('since or limit out of form'), ...ERRORS },
+        },
+      },
+      '/health': {
+        get: {
+          operationId: 'health', summary: 'Key stores, keys no entry uses, unfinished journal intents (viewer)',
+          responses: { 200: answer('healthy', ref('Health')), 503: answer('a key store is not answering', ref('Health')), ...ERRORS },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openapi', summary: 'This document (viewer)',
+          responses: { 200: { description: 'the OpenAPI document', ...json({ type: 'object' }) }, ...ERRORS },
+        },
+      },
+    },
+  };
+}
