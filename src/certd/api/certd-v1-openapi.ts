@@ -62,10 +62,14 @@ const SCHEMAS = {
     },
   },
   Health: {
-    type: 'object', required: ['ok', 'keystores', 'unowned_keys', 'journal_pending'],
+    type: 'object', required: ['ok', 'keystores', 'factory', 'unowned_keys', 'journal_pending'],
     properties: {
       ok: { type: 'boolean' },
       keystores: { type: 'array', items: { type: 'object', required: ['id', 'ok'], properties: { id: str, ok: { type: 'boolean' }, detail: str } } },
+      factory: {
+        type: 'array', description: 'each declared factory entry: imported with a key that signs, or why not',
+        items: { type: 'object', required: ['alias', 'ok'], properties: { alias: str, ok: { type: 'boolean' }, detail: str } },
+      },
       unowned_keys: { type: 'array', items: { type: 'object', required: ['keystore', 'key_id'], properties: { keystore: str, key_id: str } } },
       journal_pending: { type: 'integer', minimum: 0 },
     },
