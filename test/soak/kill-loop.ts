@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { KeystoreClient } from '../../ipc/client';
 import { Opcode } from '../../ipc/protocol';
 import { endpointFor } from '../../ipc/server';
+import { journalPendingIn } from '../../src/certd/store/journal';
 import { makeMaterial, PASSPHRASE, type Material } from '../certd/material';
 import { API, startService, type Service } from '../certd/service';
 import { Rng } from '../rng';
@@ -216,8 +217,7 @@ class KillLoop {
 
   private async check(victim: string): Promise<string[]> {
     const out: string[] = [];
-    const journal = join(this.svc.dir, 'certd', 'journal');
-    const pending = () => readdirSync(journal).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+    const pending = () => journalPendingIn(join(this.svc.dir, 'certd'));
     for (let waited = 0; pending().length > 0 && waited < SETTLE_MS; waited += 100) await sleep(100);
     if (pending().length > 0) {
       this.totals.journal_not_finished++;
