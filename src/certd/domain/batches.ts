@@ -11,7 +11,8 @@
 //   3. make the keys (generate or import) and certificates  crash: roll back
 //   4. pre-flight the bindings against the planned entries   refused: roll back
 //   5. journal: the commit mark, with every record to write  (fsync)  <- the commit point
-//   6. write the entries, remove the removed, set bindings   crash: roll forward
+//   6. write the entries (one folder fsync for all), remove  crash: roll forward
+//      the removed, set the bindings
 //   7. delete the old keys (replaced or removed entries')    crash: roll forward
 //   8. journal: the end of the batch                         (fsync)
 // Roll back deletes the keys the intent names, nothing else (no record was touched before
@@ -267,10 +268,8 @@ export class Batches {
 
   /** Writes a committed batch's records (again), deletes its old keys and ends it. */
   private async rollForward(intent: BatchIntent, commit: BatchCommit): Promise<void> {
-    for (const [i, e] of commit.puts.entries()) {
-      this.store.put(e);
-      crashPoint(`batch:put:${i}`);
-    }
+    this.store.putAll(commit.puts);
+    crashPoint('batch:put');
     for (const [i, r] of commit.removes.entries()) {
       if (this.store.get(r.alias)?.id === r.id) this.store.remove(r.alias);
       crashPoint(`batch:removed:${i}`);
