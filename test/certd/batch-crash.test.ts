@@ -3,13 +3,13 @@
 // fourth (CERTD_CRASH_AT, src/common/crash-point.ts). After the restart: all of it or none
 // of it, as the commit mark decides; every certd key keystored holds belongs to an entry
 // and signs for it; the journal is empty. Refused batches change nothing.
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { journalPendingIn } from '../../src/certd/store/journal';
-import { csrVerifies } from './ca';
+import { csrVerifies, makeCa } from './ca';
 import { API, certdKeys, startService, type Service } from './service';
 
 const t = suite('atomic batches');
@@ -162,6 +162,28 @@ t('a refused batch changes nothing: a bad step before any key, a pre-flight fail
   assert.is((await admin.get('/certd/v1/bindings/https')).json.data.certificate.alias, 'web 2');
   assert.not.ok(entriesOnFlash().has('web 1'));
   await checkConsistent('rebound');
+});
+
+t('a factory (protected) entry is not removed by a batch', async () => {
+  const root = makeCa('batch factory root');
+  const path = join(svc.dir, 'certd.json');
+  const pemFile = join(svc.dir, 'factory-root.pem');
+  writeFileSync(pemFile, root.certPem);
+  writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), factory_entries: [{ alias: 'factory root', certificate_file: pemFile }] }));
+  await svc.killCertd();
+  await svc.start();
+  const admin = svc.as('admin');
+  const before = [...entriesOnFlash().keys()].sort();
+  const keysBefore = (await certdKeys(svc)).sort();
+  // Code 25: protected; code 2: a CA entry has the alias (a create cannot overwrite it).
+  for (const [last, code] of [[{ op: 'delete', alias: 'factory root' }, 25], [{ op: 'create_certificate', alias: 'factory root', subject: 'CN=x', overwrite: true }, 2]] as const) {
+    const r = await admin.post(BATCH, { steps: [{ op: 'create_certificate', alias: 'p1', subject: 'CN=p1' }, last] });
+    assert.is(r.status, 409, r.text);
+    assert.is(r.json.error.code, code, r.text);
+    assert.match(r.json.error.message, /^steps\[1\]/);
+  }
+  assert.equal([...entriesOnFlash().keys()].sort(), before);
+  assert.equal((await certdKeys(svc)).sort(), keysBefore);
 });
 
 t('bad bodies are refused by the schema, naming the field', async () => {

@@ -33,7 +33,7 @@ import type { BatchCommit, BatchIntent, Journal, KeyRef } from '../store/journal
 import type { Entry, RecordStore } from '../store/records';
 import type { Audit } from './audit';
 import { checkShape, type Bindings, type SetBinding } from './bindings';
-import { type Certificates, type CreateCertificate, type EntryDetails, KEY_PREFIX } from './certificates';
+import { type Certificates, type CreateCertificate, type EntryDetails, KEY_PREFIX, refuseProtected } from './certificates';
 import { DomainError } from './errors';
 import type { Keystores } from './keystores';
 import { lookupForm } from './names';
@@ -160,6 +160,7 @@ export class Batches {
           } else if (step.op === 'delete') {
             const entry = this.certs.byAlias(step.alias);
             if (!entry) throw new DomainError('NOT_FOUND', `no entry with alias ${JSON.stringify(step.alias)}`, 'alias');
+            refuseProtected(entry);
             claim(entry.alias, 'alias');
             removes.push({ step: i, entry });
           } else {
@@ -236,6 +237,7 @@ export class Batches {
   private target(name: string, overwrite: boolean, claim: (alias: string, what: string) => void): { alias: string; existing?: Entry } {
     const existing = overwrite ? this.certs.byAlias(name) : undefined;
     if (existing && existing.kind !== 'certificate') throw new DomainError('ALIAS_EXISTS', 'a CA certificate has this alias', 'alias');
+    if (existing) refuseProtected(existing);
     const alias = existing?.alias ?? this.certs.requireFreeAlias(name);
     claim(alias, 'alias');
     return { alias, existing };

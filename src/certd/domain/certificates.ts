@@ -633,7 +633,8 @@ export class Certificates {
 /** Keys certd makes carry this prefix: reconciliation never touches anyone else's keys. */
 export const KEY_PREFIX = 'certd-';
 
-function refuseProtected(e: Entry): void {
+/** Factory entries (domain/factory.ts) are neither deleted nor replaced, by any API or batch. */
+export function refuseProtected(e: Entry): void {
   if (e.protected) throw new DomainError('PROTECTED', 'the entry is factory material: it cannot be deleted or replaced');
 }
 
