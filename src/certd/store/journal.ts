@@ -12,7 +12,7 @@
 // A line a power cut tore is skipped: its fsync never returned, so its step never began.
 // At open the file is rewritten with what is still pending, atomically. Intent files of
 // the earlier layout (journal/<key id>.json) are still read and finished.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, unlinkDurable, writeFileAtomic } from '../../common/atomic-file';
 import type { Binding } from './bindings';
@@ -205,10 +205,6 @@ export class Journal {
     if (this.size < COMPACT_BYTES || this.intents.size > 0 || this.batchesById.size > 0) return;
     ftruncateSync(this.fd, 0);
     this.size = 0;
-  }
-
-  close(): void {
-    closeSync(this.fd);
   }
 }
 
