@@ -24,6 +24,7 @@ import { UserStore } from './auth/users';
 import { loadCertdConfig } from './config';
 import { RecordOnlyApplier } from './appliers/record-only';
 import { Audit } from './domain/audit';
+import { Batches } from './domain/batches';
 import { Bindings } from './domain/bindings';
 import { Certificates } from './domain/certificates';
 import { ensureDefaultCertificate } from './domain/default-certificate';
@@ -75,13 +76,20 @@ async function main(): Promise<void> {
   const audit = new Audit(syslog
     ? new SyslogCopy(auditLog, syslog, (e) => log.warn('audit records are not reaching syslog (counted, logged once)', { target: `${syslog.host}:${syslog.port}`, error: e.message }))
     : auditLog, currentRequest);
-  const certs = new Certificates(store, new Journal(config.data_dir), keystores, crypto, audit);
+  const journal = new Journal(config.data_dir);
+  const certs = new Certificates(store, journal, keystores, crypto, audit);
   // Until a service has a live applier, what it would use is recorded under applied/.
   const recorder = new RecordOnlyApplier(join(config.data_dir, 'applied'));
   const bindings = new Bindings(new BindingStore(config.data_dir), certs, () => recorder, audit, config.device_names);
   certs.attach(bindings);
+  const batches = new Batches(store, journal, keystores, certs, bindings, audit, (e) => {
+    log.error('a committed batch could not be written; certd stops and finishes it at start', { error: e.message });
+    process.exit(1);
+  });
 
   await waitForKeystored(keystores);
+  const rolled = await batches.recover();
+  if (rolled.rolledBack + rolled.rolledForward + rolled.setAside > 0) log.warn('finished batches an earlier run left unfinished', rolled);
   const found = await certs.reconcile();
   const reapplied = await bindings.recover();
   if (reapplied) log.warn('applied again a binding whose change an earlier run left unfinished', { binding: reapplied });
@@ -129,7 +137,7 @@ async function main(): Promise<void> {
   });
   registerCertV1(app, certs);
   registerDiscovery(app);
-  registerCertdV1(app, certs, bindings, audit);
+  registerCertdV1(app, certs, bindings, batches, audit);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

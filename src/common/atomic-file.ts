@@ -14,19 +14,29 @@ export function fsyncDir(dir: string): void {
 }
 
 export function writeFileAtomic(path: string, data: Uint8Array, mode = 0o600): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } catch (e) {
+  writeFilesAtomic(dirname(path), [{ name: basename(path), data }], mode);
+}
+
+/**
+ * Writes several files of one folder, each atomically, with one fsync of the folder for
+ * all the renames. A crash part way leaves some files new and some old, never one torn:
+ * callers that need all-or-none journal it (store/journal.ts).
+ */
+export function writeFilesAtomic(dir: string, files: { name: string; data: Uint8Array }[], mode = 0o600): void {
+  const tmps = files.map((f) => join(dir, `.${f.name}.${process.pid}.tmp`));
+  for (const [i, f] of files.entries()) {
+    const fd = openSync(tmps[i]!, 'w', mode);
+    try {
+      for (let off = 0; off < f.data.length; ) off += writeSync(fd, f.data, off, f.data.length - off);
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      for (const t of tmps.slice(0, i + 1)) unlinkSync(t);
+      throw e;
+    }
     closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+  for (const [i, f] of files.entries()) renameSync(tmps[i]!, join(dir, f.name));
   fsyncDir(dir);
 }
 

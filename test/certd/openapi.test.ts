@@ -7,6 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { App } from '../../src/certd/http/app';
 import type { Audit } from '../../src/certd/domain/audit';
+import type { Batches } from '../../src/certd/domain/batches';
 import type { Bindings } from '../../src/certd/domain/bindings';
 import type { Certificates } from '../../src/certd/domain/certificates';
 import { CERTD_V1_BASE, registerCertdV1 } from '../../src/certd/api/certd-v1';
@@ -43,7 +44,7 @@ t('the document is valid OpenAPI 3.1', async () => {
 t('every route certd-v1.ts registers is described, and nothing else', () => {
   const routes: string[] = [];
   const recorder = { route: (method: string, path: string) => routes.push(`${method.toLowerCase()} ${path.replace(/:(\w+)/g, '{$1}')}`) } as unknown as App;
-  registerCertdV1(recorder, {} as Certificates, {} as Bindings, {} as Audit);
+  registerCertdV1(recorder, {} as Certificates, {} as Bindings, {} as Batches, {} as Audit);
   assert.ok(routes.length >= 8);
   const described = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${CERTD_V1_BASE}${p}`));
   assert.equal(routes.filter((r) => !described.includes(r)), [], 'routes without a description');
@@ -52,6 +53,7 @@ t('every route certd-v1.ts registers is described, and nothing else', () => {
 
 t('the request body schema is the one the API validates with', () => {
   assert.is(doc.paths['/bindings/{name}']!.put!.requestBody!.content['application/json']!.schema, CERTD_V1_SCHEMAS.setBinding);
+  assert.is(doc.paths['/batch']!.post!.requestBody!.content['application/json']!.schema, CERTD_V1_SCHEMAS.batch);
 });
 
 t('served to viewers; anonymous clients get 401', async () => {
@@ -65,9 +67,9 @@ t('served to viewers; anonymous clients get 401', async () => {
 t('real answers fit the response schemas', async () => {
   const ajv = new Ajv2020({ strict: false, validateFormats: false });
   ajv.addSchema(certdV1OpenApi(CERTD_V1_BASE), 'doc');
-  const check = async (method: 'get' | 'put', path: string, template: string, body?: unknown) => {
+  const check = async (method: 'get' | 'put' | 'post', path: string, template: string, body?: unknown) => {
     const c = svc.as('admin');
-    const r = method === 'get' ? await c.get(`${CERTD_V1_BASE}${path}`) : await c.call('PUT', `${CERTD_V1_BASE}${path}`, body);
+    const r = method === 'get' ? await c.get(`${CERTD_V1_BASE}${path}`) : await c.call(method.toUpperCase(), `${CERTD_V1_BASE}${path}`, body);
     const responses = doc.paths[template]![method]!.responses;
     assert.ok(responses[String(r.status)], `${method} ${path}: ${r.status} is described`);
     const pointer = `/paths/${template.replace(/\//g, '~1')}/${method}/responses/${r.status}/content/application~1json/schema`;
@@ -87,6 +89,8 @@ t('real answers fit the response schemas', async () => {
   await check('get', '/bindings/https', '/bindings/{name}');
   await check('get', '/audit?limit=5', '/audit');
   await check('get', '/health', '/health');
+  assert.is((await check('post', '/batch', '/batch', { data: { steps: [{ op: 'create_certificate', alias: 'batch made', subject: 'CN=b' }] } })).status, 200);
+  assert.is((await check('post', '/batch', '/batch', { data: { steps: [{ op: 'delete', alias: 'web' }] } })).status, 409);
   // The schemas can fail: an entry without its id does not fit.
   const entry = ajv.getSchema('doc#/components/schemas/Entry')!;
   const { id: _gone, ...noId } = entries.json.data[0];

@@ -30,8 +30,8 @@ export interface Service {
   killKeystored(): Promise<void>;
   /** Sends keystored a signal (SIGSTOP, SIGCONT) without waiting for anything. */
   signalKeystored(signal: NodeJS.Signals): void;
-  /** Starts whichever of the two is not running (keystored first). */
-  start(): Promise<void>;
+  /** Starts whichever of the two is not running (keystored first); `env` is added to certd's environment for this start. */
+  start(certdEnv?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,10 +104,10 @@ export async function startService(opts: {
     signalKeystored: (signal) => {
       keystored?.child.kill(signal);
     },
-    start: async () => {
+    start: async (certdEnv) => {
       if (!running(keystored)) keystored = await startDaemonProcess(join(DIST, 'src', 'keystored', 'main.js'), ['--config', ksConfig], env);
       if (!running(certd)) {
-        certd = await startDaemonProcess(join(DIST, 'src', 'certd', 'main.js'), ['--config', certdConfig], env, 60_000);
+        certd = await startDaemonProcess(join(DIST, 'src', 'certd', 'main.js'), ['--config', certdConfig], { ...env, ...certdEnv }, 60_000);
         port = Number(/"url":"https?:\/\/[^:]+:(\d+)"/.exec(certd.output())![1]);
       }
     },

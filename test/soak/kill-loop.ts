@@ -1,6 +1,7 @@
-// The kill loop: cycles of a random mix of cert.v1 writes sent at once, a SIGKILL of certd,
-// keystored or both at a random moment, a restart, then the checks: every acknowledged
-// operation is reflected and every refused one changed nothing (ledger.ts), no orphan key
+// The kill loop: cycles of a random mix of cert.v1 writes and /certd/v1 batches sent at
+// once, a SIGKILL of certd, keystored or both at a random moment, a restart, then the
+// checks: every acknowledged operation is reflected and every refused one changed nothing,
+// an unanswered batch happened wholly or not at all (ledger.ts), no orphan key
 // (a `certd-` key in keystored that no entry file names), no entry without a working key
 // (get_csr answers 200), and the journal empties. Not a test suite (it runs for minutes):
 // scripts/kill-loop.sh builds and runs it.
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { KeystoreClient } from '../../ipc/client';
 import { Opcode } from '../../ipc/protocol';
 import { endpointFor } from '../../ipc/server';
+import { journalPendingIn } from '../../src/certd/store/journal';
 import { makeMaterial, PASSPHRASE, type Material } from '../certd/material';
 import { API, startService, type Service } from '../certd/service';
 import { Rng } from '../rng';
@@ -61,9 +63,10 @@ function rsaMaterial(): { key: string; cert: string } {
   return out;
 }
 
-type OpName = 'create EC' | 'create RSA' | 'upload' | 'pkcs12' | 'add CA' | 'delete certificate' | 'delete CA';
-// Batches go here once cert.v1 has them (one ledger record per alias the batch touches).
-const WEIGHTS: Record<OpName, number> = { 'create EC': 5, 'create RSA': 1, upload: 2, pkcs12: 2, 'add CA': 1, 'delete certificate': 4, 'delete CA': 1 };
+type OpName = 'create EC' | 'create RSA' | 'upload' | 'pkcs12' | 'add CA' | 'delete certificate' | 'delete CA' | 'batch';
+// A batch (POST /certd/v1/batch): two new certificates, a CA and, when there is one, the
+// removal of a certificate; one ledger record per alias, and all or none of them.
+const WEIGHTS: Record<OpName, number> = { 'create EC': 5, 'create RSA': 1, upload: 2, pkcs12: 2, 'add CA': 1, 'delete certificate': 4, 'delete CA': 1, batch: 2 };
 const MAX_ENTRIES = 24;
 const HUNG_MS = 90_000;
 const SETTLE_MS = 15_000;
@@ -81,6 +84,7 @@ interface Totals {
   lost: number;
   refused_applied: number;
   phantom: number;
+  torn_batches: number;
   orphan_keys: number;
   entries_without_working_key: number;
   journal_not_finished: number;
@@ -93,7 +97,7 @@ interface Totals {
 class KillLoop {
   private readonly ledger = new Ledger();
   readonly totals: Totals = {
-    cycles: 0, operations: 0, acknowledged: 0, refused: 0, unanswered: 0, statuses: {}, lost: 0, refused_applied: 0, phantom: 0,
+    cycles: 0, operations: 0, acknowledged: 0, refused: 0, unanswered: 0, statuses: {}, lost: 0, refused_applied: 0, phantom: 0, torn_batches: 0,
     orphan_keys: 0, entries_without_working_key: 0, journal_not_finished: 0, hung_requests: 0, restart_failures: 0, kills: {}, entries_hidden: 0,
   };
   private ks: KeystoreClient;
@@ -106,7 +110,7 @@ class KillLoop {
 
   get violations(): number {
     const t = this.totals;
-    return t.lost + t.refused_applied + t.phantom + t.orphan_keys + t.entries_without_working_key + t.journal_not_finished + t.hung_requests + t.restart_failures;
+    return t.lost + t.refused_applied + t.phantom + t.torn_batches + t.orphan_keys + t.entries_without_working_key + t.journal_not_finished + t.hung_requests + t.restart_failures;
   }
 
   /** One cycle; returns what it found (also added to the totals). */
@@ -158,6 +162,18 @@ class KillLoop {
         case 'delete CA': {
           const alias = rng.pick(cas);
           send('ca', 'delete', alias, () => admin.del(`${API}/ca_certificates/${enc(alias)}`));
+          break;
+        }
+        case 'batch': {
+          const members: { op: 'add' | 'delete'; kind: Kind; alias: string }[] = [
+            { op: 'add', kind: 'certificate', alias: `${fresh} a` }, { op: 'add', kind: 'certificate', alias: `${fresh} b` }, { op: 'add', kind: 'ca', alias: `${fresh} ca` },
+          ];
+          if (certs.length > 0) members.push({ op: 'delete', kind: 'certificate', alias: rng.pick(certs) });
+          for (const m of members) taken.add(m.alias);
+          const steps = members.map((m) => (m.op === 'delete' ? { op: 'delete', alias: m.alias }
+            : m.kind === 'ca' ? { op: 'add_ca_certificate', alias: m.alias, certificate: this.m.ca }
+            : { op: 'create_certificate', alias: m.alias, subject: `CN=kill ${n}.${i}`, keystore: store }));
+          ops.push(this.answer(() => admin.post('/certd/v1/batch', { steps })).then((answer) => this.ledger.recordBatch(members, answer)));
           break;
         }
       }
@@ -216,8 +232,7 @@ class KillLoop {
 
   private async check(victim: string): Promise<string[]> {
     const out: string[] = [];
-    const journal = join(this.svc.dir, 'certd', 'journal');
-    const pending = () => readdirSync(journal).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+    const pending = () => journalPendingIn(join(this.svc.dir, 'certd'));
     for (let waited = 0; pending().length > 0 && waited < SETTLE_MS; waited += 100) await sleep(100);
     if (pending().length > 0) {
       this.totals.journal_not_finished++;
@@ -236,6 +251,7 @@ class KillLoop {
     for (const f of this.ledger.check(observed)) {
       if (f.kind === 'lost') this.totals.lost++;
       else if (f.kind === 'refused-applied') this.totals.refused_applied++;
+      else if (f.kind === 'torn-batch') this.totals.torn_batches++;
       else this.totals.phantom++;
       out.push(`${f.kind}: "${f.alias}": ${f.detail} (${victim} killed)`);
     }
@@ -318,6 +334,7 @@ async function main(): Promise<void> {
   process.stdout.write(row('acknowledged operations lost (must be 0)', t.lost));
   process.stdout.write(row('refused operations applied (must be 0)', t.refused_applied));
   process.stdout.write(row('entries nobody created (must be 0)', t.phantom));
+  process.stdout.write(row('batches applied in part (must be 0)', t.torn_batches));
   process.stdout.write(row('orphan keys (must be 0)', t.orphan_keys));
   process.stdout.write(row('entries without a working key (must be 0)', t.entries_without_working_key));
   process.stdout.write(row('journal not finished (must be 0)', t.journal_not_finished));

@@ -82,7 +82,7 @@ export function certdV1OpenApi(base: string): Record<string, unknown> {
   const bindingName = path('name', 'https, dot1x, or a certificate set\'s name');
   return {
     openapi: '3.1.0',
-    info: { title: 'certd management API', version: '1.0.0', description: 'Entries with ids and fingerprints, bindings of device services, the audit trail and health. Errors use cert.v1\'s envelope and codes.' },
+    info: { title: 'certd management API', version: '1.0.0', description: 'Entries with ids and fingerprints, bindings of device services, atomic batches, the audit trail and health. Errors use cert.v1\'s envelope and codes.' },
     servers: [{ url: base }],
     security: [{ digest: [] }, { basic: [] }],
     components: {
@@ -122,6 +122,23 @@ export function certdV1OpenApi(base: string): Record<string, unknown> {
             400: error('invalid body or settings, or a pre-flight check failed (code 23, the message names the check)'),
             404: error('no such entry'),
             502: error('the service did not take the binding; the previous one is back (code 24)'),
+            ...ERRORS,
+          },
+        },
+      },
+      '/batch': {
+        post: {
+          operationId: 'applyBatch', summary: 'Applies several changes all or nothing (admin)',
+          requestBody: { required: true, ...json(CERTD_V1_SCHEMAS.batch) },
+          responses: {
+            200: answer('committed: the entries it wrote, and warnings of checks that do not refuse', {
+              type: 'object', required: ['id', 'entries', 'warnings'],
+              properties: { id: str, entries: { type: 'array', items: ref('EntryRef') }, warnings: { type: 'array', items: str } },
+            }),
+            400: error('invalid body or step; the message names the step (steps[N].field)'),
+            404: error('a step names no such entry'),
+            409: error('an alias is taken (code 2), an entry is bound (code 22) or protected (code 25); nothing changed'),
+            502: error('committed, but a service did not take its binding (code 24); it is applied again at start'),
             ...ERRORS,
           },
         },

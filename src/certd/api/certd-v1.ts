@@ -5,6 +5,7 @@
 import type { App, Request, Response } from '../http/app';
 import { HttpError } from '../http/errors';
 import type { Audit } from '../domain/audit';
+import type { BatchStep, Batches } from '../domain/batches';
 import type { Bindings } from '../domain/bindings';
 import type { Certificates, EntryDetails } from '../domain/certificates';
 import { toHttp } from './cert-v1';
@@ -37,7 +38,27 @@ function entryView(d: EntryDetails, usedBy: string[]) {
   };
 }
 
-export function registerCertdV1(app: App, certs: Certificates, bindings: Bindings, audit: Audit): void {
+/** A batch step as /certd/v1/batch takes it (README "Atomic batches"). */
+type WireStep =
+  | { op: 'create_certificate'; alias: string; subject: string; key_type?: string; keystore?: string; subject_alt_names?: string[]; valid_from?: number; valid_to?: number; overwrite?: boolean }
+  | { op: 'add_ca_certificate'; alias: string; certificate: string }
+  | { op: 'delete'; alias: string }
+  | { op: 'set_binding'; name: string; certificate?: string | null; ca?: string[]; settings?: Record<string, unknown> };
+
+function batchStep(s: WireStep): BatchStep {
+  switch (s.op) {
+    case 'create_certificate':
+      return { op: s.op, overwrite: s.overwrite, request: {
+        alias: s.alias, subject: s.subject, keyType: s.key_type as never, keystore: s.keystore, subjectAltNames: s.subject_alt_names, validFrom: s.valid_from, validTo: s.valid_to,
+      } };
+    case 'set_binding':
+      return { op: s.op, name: s.name, binding: { certificate: s.certificate ?? undefined, ca: s.ca ?? [], settings: s.settings ?? {} } };
+    default:
+      return s;
+  }
+}
+
+export function registerCertdV1(app: App, certs: Certificates, bindings: Bindings, batches: Batches, audit: Audit): void {
   app.route('GET', `${CERTD_V1_BASE}/entries`, 'viewer', h((r) => {
     const fp = one(r.query.fingerprint);
     if (fp !== undefined && !/^([0-9A-Fa-f]{2}:?){19,31}[0-9A-Fa-f]{2}$/.test(fp)) throw new HttpError(400, 5, 'fingerprint: SHA-1 or SHA-256 in hex');
@@ -56,6 +77,11 @@ export function registerCertdV1(app: App, certs: Certificates, bindings: Binding
     const d = validBody<{ certificate?: string | null; ca?: string[]; settings?: Record<string, unknown> }>('setBinding', r.body);
     const { warnings } = await bindings.set(r.params.name!, { certificate: d.certificate ?? undefined, ca: d.ca ?? [], settings: d.settings ?? {} });
     return ok({ ...bindings.get(r.params.name!), warnings });
+  }));
+
+  app.route('POST', `${CERTD_V1_BASE}/batch`, 'admin', h(async (r) => {
+    const d = validBody<{ steps: WireStep[] }>('batch', r.body);
+    return ok(await batches.apply(d.steps.map(batchStep)));
   }));
 
   app.route('GET', `${CERTD_V1_BASE}/audit`, 'admin', (r) => {

@@ -60,15 +60,44 @@ export class Bindings implements Usage {
   /** Sets a binding; answers the pre-flight warnings (checks that do not refuse). */
   set(name: string, req: SetBinding): Promise<{ warnings: string[] }> {
     return this.audit.change('set_binding', () => ({ alias: name }), () => this.serial(async () => {
-      if (!BINDING_NAME.test(name)) throw new DomainError('INVALID', 'must be 1-64 characters of A-Z a-z 0-9 _ . -', 'name');
-      checkSettings(serviceOf(name), req.settings);
-      const leaf = req.certificate === undefined ? undefined : this.entry(req.certificate, 'certificate', 'certificate');
-      const cas = req.ca.map((n) => this.entry(n, 'ca', 'ca'));
-      const warnings = leaf ? await preflight(serviceOf(name), leaf, cas, this.certs, this.deviceNames) : [];
-      const next: Binding = { name, ...(leaf ? { certificate: leaf.entry.id } : {}), ca: cas.map((c) => c.entry.id), settings: req.settings };
-      await this.change(next);
+      checkShape(name, req);
+      const { binding, warnings } = await this.check(name, req, (n) => this.certs.find(n));
+      await this.change(binding);
       return { warnings };
     }));
+  }
+
+  /**
+   * The binding a checked request makes, and its pre-flight warnings. `find` resolves
+   * entry names: a batch (domain/batches.ts) also sees the entries it is about to write.
+   */
+  async check(name: string, req: SetBinding, find: (name: string) => EntryDetails | undefined): Promise<{ binding: Binding; warnings: string[] }> {
+    const leaf = req.certificate === undefined ? undefined : entryOf(find, req.certificate, 'certificate', 'certificate');
+    const cas = req.ca.map((n) => entryOf(find, n, 'ca', 'ca'));
+    const warnings = leaf ? await preflight(serviceOf(name), leaf, cas, this.certs, this.deviceNames) : [];
+    return { binding: { name, ...(leaf ? { certificate: leaf.entry.id } : {}), ca: cas.map((c) => c.entry.id), settings: req.settings }, warnings };
+  }
+
+  /** Bindings as they are on record. */
+  recorded(): Binding[] {
+    return this.store.all();
+  }
+
+  /**
+   * A binding a committed batch sets: recorded and applied, with no going back (the batch
+   * is committed). A crash in between applies it again at start (recover).
+   */
+  recordAndApply(b: Binding): Promise<void> {
+    return this.serial(async () => {
+      this.store.begin(b.name);
+      this.store.put(b);
+      try {
+        await this.applierFor(b.name).apply(this.material(b));
+      } catch {
+        throw new DomainError('APPLY_FAILED', `the ${b.name} service did not take the binding; it stays on record and is applied again at start`);
+      }
+      this.store.end();
+    });
   }
 
   reapply(entryId: string): Promise<void> {
@@ -115,12 +144,6 @@ export class Bindings implements Usage {
     };
   }
 
-  private entry(name: string, kind: 'certificate' | 'ca', field: string): EntryDetails {
-    const d = this.certs.find(name);
-    if (!d || d.entry.kind !== kind) throw new DomainError('NOT_FOUND', `no ${kind === 'ca' ? 'CA certificate' : 'certificate'} ${JSON.stringify(name)}`, field);
-    return d;
-  }
-
   private view(b: Binding): BindingView {
     const ref = (id: string) => {
       const e = this.certs.find(id)?.entry;
@@ -159,6 +182,18 @@ function checkSettings(service: Service, settings: Record<string, unknown>): voi
     const ok = Object.prototype.hasOwnProperty.call(allowed, k) ? allowed[k]!(v) : false;
     if (!ok) throw new DomainError('INVALID', Object.prototype.hasOwnProperty.call(allowed, k) ? 'invalid value' : `unknown setting for ${service}`, `settings.${/^\w{1,64}$/.test(k) ? k : '?'}`);
   }
+}
+
+/** What a binding request must be before any entry is looked at. */
+export function checkShape(name: string, req: SetBinding): void {
+  if (!BINDING_NAME.test(name)) throw new DomainError('INVALID', 'must be 1-64 characters of A-Z a-z 0-9 _ . -', 'name');
+  checkSettings(serviceOf(name), req.settings);
+}
+
+function entryOf(find: (name: string) => EntryDetails | undefined, name: string, kind: 'certificate' | 'ca', field: string): EntryDetails {
+  const d = find(name);
+  if (!d || d.entry.kind !== kind) throw new DomainError('NOT_FOUND', `no ${kind === 'ca' ? 'CA certificate' : 'certificate'} ${JSON.stringify(name)}`, field);
+  return d;
 }
 
 function serviceOf(name: string): Service {

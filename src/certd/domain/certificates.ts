@@ -35,6 +35,14 @@ export interface CreateCertificate {
   validTo?: number;
 }
 
+/** A checked create (planCreate). */
+export interface CreatePlan {
+  keystore: string;
+  keyType: KeyType;
+  notBefore: number;
+  notAfter: number;
+}
+
 export interface CsrRequest {
   /** Absent: copied from the certificate; "": left out. */
   subject?: string;
@@ -213,7 +221,7 @@ export class Certificates {
   }> {
     const keystores = await this.keystores.health().catch((e: DomainError) => [{ id: 'keystored', ok: false, detail: e.message }]);
     const ok = keystores.every((k) => k.ok) && this.factory.every((f) => f.ok);
-    return { ok, keystores, factory: this.factory, unowned_keys: this.unowned, journal_pending: this.journal.pending().length };
+    return { ok, keystores, factory: this.factory, unowned_keys: this.unowned, journal_pending: this.journal.pending().length + this.journal.batches().length };
   }
 
   async listKeystores(): Promise<StoreDescription[]> {
@@ -245,50 +253,76 @@ export class Certificates {
 
   createCertificate(req: CreateCertificate): Promise<void> {
     return this.audit.change('create_certificate', () => this.target(req.alias), () => this.reserving(req.alias, async (alias) => {
-      if (req.subject.trim() === '') throw new DomainError('INVALID', 'must not be empty', 'subject');
-      const notBefore = req.validFrom ?? this.now();
-      const notAfter = req.validTo ?? notBefore + YEAR_S;
-      if (notAfter <= notBefore) throw new DomainError('INVALID', 'must be after valid_from', 'valid_to');
-      const store = await this.usableStore(req.keystore, 'can_generate');
-      const keyType = req.keyType ?? DEFAULT_KEY_TYPE;
-      if (!store.key_types.includes(keyType)) {
-        throw new DomainError('UNSUPPORTED_KEY_TYPE', `${keyType} is not offered by ${store.id}`, 'key_type');
-      }
-      await this.withNewKey(alias, store.id, async (keyId) => {
-        const { spki } = await this.keystores.generate(store.id, keyId, keyType);
-        const tbs = this.build(() =>
-          this.crypto.writer.certificateTbs({
-            spki,
-            subject: req.subject,
-            subjectAltNames: req.subjectAltNames ?? [],
-            notBefore: new Date(notBefore * 1000),
-            notAfter: new Date(notAfter * 1000),
-          }),
-        );
-        const der = await this.signWith(store.id, keyId, tbs, (t, s, f) => this.crypto.writer.assembleCertificate(t, s, f));
-        return { certificate: derToPem('CERTIFICATE', der), chain: [] };
-      });
+      const plan = await this.planCreate(req);
+      await this.withNewKey(alias, plan.keystore, (keyId) => this.makeCreated(req, plan, keyId));
     }));
+  }
+
+  /** Checks a create request: the key store, key type and dates it will use. */
+  async planCreate(req: CreateCertificate): Promise<CreatePlan> {
+    if (req.subject.trim() === '') throw new DomainError('INVALID', 'must not be empty', 'subject');
+    const notBefore = req.validFrom ?? this.now();
+    const notAfter = req.validTo ?? notBefore + YEAR_S;
+    if (notAfter <= notBefore) throw new DomainError('INVALID', 'must be after valid_from', 'valid_to');
+    const store = await this.usableStore(req.keystore, 'can_generate');
+    const keyType = req.keyType ?? DEFAULT_KEY_TYPE;
+    if (!store.key_types.includes(keyType)) {
+      throw new DomainError('UNSUPPORTED_KEY_TYPE', `${keyType} is not offered by ${store.id}`, 'key_type');
+    }
+    return { keystore: store.id, keyType, notBefore, notAfter };
+  }
+
+  /** Generates the key `keyId` of a checked create and the self-signed certificate for it. */
+  async makeCreated(req: CreateCertificate, plan: CreatePlan, keyId: string): Promise<{ certificate: string; chain: string[] }> {
+    const { spki } = await this.keystores.generate(plan.keystore, keyId, plan.keyType);
+    const tbs = this.build(() =>
+      this.crypto.writer.certificateTbs({
+        spki,
+        subject: req.subject,
+        subjectAltNames: req.subjectAltNames ?? [],
+        notBefore: new Date(plan.notBefore * 1000),
+        notAfter: new Date(plan.notAfter * 1000),
+      }),
+    );
+    const der = await this.signWith(plan.keystore, keyId, tbs, (t, s, f) => this.crypto.writer.assembleCertificate(t, s, f));
+    return { certificate: derToPem('CERTIFICATE', der), chain: [] };
   }
 
   addCertificate(name: string, certificatePem: string, privateKeyPem: Uint8Array, keystore?: string): Promise<void> {
     return this.audit.change('add_certificate', () => this.target(name), () => this.reserving(name, async (alias) => {
-      const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
-      let pair;
+      const up = this.checkUpload(certificatePem, privateKeyPem);
       try {
-        pair = this.crypto.keys.parse(privateKeyPem);
-      } catch (e) {
-        inputError(e, 'private_key');
-      }
-      try {
-        if (!this.crypto.keys.same(pair.spki, base64(leaf!.info.spki))) {
-          throw new DomainError('KEY_MISMATCH', 'the private key does not belong to the certificate', 'private_key');
-        }
-        await this.importEntry(alias, keystore, pair.privateDer, leaf!.pem, chain.map((c) => c.pem));
+        await this.importEntry(alias, keystore, up.privateDer, up.certificate, up.chain);
       } finally {
-        wipe(pair.privateDer);
+        wipe(up.privateDer);
       }
     }));
+  }
+
+  /** A certificate (with any chain) and the private key that belongs to it; the caller wipes `privateDer`. */
+  checkUpload(certificatePem: string, privateKeyPem: Uint8Array): { certificate: string; chain: string[]; privateDer: Uint8Array } {
+    const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
+    let pair;
+    try {
+      pair = this.crypto.keys.parse(privateKeyPem);
+    } catch (e) {
+      inputError(e, 'private_key');
+    }
+    if (!this.crypto.keys.same(pair.spki, base64(leaf!.info.spki))) {
+      wipe(pair.privateDer);
+      throw new DomainError('KEY_MISMATCH', 'the private key does not belong to the certificate', 'private_key');
+    }
+    return { certificate: leaf!.pem, chain: chain.map((c) => c.pem), privateDer: pair.privateDer };
+  }
+
+  /** The key store an import goes to (`id`, or the default), once it can import. */
+  async importStore(id: string | undefined): Promise<string> {
+    return (await this.usableStore(id, 'can_import')).id;
+  }
+
+  /** Imports `privateDer` as the key `keyId`. */
+  async importKey(keystore: string, keyId: string, privateDer: Uint8Array): Promise<void> {
+    await this.keystores.import(keystore, keyId, privateDer);
   }
 
   installPkcs12(name: string, pfx: Uint8Array, passphrase: Uint8Array, keystore?: string): Promise<void> {
@@ -341,10 +375,15 @@ export class Certificates {
   addCa(name: string, certificatePem: string): Promise<void> {
     return this.audit.change('add_ca_certificate', () => this.target(name), () => this.serial(async () => {
       const alias = this.requireFreeAlias(name);
-      const certs = this.readCertificates(certificatePem, 'certificate');
-      if (certs.length !== 1) throw new DomainError('INVALID', 'must hold exactly one certificate', 'certificate');
-      this.store.put({ id: randomUUID(), alias, kind: 'ca', certificate: certs[0]!.pem, chain: [], created: new Date(this.now() * 1000).toISOString() });
+      this.store.put({ id: randomUUID(), alias, kind: 'ca', certificate: this.caCertificate(certificatePem), chain: [], created: new Date(this.now() * 1000).toISOString() });
     }));
+  }
+
+  /** A CA certificate upload: exactly one certificate, as PEM. */
+  caCertificate(certificatePem: string): string {
+    const certs = this.readCertificates(certificatePem, 'certificate');
+    if (certs.length !== 1) throw new DomainError('INVALID', 'must hold exactly one certificate', 'certificate');
+    return certs[0]!.pem;
   }
 
   // --- deleting ---------------------------------------------------------------------------
@@ -369,6 +408,19 @@ export class Certificates {
   }
 
   /**
+   * Deletes a key that no entry uses any more (a committed batch's old key). If keystored
+   * cannot do it now, a journaled remove finishes it once keystored answers.
+   */
+  async dropKey(alias: string, keystore: string, keyId: string): Promise<void> {
+    try {
+      await this.keystores.delete(keystore, keyId);
+    } catch {
+      this.journal.begin(this.intent('remove', alias, keystore, keyId));
+      this.retryIntentsLater();
+    }
+  }
+
+  /**
    * Finishes or undoes what a crash interrupted (the journal's intents of this store
    * generation), then looks for keys of ours that no entry uses. Those are reported, not
    * deleted: without an intent nothing proves they are orphans rather than the keys of
@@ -376,7 +428,7 @@ export class Certificates {
    */
   async reconcile(): Promise<{ finished: number; setAside: Intent[]; unowned: UnownedKey[] }> {
     const { finished, setAside } = await this.finishIntents();
-    const used = new Set([...this.store.all(), ...this.journal.pending()].map((e) => `${e.keystore}/${e.key_id}`));
+    const used = new Set([...this.store.all(), ...this.journal.keysNamed()].map((e) => `${e.keystore}/${e.key_id}`));
     const unowned: UnownedKey[] = [];
     for (const s of await this.keystores.describe()) {
       for (const id of await this.keystores.list(s.id).catch(() => [] as string[])) {
@@ -435,6 +487,11 @@ export class Certificates {
 
   // --- helpers ------------------------------------------------------------------------------
 
+  /** Runs `fn` with no other change to the entries running (a batch, domain/batches.ts). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(fn);
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.tail.then(fn, fn);
     this.tail = next.catch(() => undefined);
@@ -442,7 +499,7 @@ export class Certificates {
   }
 
   /** The entry an alias names, as sent or in NFC (domain/names.ts). */
-  private byAlias(name: string): Entry | undefined {
+  byAlias(name: string): Entry | undefined {
     return this.store.get(name) ?? this.store.get(lookupForm(name));
   }
 
@@ -465,7 +522,7 @@ export class Certificates {
   }
 
   /** The alias a new entry will be stored under (NFC), once it is valid and free. */
-  private requireFreeAlias(name: string): string {
+  requireFreeAlias(name: string): string {
     const alias = checkAlias(name);
     if (this.store.get(alias) || this.reserved.has(alias)) throw new DomainError('ALIAS_EXISTS', 'an entry with this alias exists', 'alias');
     return alias;
@@ -576,7 +633,8 @@ export class Certificates {
 /** Keys certd makes carry this prefix: reconciliation never touches anyone else's keys. */
 export const KEY_PREFIX = 'certd-';
 
-function refuseProtected(e: Entry): void {
+/** Factory entries (domain/factory.ts) are neither deleted nor replaced, by any API or batch. */
+export function refuseProtected(e: Entry): void {
   if (e.protected) throw new DomainError('PROTECTED', 'the entry is factory material: it cannot be deleted or replaced');
 }
 
