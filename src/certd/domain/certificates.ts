@@ -69,7 +69,7 @@ function inputError(e: unknown, field: string): never {
   if (!(e instanceof CoreError)) throw e;
   switch (e.code) {
     case 'WRONG_PASSPHRASE':
-      throw new DomainError('WRONG_PASSPHRASE', 'wrong passphrase', field === 'pkcs12' ? 'passphrase' : field);
+      throw new DomainError('WRONG_PASSPHRASE', 'wrong passphrase', field === 'pkcs12' || field === 'private_key' ? 'passphrase' : field);
     case 'PASSPHRASE_REQUIRED':
       throw new DomainError('BAD_PRIVATE_KEY', 'the private key is encrypted; upload it decrypted or as PKCS#12', field);
     case 'BAD_PKCS12':
@@ -299,12 +299,15 @@ export class Certificates {
     }));
   }
 
-  /** A certificate (with any chain) and the private key that belongs to it; the caller wipes `privateDer`. */
-  checkUpload(certificatePem: string, privateKeyPem: Uint8Array): { certificate: string; chain: string[]; privateDer: Uint8Array } {
+  /**
+   * A certificate (with any chain) and the private key that belongs to it (PEM or DER, any
+   * form keys.parse reads; `passphrase` for an encrypted one); the caller wipes `privateDer`.
+   */
+  checkUpload(certificatePem: string, privateKey: Uint8Array, passphrase?: Uint8Array): { certificate: string; chain: string[]; privateDer: Uint8Array } {
     const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
     let pair;
     try {
-      pair = this.crypto.keys.parse(privateKeyPem);
+      pair = this.crypto.keys.parse(privateKey, passphrase);
     } catch (e) {
       inputError(e, 'private_key');
     }
