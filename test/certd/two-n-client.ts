@@ -4,14 +4,7 @@
 // that nonce with nc counting up, sent before any challenge. Bodies of uploads are framed
 // byte for byte as requests' `files=` frames them (see requestsMultipart).
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
-
-export interface TwoNReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+import { raw, type Reply } from './client';
 
 /** A part as requests' `files={name: (filename, bytes)}` sends it; `filename` absent: a `data=` field. */
 export interface Part {
@@ -35,28 +28,6 @@ export function requestsMultipart(parts: Part[], boundary = randomBytes(16).toSt
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<TwoNReply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
-}
-
 function challengeParams(header: string): Record<string, string> {
   const out: Record<string, string> = {};
   // The first value of each parameter: the first challenge's (MD5, offered first).
@@ -72,10 +43,10 @@ export class TwoNSession {
 
   constructor(private readonly port: number, private readonly user: string, private readonly password: string) {}
 
-  async call(method: string, path: string, upload?: { body: Buffer; contentType: string }): Promise<TwoNReply> {
+  async call(method: string, path: string, upload?: { body: Buffer; contentType: string }): Promise<Reply> {
     const headers: Record<string, string> = upload ? { 'content-type': upload.contentType } : {};
     if (this.challenge) headers.authorization = this.authorization(method, path);
-    const first = await send(this.port, method, path, headers, upload?.body);
+    const first = await raw(this.port, method, path, upload?.body, headers);
     if (first.status !== 401) return first;
     this.unauthorized++;
     const www = first.headers['www-authenticate'];
@@ -84,7 +55,7 @@ export class TwoNSession {
     if (!/^Digest /i.test(text) || headers.authorization) return first;
     this.challenge = challengeParams(text);
     this.nc = 0;
-    return send(this.port, method, path, { ...headers, authorization: this.authorization(method, path) }, upload?.body);
+    return raw(this.port, method, path, upload?.body, { ...headers, authorization: this.authorization(method, path) });
   }
 
   get(path: string) { return this.call('GET', path); }
