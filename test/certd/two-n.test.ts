@@ -3,13 +3,14 @@
 // bodies framed as requests frames them). Keys and certificates are made by openssl, and
 // fingerprints are compared with `openssl x509 -fingerprint -sha1`. Every refusal is
 // checked for its 2N code and param, and for changing nothing (both listings and the keys
-// in keystored).
+// in keystored). certd is SIGKILLed at every step of an overwrite with another key.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { journalPendingIn } from '../../src/certd/store/journal';
 import { makeCa } from './ca';
 import { StateProbe } from './material';
 import { API, certdKeys, PASSWORDS, startService, type Service } from './service';
@@ -67,6 +68,8 @@ t.before(async () => {
   keyAndCert('door3', '/CN=door-3');
   keyAndCert('bound', '/CN=cam1.local');
   keyAndCert('bound2', '/CN=cam1.local');
+  keyAndCert('crashA', '/CN=crash A');
+  keyAndCert('crashB', '/CN=crash B');
   sh(['x509', '-in', 'door1.pem', '-outform', 'DER', '-out', 'door1.der']);
   sh(['pkey', '-in', 'door1.key', '-outform', 'DER', '-out', 'door1.key.der']);
   sh(['pkcs8', '-topk8', '-in', 'door3.key', '-v2', 'aes-256-cbc', '-passout', `pass:${PASSWORD}`, '-out', 'door3.enc.key']);
@@ -295,6 +298,38 @@ t('bad input: the right code and param, HTTP 200, and nothing changed', async ()
   }
   assert.equal(await probe.read(), before, 'no refusal changed anything');
   assert.is(s.unauthorized, 1, 'the one nonce served every request');
+});
+
+/** The entries on flash, by alias, with their key ids. */
+function entriesOnFlash(): Map<string, { key_id?: string; certificate: string }> {
+  const at = join(svc.dir, 'certd', 'entries');
+  const files = readdirSync(at).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+  return new Map(files.map((f) => JSON.parse(readFileSync(join(at, f), 'utf8')) as { alias: string; key_id?: string; certificate: string }).map((e) => [e.alias, e]));
+}
+
+// Before the commit mark: the old entry and key. From it on: the new ones.
+const POINTS: [string, boolean][] = [['batch:begun', false], ['batch:key:0', false], ['batch:committed', true], ['batch:put', true], ['batch:old-key:0', true], ['batch:ended', true]];
+
+t('SIGKILL at every step of an overwrite with another key: the old entry and key or the new ones, never a mix, no orphan key', async () => {
+  const newPrint = opensslSha1('crashB.pem');
+  for (const [i, [point, done]] of POINTS.entries()) {
+    const id = `@crash-${i}`;
+    assertOk(await admin().put(`/api/cert/user?id=${id}`, userParts('crashA.pem', 'crashA.key')));
+    const before = entriesOnFlash().get(`crash-${i}`)!;
+    await svc.killCertd();
+    await svc.start({ CERTD_CRASH_AT: point });
+    const r = await admin().put(`/api/cert/user?id=${id}`, userParts('crashB.pem', 'crashB.key')).catch((e: Error) => e);
+    assert.ok(r instanceof Error, `${point}: certd died before answering`);
+    await svc.killCertd();
+    await svc.start();
+    const got = assertOk(await admin().get(`/api/cert/user?id=${id}`)).certificates[0] as Cert;
+    assert.is(got.fingerprint === newPrint, done, `${point}: the new certificate is there only from the commit mark on`);
+    const after = entriesOnFlash().get(`crash-${i}`)!;
+    assert.is(after.key_id !== before.key_id, done, `${point}: the key goes with the certificate`);
+    const owned = [...entriesOnFlash().values()].flatMap((e) => (e.key_id ? [e.key_id] : [])).sort();
+    assert.equal((await certdKeys(svc)).sort(), owned, `${point}: the keys in keystored are exactly the entries' keys`);
+    assert.equal(journalPendingIn(join(svc.dir, 'certd')), [], `${point}: journal finished`);
+  }
 });
 
 t.run();
