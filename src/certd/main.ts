@@ -17,6 +17,7 @@ import { registerCertV1, errorEnvelope } from './api/cert-v1';
 import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
 import { registerTwoN } from './api/two-n';
+import { registerTwoNCsr } from './api/two-n-csr';
 import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
   registerDiscovery(app);
   registerCertdV1(app, certs, bindings, batches, audit);
   registerTwoN(app, certs, batches);
+  registerTwoNCsr(app, certs);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

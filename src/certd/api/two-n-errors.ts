@@ -50,7 +50,11 @@ const DOMAIN_CODES: Record<DomainErrorCode, number> = {
 };
 
 /** The domain's field names as 2N's parameters. */
-const PARAMS: Record<string, string> = { certificate: 'blob-cert', private_key: 'blob-pk', passphrase: 'password', alias: 'id', id: 'id' };
+const PARAMS: Record<string, string> = {
+  certificate: 'blob-cert', private_key: 'blob-pk', passphrase: 'password', alias: 'id', id: 'id',
+  // A CSR's (/api/cert/csr).
+  subject: 'commonName', subject_alt_names: 'sanMdns', key_type: 'algorithm',
+};
 
 /** The parameter a domain error concerns when it names no field. */
 const DEFAULT_PARAMS: Partial<Record<DomainErrorCode, string>> = {

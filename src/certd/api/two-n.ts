@@ -31,10 +31,10 @@ function nameDict(attrs: NameAttribute[]): Record<string, string> {
   return out;
 }
 
-const ok = (result?: unknown): Response => ({ status: 200, body: result === undefined ? { success: true } : { success: true, result } });
+export const ok = (result?: unknown): Response => ({ status: 200, body: result === undefined ? { success: true } : { success: true, result } });
 
 /** Wraps a handler: domain and 2N errors leave as 2N's body, with HTTP 200. */
-const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
+export const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
   try {
     return await fn(req);
   } catch (e) {
@@ -45,16 +45,42 @@ const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Re
 };
 
 /** One query parameter, once. */
-function queryParam(req: Request, name: string): string | undefined {
+export function queryParam(req: Request, name: string): string | undefined {
   const v = req.query[name];
   if (Array.isArray(v)) throw new TwoNError(TWO_N.PARAMETER_COLLISION, name, 'given more than once');
   return v;
 }
 
 /** A certificate blob, PEM or DER, as PEM text (the domain reads PEM). */
-function certificateText(blob: Uint8Array): string {
+export function certificateText(blob: Uint8Array): string {
   const text = Buffer.from(blob).toString('latin1');
   return text.includes('-----BEGIN ') ? text : derToPem('CERTIFICATE', blob);
+}
+
+/**
+ * The id of an upload, from the query string or a part (both: they must agree). Only a
+ * user-defined "@name" can be given: "#" ids are the device's own.
+ */
+export function uploadId(req: Request, parts: Map<string, Uint8Array>): string | undefined {
+  const inQuery = queryParam(req, 'id');
+  const part = parts.get('id');
+  const inPart = part && Buffer.from(part).toString('utf8');
+  if (inQuery !== undefined && inPart !== undefined && inQuery !== inPart) throw new TwoNError(TWO_N.PARAMETER_COLLISION, 'id', 'the query string and the id part differ');
+  const id = inQuery ?? inPart;
+  return id === undefined || id === '' ? undefined : userName(id);
+}
+
+/** The name in a user-defined id, "@name". */
+export function userName(id: string): string {
+  if (!id.startsWith('@') || !TWO_N_NAME.test(id.slice(1))) throw new TwoNError(TWO_N.INVALID_PARAMETER, 'id', 'an id is @ and 1 to 40 characters of A-Z a-z 0-9 _ -');
+  return id.slice(1);
+}
+
+/** A mandatory part, not empty. */
+export function need(parts: Map<string, Uint8Array>, name: string): Uint8Array {
+  const v = parts.get(name);
+  if (!v || v.length === 0) throw new TwoNError(TWO_N.MISSING_PARAMETER, name, 'missing mandatory parameter');
+  return v;
 }
 
 export function registerTwoN(app: App, certs: Certificates, batches: Batches): void {
@@ -76,21 +102,6 @@ export function registerTwoN(app: App, certs: Certificates, batches: Batches): v
   const named = (kind: EntryKind, id: string) => certs.find(certs.names.twoN(id, kind).id)!;
 
   /**
-   * The id of an upload, from the query string or a part (both: they must agree). Only a
-   * user-defined "@name" can be given: "#" ids are the device's own.
-   */
-  const uploadId = (req: Request, parts: Map<string, Uint8Array>): string | undefined => {
-    const inQuery = queryParam(req, 'id');
-    const part = parts.get('id');
-    const inPart = part && Buffer.from(part).toString('utf8');
-    if (inQuery !== undefined && inPart !== undefined && inQuery !== inPart) throw new TwoNError(TWO_N.PARAMETER_COLLISION, 'id', 'the query string and the id part differ');
-    const id = inQuery ?? inPart;
-    if (id === undefined || id === '') return undefined;
-    if (!id.startsWith('@') || !TWO_N_NAME.test(id.slice(1))) throw new TwoNError(TWO_N.INVALID_PARAMETER, 'id', 'an id is @ and 1 to 40 characters of A-Z a-z 0-9 _ -');
-    return id.slice(1);
-  };
-
-  /**
    * Where an upload goes: the entry of its id, else the entry of `kind` holding the same
    * certificate, else a new alias made from the CN. `replaced`: that entry's fingerprint.
    */
@@ -108,12 +119,6 @@ export function registerTwoN(app: App, certs: Certificates, batches: Batches): v
 
   const uploaded = (alias: string, sha1: string, replaced: string | undefined) =>
     ok({ certificates: [{ fingerprint: sha1, id: certs.names.twoNId(certs.byAlias(alias)!, sha1), ...(replaced ? { replaced } : {}) }] });
-
-  const need = (parts: Map<string, Uint8Array>, name: string) => {
-    const v = parts.get(name);
-    if (!v || v.length === 0) throw new TwoNError(TWO_N.MISSING_PARAMETER, name, 'missing mandatory parameter');
-    return v;
-  };
 
   for (const [fn, kind] of [['user', 'certificate'], ['ca', 'ca']] as const) {
     const path = `${TWO_N_BASE}/${fn}`;
