@@ -1,5 +1,5 @@
 // The service section: cert.v1 latency per operation and key store (p50/p99), a batch of
-// three creates (/certd/v1/batch), GET throughput beside a bare node:http server sending
+// three creates (/certd/v1/batch), a 2N upload and the 2N list of 1,000 entries, GET throughput beside a bare node:http server sending
 // the same bytes (the two interleaved), listing 10,000 entries, idle RSS of certd and
 // keystored beside bare Node, time to ready. `--only create_certificate,batch` measures
 // just those rows.
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startDaemonProcess } from '../src/common/daemon-process';
 import { startService, API, PASSWORDS, type Service } from '../test/certd/service';
 import { startSimulators } from '../test/sim';
+import { requestsMultipart } from '../test/certd/two-n-client';
 import { caPem, writeCaEntries } from './bulk';
 import { type Section, fmtTime, rssMb, table, ROOT } from './lib';
 
@@ -18,11 +19,14 @@ const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 /** One request with Basic credentials up front (no 401 round trip): what a tuned client does. */
 export function send(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
-  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return exchange(port, method, path, body === undefined ? undefined : Buffer.from(JSON.stringify(body)), 'application/json');
+}
+
+function exchange(port: number, method: string, path: string, data: Buffer | undefined, contentType: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, agent, headers: {
       authorization: `Basic ${Buffer.from(`admin:${PASSWORDS.admin}`).toString('base64')}`,
-      ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+      ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}),
     } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -68,6 +72,40 @@ const batch3 = (svc: Service, prefix: string) => send(svc.port, 'POST', '/certd/
   data: { steps: [0, 1, 2].map((j) => ({ op: 'create_certificate', alias: `${prefix}-${j}`, subject: `CN=${prefix} ${j}`, keystore: 'SOFTWARE0' })) },
 });
 const BATCH_ROW = 'batch of 3 create_certificate EC-P256 SOFTWARE0';
+const TWO_N_PUT_ROW = 'PUT /api/cert/user EC-P256 PEM SOFTWARE0 (2N, multipart)';
+const TWO_N_GET_ROW = 'GET /api/cert/user, 1,000 entries (2N)';
+
+/** A 2N call, its status 200 only when the body says success (2N refuses with HTTP 200 too). */
+async function twoN(p: Promise<{ status: number; body: Buffer }>): Promise<{ status: number; body: Buffer }> {
+  const r = await p;
+  return { status: r.status === 200 && (JSON.parse(r.body.toString()) as { success?: boolean }).success === true ? 200 : 0, body: r.body };
+}
+
+/** An EC-P256 key and certificate (openssl), PEM. */
+function ecPair(dir: string): { cert: string; key: string } {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=bench', '-days', '30'], { stdio: 'pipe' });
+  return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
+}
+
+/** n uploads of one certificate and key under new ids, framed as python-requests does. */
+function twoNPut(svc: Service, n: number, pair: { cert: string; key: string }, prefix: string) {
+  return timed(n, (i) => {
+    const { body, contentType } = requestsMultipart([{ name: 'blob-cert', data: pair.cert, filename: 'blob-cert' }, { name: 'blob-pk', data: pair.key, filename: 'blob-pk' }]);
+    return twoN(exchange(svc.port, 'PUT', `/api/cert/user?id=@${prefix}-${i}`, body, contentType));
+  }, 200);
+}
+
+/** The 2N user list with exactly 1,000 entries: the store topped up by batches of 64 creates (each its own certificate). */
+async function twoNList1000(svc: Service): Promise<ReturnType<typeof percentiles>> {
+  const listed = async () => (JSON.parse((await send(svc.port, 'GET', '/api/cert/user')).body.toString()) as { result: { certificates: unknown[] } }).result.certificates.length;
+  for (let have = await listed(), b = 0; have < 1000; have += 64, b++) {
+    const steps = Array.from({ length: Math.min(64, 1000 - have) }, (_, j) => ({ op: 'create_certificate', alias: `l-${b}-${j}`, subject: `CN=list ${b} ${j}`, keystore: 'SOFTWARE0' }));
+    const r = await send(svc.port, 'POST', '/certd/v1/batch', { data: { steps } });
+    if (r.status !== 200) throw new Error(`batch: ${r.status} ${r.body.toString().slice(0, 200)}`);
+  }
+  if ((await listed()) !== 1000) throw new Error('the 2N list is not 1,000 entries');
+  return timed(10, () => twoN(send(svc.port, 'GET', '/api/cert/user')), 200);
+}
 const FIRST_ROW = 'first create_certificate after start (SOFTWARE0)';
 
 /** The create and batch rows only, for `--only` (names matched by prefix). */
@@ -77,6 +115,12 @@ async function latencyOnly(svc: Service, n: number, only: string[]): Promise<Rec
   const create = 'create_certificate EC-P256 SOFTWARE0';
   if (want(create)) out[create] = await timed(n, (i) => send(svc.port, 'POST', `${API}/create_certificate`, { data: { alias: `o-${i}`, subject: `CN=bench ${i}` } }), 200);
   if (want(BATCH_ROW)) out[BATCH_ROW] = await timed(n, (i) => batch3(svc, `o3-${i}`), 200);
+  if (want(TWO_N_PUT_ROW) || want(TWO_N_GET_ROW)) {
+    const dir = mkdtempSync(join(tmpdir(), 'certd-bench-'));
+    if (want(TWO_N_PUT_ROW)) out[TWO_N_PUT_ROW] = await twoNPut(svc, n, ecPair(dir), 'o2n');
+    if (want(TWO_N_GET_ROW)) out[TWO_N_GET_ROW] = await twoNList1000(svc);
+    rmSync(dir, { recursive: true, force: true });
+  }
   return out;
 }
 
@@ -118,14 +162,15 @@ export const serviceSection: Section = {
         ops[`DELETE certificate ${store}`] = await timed(n, (i) => send(svc.port, 'DELETE', `${API}/certificates/b-${store}-${i}`), 200);
       }
       const dir = mkdtempSync(join(tmpdir(), 'certd-bench-'));
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=bench', '-days', '30'], { stdio: 'pipe' });
+      const pair = ecPair(dir);
+      const { cert, key } = pair;
       execFileSync('openssl', ['pkcs12', '-export', '-inkey', join(dir, 'k.pem'), '-in', join(dir, 'c.pem'), '-passout', 'pass:bench', '-out', join(dir, 'b.p12')], { stdio: 'pipe' });
-      const cert = readFileSync(join(dir, 'c.pem'), 'utf8');
-      const key = readFileSync(join(dir, 'k.pem'), 'utf8');
       const p12 = readFileSync(join(dir, 'b.p12')).toString('base64');
       ops['upload certificate+key SOFTWARE0'] = await timed(n, (i) => send(svc.port, 'POST', `${API}/certificates`, { data: { alias: `u-${i}`, certificate: cert, private_key: key } }), 201);
       ops['install_from_pkcs12 SOFTWARE0'] = await timed(n, (i) => send(svc.port, 'POST', `${API}/install_from_pkcs12`, { data: { alias: `p-${i}`, pkcs12: p12, passphrase: 'bench' } }), 200);
       ops['PATCH same certificate SOFTWARE0'] = await timed(n, (i) => send(svc.port, 'PATCH', `${API}/certificates/u-${i}`, { data: { certificate: cert } }), 200);
+      ops[TWO_N_PUT_ROW] = await twoNPut(svc, n, pair, 'u2n');
+      ops[TWO_N_GET_ROW] = await twoNList1000(svc);
       for (const [op, p] of Object.entries(ops)) rows.push([op, `${p.p50_ms.toFixed(2)} ms`, `${p.p99_ms.toFixed(2)} ms`, String(p.n)]);
       json.latency = ops;
 

@@ -16,6 +16,8 @@ import { createLogger } from '../common/log';
 import { registerCertV1, errorEnvelope } from './api/cert-v1';
 import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
+import { registerTwoN } from './api/two-n';
+import { registerTwoNCsr } from './api/two-n-csr';
 import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
@@ -138,6 +140,8 @@ async function main(): Promise<void> {
   registerCertV1(app, certs);
   registerDiscovery(app);
   registerCertdV1(app, certs, bindings, batches, audit);
+  registerTwoN(app, certs, batches);
+  registerTwoNCsr(app, certs);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

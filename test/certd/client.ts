@@ -20,7 +20,9 @@ export interface Credentials {
 /** localAddress: the client's own address (any of 127/8 on Linux), so tests can be two sources. */
 export function raw(port: number, method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>, localAddress?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, localAddress, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
+    const sized = body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {};
+    // A content-type in `headers` wins over the JSON default.
+    const req = request({ host: '127.0.0.1', port, method, path, localAddress, headers: { ...headers, ...sized, ...(headers['content-type'] ? { 'content-type': headers['content-type'] } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

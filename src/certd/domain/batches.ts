@@ -41,9 +41,13 @@ import { lookupForm } from './names';
 export type BatchStep =
   /** A new key and a self-signed certificate; `overwrite`: an existing certificate entry of that alias gets them (same id). */
   | { op: 'create_certificate'; request: CreateCertificate; overwrite?: boolean }
-  /** A certificate with its private key (PKCS#8 or SEC1 PEM, wiped after the batch); `overwrite` as above. */
-  | { op: 'add_certificate'; alias: string; certificate: string; privateKey: Uint8Array; keystore?: string; overwrite?: boolean }
-  | { op: 'add_ca_certificate'; alias: string; certificate: string }
+  /**
+   * A certificate with its private key (PEM or DER, encrypted with `passphrase` or not; the
+   * caller wipes both, the batch the key it decoded); `overwrite` as above.
+   */
+  | { op: 'add_certificate'; alias: string; certificate: string; privateKey: Uint8Array; passphrase?: Uint8Array; keystore?: string; overwrite?: boolean }
+  /** `overwrite`: an existing CA certificate entry of that alias gets the certificate (same id). */
+  | { op: 'add_ca_certificate'; alias: string; certificate: string; overwrite?: boolean }
   /** Removes an entry of either kind; its key goes once the batch is committed. */
   | { op: 'delete'; alias: string }
   | { op: 'set_binding'; name: string; binding: SetBinding };
@@ -128,7 +132,7 @@ export class Batches {
     const secrets: Uint8Array[] = [];
     try {
       const makes: Make[] = [];
-      const cas: { step: number; alias: string; pem: string }[] = [];
+      const cas: { step: number; alias: string; existing?: Entry; pem: string }[] = [];
       const removes: { step: number; entry: Entry }[] = [];
       const binds: { step: number; name: string; req: SetBinding }[] = [];
       const seen = new Set<string>();
@@ -146,7 +150,7 @@ export class Batches {
             makes.push({ step: i, alias, existing, keystore: plan.keystore, keyId: newKeyId(), make: (k) => this.certs.makeCreated(step.request, plan, k) });
           } else if (step.op === 'add_certificate') {
             const { alias, existing } = this.target(step.alias, step.overwrite === true, claim);
-            const up = this.certs.checkUpload(step.certificate, step.privateKey);
+            const up = this.certs.checkUpload(step.certificate, step.privateKey, step.passphrase);
             secrets.push(up.privateDer);
             const keystore = await this.certs.importStore(step.keystore);
             makes.push({ step: i, alias, existing, keystore, keyId: newKeyId(), make: async (k) => {
@@ -154,9 +158,12 @@ export class Batches {
               return { certificate: up.certificate, chain: up.chain };
             } });
           } else if (step.op === 'add_ca_certificate') {
-            const alias = this.certs.requireFreeAlias(step.alias);
+            const existing = step.overwrite ? this.certs.byAlias(step.alias) : undefined;
+            if (existing && existing.kind !== 'ca') throw new DomainError('ALIAS_EXISTS', 'a certificate with a key has this alias', 'alias');
+            if (existing) refuseProtected(existing);
+            const alias = existing?.alias ?? this.certs.requireFreeAlias(step.alias);
             claim(alias, 'alias');
-            cas.push({ step: i, alias, pem: this.certs.caCertificate(step.certificate) });
+            cas.push({ step: i, alias, existing, pem: this.certs.caCertificate(step.certificate) });
           } else if (step.op === 'delete') {
             const entry = this.certs.byAlias(step.alias);
             if (!entry) throw new DomainError('NOT_FOUND', `no entry with alias ${JSON.stringify(step.alias)}`, 'alias');
@@ -192,7 +199,7 @@ export class Batches {
           });
           crashPoint(`batch:key:${k}`);
         }
-        for (const c of cas) puts.push({ id: randomUUID(), alias: c.alias, kind: 'ca', certificate: c.pem, chain: [], created });
+        for (const c of cas) puts.push({ id: c.existing?.id ?? randomUUID(), alias: c.alias, kind: 'ca', certificate: c.pem, chain: [], created: c.existing?.created ?? created });
 
         // 4. Bindings, checked against the entries as they will be.
         const find = this.plannedView(puts, removes.map((r) => r.entry.id));

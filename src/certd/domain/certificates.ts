@@ -2,6 +2,7 @@
 // collections, same-key replacement, the get_csr field rules, default keystore, and the
 // order of steps that keeps the store and keystored consistent (see store/journal.ts).
 import { randomUUID } from 'node:crypto';
+import { crashPoint } from '../../common/crash-point';
 import type { KeyType, StoreDescription } from '../../../ipc/protocol';
 import { CoreError } from '../../../wasm/errors';
 import { type Keys, wipe } from '../../../wasm/keys';
@@ -9,7 +10,7 @@ import { derToPem } from '../../../wasm/pem';
 import type { Pkcs12 } from '../../../wasm/pkcs12';
 import type { CertificateInfo, X509 } from '../../../wasm/x509';
 import type { X509Writer } from '../../../wasm/x509write';
-import type { Journal, Intent } from '../store/journal';
+import type { Journal, Intent, PendingRequest } from '../store/journal';
 import type { Entry, EntryKind, RecordStore } from '../store/records';
 import type { Audit, AuditTarget } from './audit';
 import { DomainError } from './errors';
@@ -50,6 +51,15 @@ export interface CsrRequest {
   subjectAltNames?: string[];
 }
 
+/** A CSR made on the device (2N /api/cert/csr): a new key, kept pending until its certificate comes. */
+export interface CertificateRequest {
+  alias: string;
+  subject: string;
+  subjectAltNames?: string[];
+  keyType?: KeyType;
+  keystore?: string;
+}
+
 export interface EntryView {
   alias: string;
   /** The leaf, then any chain that came with it. */
@@ -69,7 +79,7 @@ function inputError(e: unknown, field: string): never {
   if (!(e instanceof CoreError)) throw e;
   switch (e.code) {
     case 'WRONG_PASSPHRASE':
-      throw new DomainError('WRONG_PASSPHRASE', 'wrong passphrase', field === 'pkcs12' ? 'passphrase' : field);
+      throw new DomainError('WRONG_PASSPHRASE', 'wrong passphrase', field === 'pkcs12' || field === 'private_key' ? 'passphrase' : field);
     case 'PASSPHRASE_REQUIRED':
       throw new DomainError('BAD_PRIVATE_KEY', 'the private key is encrypted; upload it decrypted or as PKCS#12', field);
     case 'BAD_PKCS12':
@@ -299,12 +309,15 @@ export class Certificates {
     }));
   }
 
-  /** A certificate (with any chain) and the private key that belongs to it; the caller wipes `privateDer`. */
-  checkUpload(certificatePem: string, privateKeyPem: Uint8Array): { certificate: string; chain: string[]; privateDer: Uint8Array } {
+  /**
+   * A certificate (with any chain) and the private key that belongs to it (PEM or DER, any
+   * form keys.parse reads; `passphrase` for an encrypted one); the caller wipes `privateDer`.
+   */
+  checkUpload(certificatePem: string, privateKey: Uint8Array, passphrase?: Uint8Array): { certificate: string; chain: string[]; privateDer: Uint8Array } {
     const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
     let pair;
     try {
-      pair = this.crypto.keys.parse(privateKeyPem);
+      pair = this.crypto.keys.parse(privateKey, passphrase);
     } catch (e) {
       inputError(e, 'private_key');
     }
@@ -370,6 +383,83 @@ export class Certificates {
     }));
   }
 
+  // --- certificate requests ------------------------------------------------------------------
+  // A request is a key with no entry, named by the journal (store/journal.ts) until the
+  // CA's certificate makes it an entry or the request is dropped with its key.
+
+  /** Makes the key and the CSR; the alias is held for the request's entry. */
+  request(req: CertificateRequest): Promise<PendingRequest> {
+    return this.audit.change('request_certificate', () => this.target(req.alias), () => this.serial(async () => {
+      const alias = this.requireFreeAlias(req.alias);
+      const plan = await this.planCreate({ alias, subject: req.subject, keyType: req.keyType, keystore: req.keystore });
+      const intent = this.intent('add', alias, plan.keystore, `${KEY_PREFIX}${randomUUID()}`);
+      this.journal.begin(intent);
+      let pending: PendingRequest;
+      try {
+        const { spki } = await this.keystores.generate(plan.keystore, intent.key_id, plan.keyType);
+        crashPoint('request:key');
+        const tbs = this.build(() => this.crypto.writer.csrTbs({ spki, subject: req.subject, subjectAltNames: req.subjectAltNames ?? [] }));
+        const der = await this.signWith(plan.keystore, intent.key_id, tbs, (t, sig, f) => this.crypto.writer.assembleCsr(t, sig, f));
+        pending = {
+          alias, keystore: plan.keystore, key_id: intent.key_id, spki: Buffer.from(spki).toString('base64'), csr: derToPem('CERTIFICATE REQUEST', der),
+          generation: this.store.generation, created: new Date(this.now() * 1000).toISOString(),
+        };
+        this.journal.addRequest(pending);
+        crashPoint('request:journaled');
+      } catch (e) {
+        await this.keystores.delete(plan.keystore, intent.key_id).then(() => this.journal.end(intent), () => this.retryIntentsLater());
+        throw e;
+      }
+      // From here the journal's request names the key: a restart keeps it (finishIntents).
+      this.journal.end(intent);
+      return pending;
+    }));
+  }
+
+  pendingRequests(): PendingRequest[] {
+    return this.journal.requests();
+  }
+
+  pendingRequest(alias: string): PendingRequest {
+    const r = this.journal.request(alias);
+    if (!r) throw new DomainError('NOT_FOUND', `no pending request with id ${JSON.stringify(alias)}`, 'id');
+    return r;
+  }
+
+  /** The CA's certificate for a request's key: the request becomes an entry with that key. */
+  completeRequest(alias: string, certificatePem: string): Promise<void> {
+    return this.audit.change('complete_request', () => this.target(alias), () => this.serial(async () => {
+      const r = this.pendingRequest(alias);
+      const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
+      if (!this.crypto.keys.same(base64(r.spki), base64(leaf!.info.spki))) {
+        throw new DomainError('KEY_MISMATCH', 'the certificate is not for the request\'s key', 'certificate');
+      }
+      // The request held the alias; an entry may have it only from before the request's time.
+      if (this.store.get(alias)) throw new DomainError('ALIAS_EXISTS', 'an entry with this alias exists', 'alias');
+      this.store.put({
+        id: randomUUID(), alias, kind: 'certificate', certificate: leaf!.pem, chain: chain.map((c) => c.pem),
+        keystore: r.keystore, key_id: r.key_id, created: new Date(this.now() * 1000).toISOString(),
+      });
+      // A crash here leaves the request naming an entry's key: reconcile ends it.
+      crashPoint('request:entry');
+      this.journal.endRequest(alias);
+    }));
+  }
+
+  /** Drops a request and deletes its key. */
+  dropRequest(alias: string): Promise<void> {
+    return this.audit.change('drop_request', () => this.target(alias), () => this.serial(async () => {
+      const r = this.pendingRequest(alias);
+      const intent = this.intent('remove', alias, r.keystore, r.key_id);
+      // The remove intent first: after a crash it deletes the key and ends the request.
+      this.journal.begin(intent);
+      crashPoint('request:drop-intent');
+      this.journal.endRequest(alias);
+      crashPoint('request:dropped');
+      await this.keystores.delete(r.keystore, r.key_id).then(() => this.journal.end(intent), () => this.retryIntentsLater());
+    }));
+  }
+
   // --- CA certificates --------------------------------------------------------------------
 
   addCa(name: string, certificatePem: string): Promise<void> {
@@ -428,6 +518,10 @@ export class Certificates {
    */
   async reconcile(): Promise<{ finished: number; setAside: Intent[]; unowned: UnownedKey[] }> {
     const { finished, setAside } = await this.finishIntents();
+    // A request whose key an entry has was completed: a crash came before its end.
+    for (const r of this.journal.requests()) {
+      if (this.store.get(r.alias)?.key_id === r.key_id) this.journal.endRequest(r.alias);
+    }
     const used = new Set([...this.store.all(), ...this.journal.keysNamed()].map((e) => `${e.keystore}/${e.key_id}`));
     const unowned: UnownedKey[] = [];
     for (const s of await this.keystores.describe()) {
@@ -457,7 +551,10 @@ export class Certificates {
         continue;
       }
       const entry = this.store.get(intent.alias);
-      const done = intent.op === 'add' && entry?.key_id === intent.key_id;
+      const request = this.journal.request(intent.alias);
+      // An add whose key a pending request names is done: the request holds the key.
+      const done = intent.op === 'add' && (entry?.key_id === intent.key_id || request?.key_id === intent.key_id);
+      if (intent.op === 'remove' && request?.key_id === intent.key_id) this.journal.endRequest(intent.alias);
       if (!done) {
         if (entry?.key_id === intent.key_id) this.store.remove(intent.alias);
         try {
@@ -521,10 +618,11 @@ export class Certificates {
     return e;
   }
 
-  /** The alias a new entry will be stored under (NFC), once it is valid and free. */
+  /** The alias a new entry will be stored under (NFC), once it is valid and free (no entry, no pending request). */
   requireFreeAlias(name: string): string {
     const alias = checkAlias(name);
     if (this.store.get(alias) || this.reserved.has(alias)) throw new DomainError('ALIAS_EXISTS', 'an entry with this alias exists', 'alias');
+    if (this.journal.request(alias)) throw new DomainError('ALIAS_EXISTS', 'a certificate request holds this alias', 'alias');
     return alias;
   }
 

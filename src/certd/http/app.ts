@@ -54,6 +54,12 @@ export type Authenticate = (req: AuthRequest) => Promise<
 /** How a front-end turns an error into its wire body. */
 export type ErrorBody = (e: HttpError) => unknown;
 
+/**
+ * A front-end whose errors differ in status too (2N answers HTTP 200 for most): the status,
+ * body and any headers it sends for an error of the core or its own.
+ */
+export type ErrorForm = (e: HttpError) => { status: number; body: unknown; headers?: Record<string, string | string[]> };
+
 export interface AppOptions {
   authenticate: Authenticate;
   /**
@@ -86,6 +92,8 @@ export class App {
 
   private readonly trusted: ReadonlySet<string>;
 
+  private readonly forms: [prefix: string, form: ErrorForm][] = [];
+
   constructor(private readonly options: AppOptions) {
     this.trusted = new Set(options.trustedOrigins ?? []);
   }
@@ -96,6 +104,11 @@ export class App {
     this.router.on(method, path, () => undefined, store);
     // HEAD wherever GET (RFC 9110 §9.1); node:http sends the headers without the body.
     if (method === 'GET') this.router.on('HEAD', path, () => undefined, store);
+  }
+
+  /** Errors of requests under `prefix` take this form instead of the errorBody option's. */
+  errorForm(prefix: string, form: ErrorForm): void {
+    this.forms.push([prefix, form]);
   }
 
   /** The node:http request listener. */
@@ -148,7 +161,9 @@ export class App {
       const err = e instanceof HttpError ? e : new HttpError(500, 19, 'internal error');
       if (!(e instanceof HttpError)) this.options.onError?.(e, req);
       const close = this.discardBody(req, res);
-      this.send(res, err.status, this.options.errorBody(err), close ? { ...err.headers, connection: 'close' } : err.headers);
+      const form = this.forms.find(([prefix]) => (req.url ?? '/').startsWith(prefix))?.[1];
+      const out = form ? form(err) : { status: err.status, body: this.options.errorBody(err), headers: err.headers };
+      this.send(res, out.status, out.body, close ? { ...out.headers, connection: 'close' } : out.headers);
     } finally {
       body?.fill(0); // it may have carried keys or passphrases
     }

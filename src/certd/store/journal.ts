@@ -12,7 +12,11 @@
 // A line a power cut tore is skipped: its fsync never returned, so its step never began.
 // At open the file is rewritten with what is still pending, atomically. Intent files of
 // the earlier layout (journal/<key id>.json) are still read and finished.
-import { existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+//
+// The journal also holds certificate requests ("request" … "end_request"): a key made on
+// the device for a CSR, waiting for the CA's certificate. Its key belongs to no entry yet,
+// and the journal naming it is what keeps it from being taken for an orphan.
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, unlinkDurable, writeFileAtomic } from '../../common/atomic-file';
 import type { Binding } from './bindings';
@@ -54,12 +58,27 @@ export interface BatchCommit {
   old_keys: KeyRef[];
 }
 
+/** A key made for a CSR, waiting for its certificate (2N /api/cert/csr). */
+export interface PendingRequest {
+  /** The alias its entry will have. */
+  alias: string;
+  keystore: string;
+  key_id: string;
+  /** The key's SubjectPublicKeyInfo, base64 DER: the certificate must carry it. */
+  spki: string;
+  /** PEM. */
+  csr: string;
+  generation: string;
+  created: string;
+}
+
 export interface PendingBatch {
   intent: BatchIntent;
   commit?: BatchCommit;
 }
 
-type Line = { begin: Intent } | { begin_batch: BatchIntent } | { commit: string; records: BatchCommit } | { end: string };
+type Line = { begin: Intent } | { begin_batch: BatchIntent } | { commit: string; records: BatchCommit } | { end: string }
+  | { request: PendingRequest } | { end_request: string };
 
 const LOG = 'journal.log';
 /** The log is emptied once nothing is pending and it has grown past this. */
@@ -75,6 +94,7 @@ export class Journal {
   private readonly intents = new Map<string, Intent>();
   private readonly files = new Set<string>();
   private readonly batchesById = new Map<string, PendingBatch>();
+  private readonly requestsByAlias = new Map<string, PendingRequest>();
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'journal');
@@ -139,9 +159,32 @@ export class Journal {
     return [...this.batchesById.values()];
   }
 
-  /** Every key a pending intent or batch names (none of them is unowned). */
+  addRequest(r: PendingRequest): void {
+    this.append({ request: r }, true);
+    this.requestsByAlias.set(r.alias, r);
+  }
+
+  /** Fsynced: a request that came back after a power cut would name a key already deleted or an entry's. */
+  endRequest(alias: string): void {
+    if (!this.requestsByAlias.delete(alias)) return;
+    this.append({ end_request: alias }, true);
+    this.compactIfIdle();
+  }
+
+  request(alias: string): PendingRequest | undefined {
+    return this.requestsByAlias.get(alias);
+  }
+
+  requests(): PendingRequest[] {
+    return [...this.requestsByAlias.values()];
+  }
+
+  /** Every key a pending intent, batch or request names (none of them is unowned). */
   keysNamed(): KeyRef[] {
-    return [...this.intents.values(), ...[...this.batchesById.values()].flatMap((b) => [...b.intent.new_keys, ...(b.commit?.old_keys ?? [])])];
+    return [
+      ...this.intents.values(), ...this.requestsByAlias.values(),
+      ...[...this.batchesById.values()].flatMap((b) => [...b.intent.new_keys, ...(b.commit?.old_keys ?? [])]),
+    ];
   }
 
   /**
@@ -175,6 +218,8 @@ export class Journal {
       return; // torn by a power cut before its fsync returned
     }
     if ('begin' in line) this.intents.set(line.begin.key_id, line.begin);
+    else if ('request' in line) this.requestsByAlias.set(line.request.alias, line.request);
+    else if ('end_request' in line) this.requestsByAlias.delete(line.end_request);
     else if ('begin_batch' in line) this.batchesById.set(line.begin_batch.id, { intent: line.begin_batch });
     else if ('commit' in line) {
       const b = this.batchesById.get(line.commit);
@@ -188,6 +233,7 @@ export class Journal {
       yield JSON.stringify({ begin_batch: b.intent }) + '\n';
       if (b.commit) yield JSON.stringify({ commit: b.intent.id, records: b.commit }) + '\n';
     }
+    for (const r of this.requestsByAlias.values()) yield JSON.stringify({ request: r }) + '\n';
   }
 
   private append(line: Line, sync: boolean): void {
@@ -198,13 +244,23 @@ export class Journal {
   }
 
   /**
-   * Empties the log when nothing is pending. Not fsynced: if a power cut brings old lines
-   * back, every intent in them is found done, as after an end that did not reach flash.
+   * Empties the log when nothing is pending (with only requests pending: rewrites it with
+   * them). Not fsynced: if a power cut brings old lines back, every intent in them is found
+   * done, as after an end that did not reach flash.
    */
   private compactIfIdle(): void {
     if (this.size < COMPACT_BYTES || this.intents.size > 0 || this.batchesById.size > 0) return;
-    ftruncateSync(this.fd, 0);
-    this.size = 0;
+    if (this.requestsByAlias.size === 0) {
+      ftruncateSync(this.fd, 0);
+      this.size = 0;
+      return;
+    }
+    // Requests may wait for weeks: the log is rewritten with them alone, atomically.
+    const kept = [...this.logLines()].join('');
+    closeSync(this.fd);
+    writeFileAtomic(this.log, Buffer.from(kept));
+    this.fd = openSync(this.log, 'a', 0o600);
+    this.size = kept.length;
   }
 }
 

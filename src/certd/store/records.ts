@@ -51,7 +51,8 @@ function fileOf(alias: string): string {
   return createHash('sha256').update(alias, 'utf8').digest('hex').slice(0, 40) + ENTRY_SUFFIX;
 }
 
-function fingerprintsOf(pem: string): Fingerprints {
+/** A PEM certificate's SHA-1 and SHA-256 fingerprints, lowercase hex. */
+export function fingerprintsOf(pem: string): Fingerprints {
   const der = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
   return { sha1: createHash('sha1').update(der).digest('hex'), sha256: createHash('sha256').update(der).digest('hex') };
 }
