@@ -71,7 +71,7 @@ export class EntryNames {
     }
     if (id.startsWith('#')) {
       const e = this.index.get(id.slice(1)) ?? this.index.get(lookupForm(id.slice(1)));
-      return this.of(e?.protected ? e : undefined, kind, field, () => `protected ${what(kind)} ${JSON.stringify(id)}`);
+      return this.of(e?.protected ? e : undefined, kind, field, () => `id ${id} (# names a protected, factory entry)`);
     }
     if (!SHA1_HEX.test(id)) throw new DomainError('INVALID', 'must be @name, #name or a SHA-1 fingerprint (40 lowercase hex digits)', field);
     const found = this.index.getByFingerprint(id).filter((x) => !kind || x.kind === kind);
