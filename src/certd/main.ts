@@ -18,6 +18,9 @@ import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
 import { registerTwoN } from './api/two-n';
 import { registerTwoNCsr } from './api/two-n-csr';
+import { registerSps } from './api/sps';
+import { Sessions } from './auth/sessions';
+import { SessionScheme } from './auth/session-scheme';
 import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
@@ -142,6 +145,10 @@ async function main(): Promise<void> {
   registerCertdV1(app, certs, bindings, batches, audit);
   registerTwoN(app, certs, batches);
   registerTwoNCsr(app, certs);
+  // SPS: the session cookie, else Basic (auth.basic) to log in with; no Digest challenge.
+  const sessions = new Sessions();
+  auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
+  registerSps(app, sessions);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);
