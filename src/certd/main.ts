@@ -18,7 +18,9 @@ import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
 import { registerTwoN } from './api/two-n';
 import { registerTwoNCsr } from './api/two-n-csr';
-import { registerSps } from './api/sps';
+import { registerSps, registerSpsTransaction } from './api/sps';
+import { Transactions } from './api/sps-transaction';
+import { registerSpsX509 } from './api/sps-x509';
 import { Sessions } from './auth/sessions';
 import { SessionScheme } from './auth/session-scheme';
 import { Authenticator } from './auth/authenticator';
@@ -149,6 +151,10 @@ async function main(): Promise<void> {
   const sessions = new Sessions();
   auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
   registerSps(app, sessions);
+  const transactions = new Transactions(batches);
+  sessions.onEnd((id) => transactions.sessionEnded(id));
+  registerSpsTransaction(app, sessions, transactions);
+  registerSpsX509(app, certs, sessions, transactions);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

@@ -62,7 +62,9 @@ function out(type: SpsErrorType, message: string, details: Record<string, unknow
 export function spsErrorOf(e: unknown, path: string): SpsErrorOut | undefined {
   if (e instanceof SpsError) return out(e.type, e.message, e.details, path);
   if (!(e instanceof DomainError)) return undefined;
-  return out(DOMAIN_TYPES[e.code], e.message, e.field ? { field: e.field } : {}, path);
+  // A chain that does not link reads well: SPS calls that semantic.
+  const type = e.code === 'INVALID' && e.field === 'issuer_chain' ? 'SemanticError' : DOMAIN_TYPES[e.code];
+  return out(type, e.message, e.field ? { field: e.field } : {}, path);
 }
 
 const CORE_TYPES: Record<number, SpsErrorType> = {

@@ -5,8 +5,10 @@
 import type { App } from '../http/app';
 import { cookieValue } from '../auth/session-scheme';
 import type { Sessions } from '../auth/sessions';
-import { spsErrorForm } from './sps-errors';
-import { meta, sessionCookie, spsHandler } from './sps-format';
+import { SpsError, spsErrorForm } from './sps-errors';
+import { meta, object, sessionCookie, spsHandler } from './sps-format';
+import type { Transactions } from './sps-transaction';
+import { jsonBody } from './sps-x509';
 
 export const SPS_PREFIXES = ['/api/authentication', '/api/transaction', '/api/configuration'] as const;
 
@@ -38,4 +40,34 @@ export function registerSps(app: App, sessions: Sessions): void {
       headers: { 'set-cookie': sessionCookie('', 0, req.secure) },
     };
   }));
+}
+
+/** /api/transaction: status, open, commit, rollback, changes. */
+export function registerSpsTransaction(app: App, sessions: Sessions, tx: Transactions): void {
+  const href = '/api/transaction';
+  app.route('GET', href, 'viewer', spsHandler(sessions, (_req, session) => {
+    const s = tx.status(session);
+    const more = s.status === 'open' ? { remaining_seconds: s.remainingSeconds, changes: `${href}/changes` } : {};
+    return object('transaction', { status: s.status, commit_message: 'optional' }, meta(href, { parent: '/api', ...more }));
+  }));
+  app.route('POST', href, 'admin', spsHandler(sessions, (req, session) => {
+    // SPS wants a body (any) on this POST, or at least its length.
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) throw new SpsError('LengthRequired', 'Length Required');
+    tx.begin(session);
+    return object('transaction', { status: 'open', commit_message: 'optional' }, meta(href, { parent: '/api' }));
+  }));
+  app.route('PUT', href, 'admin', spsHandler(sessions, async (req, session) => {
+    const body = jsonBody(req) as { status?: unknown; message?: unknown };
+    if (typeof body !== 'object' || body === null || body.status !== 'commit') throw new SpsError('SyntacticError', 'the body must be {"status": "commit", "message"?: "…"}', { field: 'status' });
+    if (body.message !== undefined && typeof body.message !== 'string') throw new SpsError('SyntacticError', 'message must be a string', { field: 'message' });
+    await tx.commit(session);
+    return object('transaction', { status: 'closed', commit_message: 'optional' }, meta(href, { parent: '/api' }));
+  }), ['application/json']);
+  app.route('DELETE', href, 'admin', spsHandler(sessions, (_req, session) => {
+    tx.rollback(session);
+    return object('transaction', { status: 'closed', commit_message: 'optional' }, meta(href, { parent: '/api' }));
+  }));
+  app.route('GET', `${href}/changes`, 'viewer', spsHandler(sessions, (_req, session) => ({
+    status: 200, body: { changes: tx.of(session)?.changes ?? [], meta: meta(`${href}/changes`) },
+  })));
 }

@@ -1,0 +1,98 @@
+// SPS's one configuration transaction: opened by a session (POST /api/transaction, or its
+// first change), it locks the configuration for every other session; its changes are held
+// here, seen by that session only, until a commit applies them as one atomic batch of the
+// domain (all or nothing after a crash) or a rollback, a logout, the session's lapse or its
+// own time running out drops them. Staged private keys are only in this memory (wiped when
+// dropped), never in keystored before the commit, so a dropped transaction orphans none.
+import type { BatchStep, Batches } from '../domain/batches';
+import { SpsError } from './sps-errors';
+
+/** Idle time after which an open transaction rolls back (SPS: the session's 20 minutes). */
+export const TRANSACTION_MS = 20 * 60_000;
+
+export interface StagedX509 {
+  key: string;
+  certificate: string;
+  issuerChain: string[];
+  privateKey: Buffer;
+}
+
+export interface Change {
+  type: 'create' | 'delete' | 'replace';
+  path: string;
+  new_value?: unknown;
+  old_value?: unknown;
+}
+
+interface Open {
+  session: string;
+  touched: number;
+  x509: Map<string, StagedX509>;
+  changes: Change[];
+}
+
+export class Transactions {
+  private open: Open | undefined;
+
+  constructor(private readonly batches: Batches, private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
+
+  /** The open transaction of `session`, or undefined (lapsed ones roll back here). */
+  of(session: string | undefined): Open | undefined {
+    this.expire();
+    return this.open && session !== undefined && this.open.session === session ? this.open : undefined;
+  }
+
+  status(session: string | undefined): { status: 'open' | 'closed'; remainingSeconds?: number; lockedByOther: boolean } {
+    const mine = this.of(session);
+    if (!mine) return { status: 'closed', lockedByOther: this.open !== undefined };
+    return { status: 'open', remainingSeconds: Math.max(0, Math.ceil((mine.touched + this.ttlMs - this.now()) / 1000)), lockedByOther: false };
+  }
+
+  /** Opens (or returns) the session's transaction; 409 while another session holds one. */
+  begin(session: string | undefined): Open {
+    if (session === undefined) throw new SpsError('SemanticError', 'a transaction needs a session: log in at /api/authentication first');
+    const mine = this.of(session);
+    if (mine) {
+      mine.touched = this.now();
+      return mine;
+    }
+    if (this.open) throw new SpsError('Locked', 'the configuration is locked by the transaction of another session');
+    this.open = { session, touched: this.now(), x509: new Map(), changes: [] };
+    return this.open;
+  }
+
+  stageX509(session: string | undefined, x: StagedX509): void {
+    const t = this.begin(session);
+    t.x509.set(x.key, x);
+    t.changes.push({ type: 'create', path: `/api/configuration/x509/${x.key}`, new_value: { certificate: x.certificate, issuer_chain: x.issuerChain } });
+  }
+
+  /** Applies the session's changes as one batch, then closes the transaction. */
+  async commit(session: string | undefined): Promise<void> {
+    const t = this.of(session);
+    if (!t) throw new SpsError('SemanticError', 'no open transaction of this session to commit');
+    const steps: BatchStep[] = [...t.x509.values()].map((x) => ({
+      op: 'add_certificate', alias: `sps-${x.key}`, id: x.key, certificate: [x.certificate, ...x.issuerChain].join('\n'), privateKey: x.privateKey,
+    }));
+    if (steps.length > 0) await this.batches.apply(steps);
+    this.drop();
+  }
+
+  rollback(session: string | undefined): void {
+    if (this.of(session)) this.drop();
+  }
+
+  /** A session ended: its transaction goes with it. */
+  sessionEnded(session: string): void {
+    if (this.open?.session === session) this.drop();
+  }
+
+  private expire(): void {
+    if (this.open && this.now() - this.open.touched >= this.ttlMs) this.drop();
+  }
+
+  private drop(): void {
+    for (const x of this.open?.x509.values() ?? []) x.privateKey.fill(0);
+    this.open = undefined;
+  }
+}
