@@ -21,6 +21,7 @@ import { registerTwoNCsr } from './api/two-n-csr';
 import { registerSps, registerSpsTransaction } from './api/sps';
 import { Transactions } from './api/sps-transaction';
 import { registerSpsX509 } from './api/sps-x509';
+import { registerSpsManagement } from './api/sps-management';
 import { Sessions } from './auth/sessions';
 import { SessionScheme } from './auth/session-scheme';
 import { Authenticator } from './auth/authenticator';
@@ -151,10 +152,11 @@ async function main(): Promise<void> {
   const sessions = new Sessions();
   auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
   registerSps(app, sessions);
-  const transactions = new Transactions(batches);
+  const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name));
   sessions.onEnd((id) => transactions.sessionEnded(id));
   registerSpsTransaction(app, sessions, transactions);
   registerSpsX509(app, certs, sessions, transactions);
+  registerSpsManagement(app, certs, bindings, sessions, transactions);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

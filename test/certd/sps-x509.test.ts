@@ -180,6 +180,44 @@ t('the error matrix: each refusal has SPS\'s type and status and changes nothing
   assertError(await viewer.call('POST', X509, x509Body(1)), 403, 'Forbidden');
 });
 
+t('PUT management/certificates re-points ca, server (the https binding) and tsa at the commit, in the batch of the new objects', async () => {
+  const a = await login();
+  const b = await login();
+  const M = '/api/configuration/management/certificates';
+  const empty = await b.call('GET', M);
+  assert.is(empty.status, 200, empty.text);
+  assert.equal(empty.json.body, { ca: { selection: 'identity', x509_identity: null }, server: null, tsa: null });
+  assert.equal(empty.json.meta, {
+    href: M, parent: '/api/configuration/management', first: M, last: '/api/configuration/management/webinterface',
+    next: '/api/configuration/management/disk_fillup_prevention', previous: null, transaction: '/api/transaction',
+  });
+  const keys: string[] = [];
+  for (let i = 0; i < 3; i++) keys.push((await a.call('POST', X509, x509Body(i))).json.key);
+  const [ca, server, tsa] = keys as [string, string, string];
+  assertError(await a.call('PUT', M, { ca: { selection: 'identity', x509_identity: ca }, server: ca, tsa }), 400, 'SemanticError');
+  assertError(await a.call('PUT', M, { ca: { selection: 'identity', x509_identity: ca }, server: '00000000-0000-0000-0000-000000000000', tsa }), 404, 'NotFound');
+  assertError(await a.call('PUT', M, { ca: ca, server, tsa }), 400, 'SyntacticError');
+  const put = await a.call('PUT', M, { ca: { selection: 'identity', x509_identity: ca }, server, tsa });
+  assert.is(put.status, 200, put.text);
+  const mine = await a.call('GET', M);
+  assert.equal(mine.json.body.server, { key: server, meta: { href: `${X509}/${server}` } });
+  assert.equal(mine.json.body.ca.x509_identity, { key: ca, meta: { href: `${X509}/${ca}` } });
+  assert.equal((await b.call('GET', M)).json.body, empty.json.body);
+  const changes = (await a.call('GET', '/api/transaction/changes')).json.changes as { type: string; path: string }[];
+  assert.equal(changes.map((c) => c.type), ['create', 'create', 'create', 'replace']);
+  assert.is(changes[3]!.path, M);
+
+  const commit = await a.call('PUT', '/api/transaction', { status: 'commit' });
+  assert.is(commit.status, 200, commit.text);
+  assert.equal((await b.call('GET', M)).json.body, mine.json.body);
+  const https = await svc.as('viewer').get('/certd/v1/bindings/https');
+  assert.is(https.json.data.certificate.id, server, https.text);
+  // Bound now: another API may not delete it.
+  const alias = (await entries()).find((e) => e.id === server)!.alias;
+  const del = await svc.as('admin').del(`/config/rest/cert/v1/certificates/${alias}`);
+  assert.is(del.status, 409, del.text);
+});
+
 t('SIGKILL at every step of a commit of three x509 objects: after the restart all three or none, keys exactly the entries\'', async () => {
   const points: [string, boolean][] = [['batch:begun', false], ['batch:key:1', false], ['batch:committed', true], ['batch:put', true], ['batch:ended', true]];
   for (const [point, all] of points) {

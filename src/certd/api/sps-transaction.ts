@@ -5,6 +5,7 @@
 // own time running out drops them. Staged private keys are only in this memory (wiped when
 // dropped), never in keystored before the commit, so a dropped transaction orphans none.
 import type { BatchStep, Batches } from '../domain/batches';
+import type { Binding } from '../store/bindings';
 import { SpsError } from './sps-errors';
 
 /** Idle time after which an open transaction rolls back (SPS: the session's 20 minutes). */
@@ -28,13 +29,19 @@ interface Open {
   session: string;
   touched: number;
   x509: Map<string, StagedX509>;
+  /** Bindings re-pointed: binding name → entry id. */
+  bindings: Map<string, string>;
   changes: Change[];
 }
 
 export class Transactions {
   private open: Open | undefined;
 
-  constructor(private readonly batches: Batches, private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
+  constructor(
+    private readonly batches: Batches,
+    /** A binding as it is on record (its CA certificates and settings stay when it is re-pointed). */
+    private readonly recorded: (name: string) => Binding | undefined,
+    private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
 
   /** The open transaction of `session`, or undefined (lapsed ones roll back here). */
   of(session: string | undefined): Open | undefined {
@@ -57,7 +64,7 @@ export class Transactions {
       return mine;
     }
     if (this.open) throw new SpsError('Locked', 'the configuration is locked by the transaction of another session');
-    this.open = { session, touched: this.now(), x509: new Map(), changes: [] };
+    this.open = { session, touched: this.now(), x509: new Map(), bindings: new Map(), changes: [] };
     return this.open;
   }
 
@@ -67,6 +74,13 @@ export class Transactions {
     t.changes.push({ type: 'create', path: `/api/configuration/x509/${x.key}`, new_value: { certificate: x.certificate, issuer_chain: x.issuerChain } });
   }
 
+  /** Re-points bindings (name → entry id) at the commit; `change` is how the changes list shows it. */
+  stageBindings(session: string | undefined, next: Map<string, string>, change: Change): void {
+    const t = this.begin(session);
+    for (const [name, id] of next) t.bindings.set(name, id);
+    t.changes.push(change);
+  }
+
   /** Applies the session's changes as one batch, then closes the transaction. */
   async commit(session: string | undefined): Promise<void> {
     const t = this.of(session);
@@ -74,6 +88,10 @@ export class Transactions {
     const steps: BatchStep[] = [...t.x509.values()].map((x) => ({
       op: 'add_certificate', alias: `sps-${x.key}`, id: x.key, certificate: [x.certificate, ...x.issuerChain].join('\n'), privateKey: x.privateKey,
     }));
+    for (const [name, id] of t.bindings) {
+      const now = this.recorded(name);
+      steps.push({ op: 'set_binding', name, binding: { certificate: id, ca: now?.ca ?? [], settings: now?.settings ?? {} } });
+    }
     if (steps.length > 0) await this.batches.apply(steps);
     this.drop();
   }
