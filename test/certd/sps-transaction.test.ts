@@ -11,7 +11,7 @@ function setup() {
   const applied: BatchStep[][] = [];
   const clock = { now: 1_000_000 };
   const batches = { apply: async (steps: BatchStep[]) => { applied.push(steps); return { id: 'b', entries: [], warnings: [] }; } } as unknown as Batches;
-  return { applied, clock, tx: new Transactions(batches, () => undefined, () => clock.now) };
+  return { applied, clock, tx: new Transactions(batches, () => undefined, async () => undefined, () => clock.now) };
 }
 
 t('an open transaction left idle for its time rolls back: staged keys wiped, the lock free for others', () => {

@@ -29,6 +29,10 @@ interface Open {
   session: string;
   touched: number;
   x509: Map<string, StagedX509>;
+  /** Password objects: key → the password, plain or hashed. */
+  passwords: Map<string, { plain?: string; hash?: string }>;
+  /** Users' new passwords: user name → password object key. */
+  userPasswords: Map<string, string>;
   /** Bindings re-pointed: binding name → entry id. */
   bindings: Map<string, string>;
   changes: Change[];
@@ -41,6 +45,8 @@ export class Transactions {
     private readonly batches: Batches,
     /** A binding as it is on record (its CA certificates and settings stay when it is re-pointed). */
     private readonly recorded: (name: string) => Binding | undefined,
+    /** Sets users' passwords (the users table: Digest HA1s and all), after the batch. */
+    private readonly setPasswords: (passwords: Map<string, string>) => Promise<void>,
     private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
 
   /** The open transaction of `session`, or undefined (lapsed ones roll back here). */
@@ -64,7 +70,7 @@ export class Transactions {
       return mine;
     }
     if (this.open) throw new SpsError('Locked', 'the configuration is locked by the transaction of another session');
-    this.open = { session, touched: this.now(), x509: new Map(), bindings: new Map(), changes: [] };
+    this.open = { session, touched: this.now(), x509: new Map(), passwords: new Map(), userPasswords: new Map(), bindings: new Map(), changes: [] };
     return this.open;
   }
 
@@ -72,6 +78,19 @@ export class Transactions {
     const t = this.begin(session);
     t.x509.set(x.key, x);
     t.changes.push({ type: 'create', path: `/api/configuration/x509/${x.key}`, new_value: { certificate: x.certificate, issuer_chain: x.issuerChain } });
+  }
+
+  stagePassword(session: string | undefined, key: string, password: { plain?: string; hash?: string }): void {
+    const t = this.begin(session);
+    t.passwords.set(key, password);
+    t.changes.push({ type: 'create', path: `/api/configuration/passwords/${key}`, new_value: {} });
+  }
+
+  /** A user's password becomes the password object `key` of this transaction at the commit. */
+  stageUserPassword(session: string | undefined, user: string, key: string): void {
+    const t = this.begin(session);
+    t.userPasswords.set(user, key);
+    t.changes.push({ type: 'replace', path: `/api/configuration/aaa/local_database/users/${user}`, old_value: { name: user }, new_value: { name: user, password: key } });
   }
 
   /** Re-points bindings (name → entry id) at the commit; `change` is how the changes list shows it. */
@@ -93,6 +112,9 @@ export class Transactions {
       steps.push({ op: 'set_binding', name, binding: { certificate: id, ca: now?.ca ?? [], settings: now?.settings ?? {} } });
     }
     if (steps.length > 0) await this.batches.apply(steps);
+    // The users file is its own atomic write, after the batch: a crash between the two keeps
+    // the committed objects and the old passwords.
+    if (t.userPasswords.size > 0) await this.setPasswords(new Map([...t.userPasswords].map(([user, key]) => [user, t.passwords.get(key)!.plain!])));
     this.drop();
   }
 
