@@ -56,18 +56,13 @@ export class Sessions {
     for (const hook of this.closeHooks) hook(id);
   }
 
-  /** Ends every session of `user` (a password changed). */
-  endUser(user: string): void {
-    for (const s of [...this.open.values()]) if (s.user === user) this.end(s.id);
-  }
-
   /** Told of every session that ends (logout, lapse, eviction). */
   onEnd(hook: (id: string) => void): void {
     this.closeHooks.push(hook);
   }
 
   /** Ends the lapsed sessions. */
-  sweep(): void {
+  private sweep(): void {
     const now = this.now();
     for (const s of [...this.open.values()]) if (s.expires <= now) this.end(s.id);
   }
