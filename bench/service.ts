@@ -1,5 +1,5 @@
 // The service section: cert.v1 latency per operation and key store (p50/p99), a batch of
-// three creates (/certd/v1/batch), a 2N upload and the 2N list of 1,000 entries, GET throughput beside a bare node:http server sending
+// three creates (/certd/v1/batch), a 2N upload and the 2N list of 1,000 entries, the SPS rows (bench/sps.ts), GET throughput beside a bare node:http server sending
 // the same bytes (the two interleaved), listing 10,000 entries, idle RSS of certd and
 // keystored beside bare Node, time to ready. `--only create_certificate,batch` measures
 // just those rows.
@@ -13,6 +13,7 @@ import { startService, API, PASSWORDS, type Service } from '../test/certd/servic
 import { startSimulators } from '../test/sim';
 import { requestsMultipart } from '../test/certd/two-n-client';
 import { caPem, writeCaEntries } from './bulk';
+import { SPS_ROWS, spsRows } from './sps';
 import { type Section, fmtTime, rssMb, table, ROOT } from './lib';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -115,6 +116,11 @@ async function latencyOnly(svc: Service, n: number, only: string[]): Promise<Rec
   const create = 'create_certificate EC-P256 SOFTWARE0';
   if (want(create)) out[create] = await timed(n, (i) => send(svc.port, 'POST', `${API}/create_certificate`, { data: { alias: `o-${i}`, subject: `CN=bench ${i}` } }), 200);
   if (want(BATCH_ROW)) out[BATCH_ROW] = await timed(n, (i) => batch3(svc, `o3-${i}`), 200);
+  if (Object.values(SPS_ROWS).some(want)) {
+    const dir = mkdtempSync(join(tmpdir(), 'certd-bench-'));
+    Object.assign(out, await spsRows(svc, n, ecPair(dir)));
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (want(TWO_N_PUT_ROW) || want(TWO_N_GET_ROW)) {
     const dir = mkdtempSync(join(tmpdir(), 'certd-bench-'));
     if (want(TWO_N_PUT_ROW)) out[TWO_N_PUT_ROW] = await twoNPut(svc, n, ecPair(dir), 'o2n');
@@ -171,6 +177,7 @@ export const serviceSection: Section = {
       ops['PATCH same certificate SOFTWARE0'] = await timed(n, (i) => send(svc.port, 'PATCH', `${API}/certificates/u-${i}`, { data: { certificate: cert } }), 200);
       ops[TWO_N_PUT_ROW] = await twoNPut(svc, n, pair, 'u2n');
       ops[TWO_N_GET_ROW] = await twoNList1000(svc);
+      Object.assign(ops, await spsRows(svc, n, pair));
       for (const [op, p] of Object.entries(ops)) rows.push([op, `${p.p50_ms.toFixed(2)} ms`, `${p.p99_ms.toFixed(2)} ms`, String(p.n)]);
       json.latency = ops;
 

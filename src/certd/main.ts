@@ -18,6 +18,13 @@ import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
 import { registerTwoN } from './api/two-n';
 import { registerTwoNCsr } from './api/two-n-csr';
+import { registerSps, registerSpsTransaction } from './api/sps';
+import { Transactions } from './api/sps-transaction';
+import { registerSpsX509 } from './api/sps-x509';
+import { registerSpsManagement } from './api/sps-management';
+import { registerSpsUsers } from './api/sps-users';
+import { Sessions } from './auth/sessions';
+import { SessionScheme } from './auth/session-scheme';
 import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
@@ -142,6 +149,19 @@ async function main(): Promise<void> {
   registerCertdV1(app, certs, bindings, batches, audit);
   registerTwoN(app, certs, batches);
   registerTwoNCsr(app, certs);
+  // SPS: the session cookie, else Basic (auth.basic) to log in with; no Digest challenge.
+  const sessions = new Sessions();
+  auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
+  registerSps(app, sessions);
+  const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name), async (passwords) => {
+    // One audit record per user, naming the user only.
+    for (const [user, password] of passwords) await audit.change('set_password', () => ({ alias: user }), async () => users.setPassword(user, password));
+  });
+  sessions.onEnd((id) => transactions.sessionEnded(id));
+  registerSpsTransaction(app, sessions, transactions);
+  registerSpsX509(app, certs, sessions, transactions);
+  registerSpsManagement(app, certs, bindings, sessions, transactions);
+  registerSpsUsers(app, users, sessions, transactions);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

@@ -2,7 +2,7 @@
 // on 401, RFC 7616 Digest (SHA-256 or MD5) or Basic. Written from the RFC here, not with
 // the server's own code.
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 
 export interface Reply {
   status: number;
@@ -17,26 +17,34 @@ export interface Credentials {
   scheme?: 'digest-sha256' | 'digest-md5' | 'basic';
 }
 
+/** A response read whole: its text, its JSON if it is some, the WWW-Authenticate challenges apart. */
+export function replyOf(res: IncomingMessage): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      // Node folds repeated headers into one line; challenges are kept apart from rawHeaders.
+      const www = res.rawHeaders.filter((_, i) => i % 2 === 1 && res.rawHeaders[i - 1]!.toLowerCase() === 'www-authenticate');
+      resolve({ status: res.statusCode!, headers: { ...res.headers, 'www-authenticate': www }, text, json });
+    });
+  });
+}
+
 /** localAddress: the client's own address (any of 127/8 on Linux), so tests can be two sources. */
 export function raw(port: number, method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>, localAddress?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const sized = body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {};
     // A content-type in `headers` wins over the JSON default.
     const req = request({ host: '127.0.0.1', port, method, path, localAddress, headers: { ...headers, ...sized, ...(headers['content-type'] ? { 'content-type': headers['content-type'] } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        // Node folds repeated headers into one line; challenges are kept apart from rawHeaders.
-        const www = res.rawHeaders.filter((_, i) => i % 2 === 1 && res.rawHeaders[i - 1]!.toLowerCase() === 'www-authenticate');
-        resolve({ status: res.statusCode!, headers: { ...res.headers, 'www-authenticate': www }, text, json });
-      });
+      void replyOf(res).then(resolve, reject);
     });
     req.on('error', reject);
     if (body !== undefined) req.write(body);

@@ -45,7 +45,7 @@ export type BatchStep =
    * A certificate with its private key (PEM or DER, encrypted with `passphrase` or not; the
    * caller wipes both, the batch the key it decoded); `overwrite` as above.
    */
-  | { op: 'add_certificate'; alias: string; certificate: string; privateKey: Uint8Array; passphrase?: Uint8Array; keystore?: string; overwrite?: boolean }
+  | { op: 'add_certificate'; alias: string; certificate: string; privateKey: Uint8Array; passphrase?: Uint8Array; keystore?: string; overwrite?: boolean; id?: string }
   /** `overwrite`: an existing CA certificate entry of that alias gets the certificate (same id). */
   | { op: 'add_ca_certificate'; alias: string; certificate: string; overwrite?: boolean }
   /** Removes an entry of either kind; its key goes once the batch is committed. */
@@ -65,6 +65,8 @@ interface Make {
   alias: string;
   /** The entry it overwrites. */
   existing?: Entry;
+  /** The new entry's id, when the caller named it before (an SPS object key). */
+  id?: string;
   keystore: string;
   keyId: string;
   make: (keyId: string) => Promise<{ certificate: string; chain: string[] }>;
@@ -153,7 +155,8 @@ export class Batches {
             const up = this.certs.checkUpload(step.certificate, step.privateKey, step.passphrase);
             secrets.push(up.privateDer);
             const keystore = await this.certs.importStore(step.keystore);
-            makes.push({ step: i, alias, existing, keystore, keyId: newKeyId(), make: async (k) => {
+            if (step.id !== undefined && (existing || this.certs.find(step.id))) throw new DomainError('INVALID', 'an entry has this id', 'id');
+            makes.push({ step: i, alias, existing, ...(step.id !== undefined ? { id: step.id } : {}), keystore, keyId: newKeyId(), make: async (k) => {
               await this.certs.importKey(keystore, k, up.privateDer);
               return { certificate: up.certificate, chain: up.chain };
             } });
@@ -194,7 +197,7 @@ export class Batches {
         for (const [k, m] of makes.entries()) {
           const made = await m.make(m.keyId).catch((e: unknown) => Promise.reject(inStep(e, m.step)));
           puts.push({
-            id: m.existing?.id ?? randomUUID(), alias: m.alias, kind: 'certificate', certificate: made.certificate, chain: made.chain,
+            id: m.existing?.id ?? m.id ?? randomUUID(), alias: m.alias, kind: 'certificate', certificate: made.certificate, chain: made.chain,
             keystore: m.keystore, key_id: m.keyId, created: m.existing?.created ?? created,
           });
           crashPoint(`batch:key:${k}`);

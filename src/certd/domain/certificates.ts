@@ -328,6 +328,14 @@ export class Certificates {
     return { certificate: leaf!.pem, chain: chain.map((c) => c.pem), privateDer: pair.privateDer };
   }
 
+  /** Each certificate of a chain (PEM, leaf first) is issued by the next: its issuer is the next one's subject. */
+  requireChainLinks(leaf: string, chain: string[]): void {
+    const all = [leaf, ...chain].map((pem) => this.info(pem));
+    for (let i = 0; i + 1 < all.length; i++) {
+      if (all[i]!.issuer !== all[i + 1]!.subject) throw new DomainError('INVALID', `certificate ${i} is not issued by certificate ${i + 1} of the chain`, 'issuer_chain');
+    }
+  }
+
   /** The key store an import goes to (`id`, or the default), once it can import. */
   async importStore(id: string | undefined): Promise<string> {
     return (await this.usableStore(id, 'can_import')).id;

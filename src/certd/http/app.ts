@@ -36,6 +36,8 @@ export interface Request {
   headers: IncomingMessage['headers'];
   body: Buffer;
   principal: Principal;
+  /** The client's connection is TLS (certd's own, or the front web server's). */
+  secure: boolean;
 }
 
 export interface Response {
@@ -58,7 +60,7 @@ export type ErrorBody = (e: HttpError) => unknown;
  * A front-end whose errors differ in status too (2N answers HTTP 200 for most): the status,
  * body and any headers it sends for an error of the core or its own.
  */
-export type ErrorForm = (e: HttpError) => { status: number; body: unknown; headers?: Record<string, string | string[]> };
+export type ErrorForm = (e: HttpError, req: { url: string; headers: IncomingMessage['headers'] }) => { status: number; body: unknown; headers?: Record<string, string | string[]> };
 
 export interface AppOptions {
   authenticate: Authenticate;
@@ -94,6 +96,9 @@ export class App {
 
   private readonly forms: [prefix: string, form: ErrorForm][] = [];
 
+  /** Routes answered without authentication (they show nothing of the store). */
+  private readonly open = Router({ ignoreTrailingSlash: true, caseSensitive: true });
+
   constructor(private readonly options: AppOptions) {
     this.trusted = new Set(options.trustedOrigins ?? []);
   }
@@ -104,6 +109,11 @@ export class App {
     this.router.on(method, path, () => undefined, store);
     // HEAD wherever GET (RFC 9110 §9.1); node:http sends the headers without the body.
     if (method === 'GET') this.router.on('HEAD', path, () => undefined, store);
+  }
+
+  /** A route anyone may call, before authentication: a fixed answer (SPS's login methods). */
+  anonymous(method: HTTPMethod, path: string, answer: () => Response): void {
+    this.open.on(method, path, () => undefined, answer);
   }
 
   /** Errors of requests under `prefix` take this form instead of the errorBody option's. */
@@ -124,6 +134,13 @@ export class App {
       const remote = req.socket.remoteAddress ?? '';
       const source = this.options.clientAddress?.(remote, req.headers['x-forwarded-for']) ?? remote;
       const secure = (req.socket as TLSSocket).encrypted === true || (this.options.tlsByProxy?.(remote, req.headers['x-forwarded-proto']) ?? false);
+      const anonymous = this.open.find(req.method as HTTPMethod, url);
+      if (anonymous) {
+        req.resume(); // nothing in a body is read here
+        const out = (anonymous.store as () => Response)();
+        this.send(res, out.status, out.body, out.headers);
+        return;
+      }
       const auth = await this.options.authenticate({ method: req.method ?? 'GET', url, headers: req.headers, remote: source, secure });
       if (!auth.ok) {
         if (auth.retryAfterSeconds !== undefined) {
@@ -155,6 +172,7 @@ export class App {
         headers: req.headers,
         body: read,
         principal: { user: auth.user, role: auth.role },
+        secure,
       }));
       this.send(res, out.status, out.body, out.headers);
     } catch (e) {
@@ -162,7 +180,7 @@ export class App {
       if (!(e instanceof HttpError)) this.options.onError?.(e, req);
       const close = this.discardBody(req, res);
       const form = this.forms.find(([prefix]) => (req.url ?? '/').startsWith(prefix))?.[1];
-      const out = form ? form(err) : { status: err.status, body: this.options.errorBody(err), headers: err.headers };
+      const out = form ? form(err, { url: req.url ?? '/', headers: req.headers }) : { status: err.status, body: this.options.errorBody(err), headers: err.headers };
       this.send(res, out.status, out.body, close ? { ...out.headers, connection: 'close' } : out.headers);
     } finally {
       body?.fill(0); // it may have carried keys or passphrases

@@ -1,0 +1,138 @@
+// SPS's one configuration transaction: opened by a session (POST /api/transaction, or its
+// first change), it locks the configuration for every other session; its changes are held
+// here, seen by that session only, until a commit applies them as one atomic batch of the
+// domain (all or nothing after a crash) or a rollback, a logout, the session's lapse or its
+// own time running out drops them. Staged private keys are only in this memory (wiped when
+// dropped), never in keystored before the commit, so a dropped transaction orphans none.
+import type { BatchStep, Batches } from '../domain/batches';
+import type { Binding } from '../store/bindings';
+import { SpsError } from './sps-errors';
+
+/** Idle time after which an open transaction rolls back (SPS: the session's 20 minutes). */
+export const TRANSACTION_MS = 20 * 60_000;
+
+export interface StagedX509 {
+  key: string;
+  certificate: string;
+  issuerChain: string[];
+  privateKey: Buffer;
+}
+
+export interface Change {
+  type: 'create' | 'delete' | 'replace';
+  path: string;
+  new_value?: unknown;
+  old_value?: unknown;
+}
+
+interface Open {
+  session: string;
+  touched: number;
+  x509: Map<string, StagedX509>;
+  /** Password objects: key → the password, plain or hashed. */
+  passwords: Map<string, { plain?: string; hash?: string }>;
+  /** Users' new passwords: user name → password object key. */
+  userPasswords: Map<string, string>;
+  /** Bindings re-pointed: binding name → entry id. */
+  bindings: Map<string, string>;
+  changes: Change[];
+}
+
+export class Transactions {
+  private open: Open | undefined;
+
+  constructor(
+    private readonly batches: Batches,
+    /** A binding as it is on record (its CA certificates and settings stay when it is re-pointed). */
+    private readonly recorded: (name: string) => Binding | undefined,
+    /** Sets users' passwords (the users table: Digest HA1s and all), after the batch. */
+    private readonly setPasswords: (passwords: Map<string, string>) => Promise<void>,
+    private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
+
+  /** The open transaction of `session`, or undefined (lapsed ones roll back here). */
+  of(session: string | undefined): Open | undefined {
+    this.expire();
+    return this.open && session !== undefined && this.open.session === session ? this.open : undefined;
+  }
+
+  status(session: string | undefined): { status: 'open' | 'closed'; remainingSeconds?: number; lockedByOther: boolean } {
+    const mine = this.of(session);
+    if (!mine) return { status: 'closed', lockedByOther: this.open !== undefined };
+    return { status: 'open', remainingSeconds: Math.max(0, Math.ceil((mine.touched + this.ttlMs - this.now()) / 1000)), lockedByOther: false };
+  }
+
+  /** Opens (or returns) the session's transaction; 409 while another session holds one. */
+  begin(session: string | undefined): Open {
+    if (session === undefined) throw new SpsError('SemanticError', 'a transaction needs a session: log in at /api/authentication first');
+    const mine = this.of(session);
+    if (mine) {
+      mine.touched = this.now();
+      return mine;
+    }
+    if (this.open) throw new SpsError('Locked', 'the configuration is locked by the transaction of another session');
+    this.open = { session, touched: this.now(), x509: new Map(), passwords: new Map(), userPasswords: new Map(), bindings: new Map(), changes: [] };
+    return this.open;
+  }
+
+  stageX509(session: string | undefined, x: StagedX509): void {
+    const t = this.begin(session);
+    t.x509.set(x.key, x);
+    t.changes.push({ type: 'create', path: `/api/configuration/x509/${x.key}`, new_value: { certificate: x.certificate, issuer_chain: x.issuerChain } });
+  }
+
+  stagePassword(session: string | undefined, key: string, password: { plain?: string; hash?: string }): void {
+    const t = this.begin(session);
+    t.passwords.set(key, password);
+    t.changes.push({ type: 'create', path: `/api/configuration/passwords/${key}`, new_value: {} });
+  }
+
+  /** A user's password becomes the password object `key` of this transaction at the commit. */
+  stageUserPassword(session: string | undefined, user: string, key: string): void {
+    const t = this.begin(session);
+    t.userPasswords.set(user, key);
+    t.changes.push({ type: 'replace', path: `/api/configuration/aaa/local_database/users/${user}`, old_value: { name: user }, new_value: { name: user, password: key } });
+  }
+
+  /** Re-points bindings (name → entry id) at the commit; `change` is how the changes list shows it. */
+  stageBindings(session: string | undefined, next: Map<string, string>, change: Change): void {
+    const t = this.begin(session);
+    for (const [name, id] of next) t.bindings.set(name, id);
+    t.changes.push(change);
+  }
+
+  /** Applies the session's changes as one batch, then closes the transaction. */
+  async commit(session: string | undefined): Promise<void> {
+    const t = this.of(session);
+    if (!t) throw new SpsError('SemanticError', 'no open transaction of this session to commit');
+    const steps: BatchStep[] = [...t.x509.values()].map((x) => ({
+      op: 'add_certificate', alias: `sps-${x.key}`, id: x.key, certificate: [x.certificate, ...x.issuerChain].join('\n'), privateKey: x.privateKey,
+    }));
+    for (const [name, id] of t.bindings) {
+      const now = this.recorded(name);
+      steps.push({ op: 'set_binding', name, binding: { certificate: id, ca: now?.ca ?? [], settings: now?.settings ?? {} } });
+    }
+    if (steps.length > 0) await this.batches.apply(steps);
+    // The users file is its own atomic write, after the batch: a crash between the two keeps
+    // the committed objects and the old passwords.
+    if (t.userPasswords.size > 0) await this.setPasswords(new Map([...t.userPasswords].map(([user, key]) => [user, t.passwords.get(key)!.plain!])));
+    this.drop();
+  }
+
+  rollback(session: string | undefined): void {
+    if (this.of(session)) this.drop();
+  }
+
+  /** A session ended: its transaction goes with it. */
+  sessionEnded(session: string): void {
+    if (this.open?.session === session) this.drop();
+  }
+
+  private expire(): void {
+    if (this.open && this.now() - this.open.touched >= this.ttlMs) this.drop();
+  }
+
+  private drop(): void {
+    for (const x of this.open?.x509.values() ?? []) x.privateKey.fill(0);
+    this.open = undefined;
+  }
+}

@@ -1,0 +1,43 @@
+// The SPS transaction on an injected clock and a recording batch: lapse after its idle time
+// (rolled back, staged keys wiped, lock freed), the commit's one batch.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { BatchStep, Batches } from '../../src/certd/domain/batches';
+import { TRANSACTION_MS, Transactions } from '../../src/certd/api/sps-transaction';
+
+const t = suite('SPS transaction');
+
+function setup() {
+  const applied: BatchStep[][] = [];
+  const clock = { now: 1_000_000 };
+  const batches = { apply: async (steps: BatchStep[]) => { applied.push(steps); return { id: 'b', entries: [], warnings: [] }; } } as unknown as Batches;
+  return { applied, clock, tx: new Transactions(batches, () => undefined, async () => undefined, () => clock.now) };
+}
+
+t('an open transaction left idle for its time rolls back: staged keys wiped, the lock free for others', () => {
+  const { clock, tx } = setup();
+  const key = Buffer.from('-----BEGIN RSA PRIVATE KEY-----');
+  tx.stageX509('a', { key: 'k1', certificate: 'C', issuerChain: [], privateKey: key });
+  assert.is(tx.status('a').status, 'open');
+  assert.is(tx.status('a').remainingSeconds, TRANSACTION_MS / 1000);
+  assert.throws(() => tx.begin('b'), /locked/);
+  clock.now += TRANSACTION_MS - 1000;
+  assert.is(tx.status('a').remainingSeconds, 1);
+  clock.now += 1000;
+  assert.is(tx.status('a').status, 'closed');
+  assert.ok(key.every((b) => b === 0));
+  assert.ok(tx.begin('b'));
+});
+
+t('a commit applies every staged object in one batch, each with its key as the entry id, then closes', async () => {
+  const { applied, tx } = setup();
+  tx.stageX509('a', { key: 'k1', certificate: 'C1', issuerChain: ['CA'], privateKey: Buffer.from('K1') });
+  tx.stageX509('a', { key: 'k2', certificate: 'C2', issuerChain: [], privateKey: Buffer.from('K2') });
+  await tx.commit('a');
+  assert.is(applied.length, 1);
+  assert.equal(applied[0]!.map((s) => s.op === 'add_certificate' && [s.id, s.alias, s.certificate]), [['k1', 'sps-k1', 'C1\nCA'], ['k2', 'sps-k2', 'C2']]);
+  assert.is(tx.status('a').status, 'closed');
+  assert.ok(tx.begin('b'));
+});
+
+t.run();
