@@ -105,9 +105,9 @@ export async function startService(opts: {
       keystored?.child.kill(signal);
     },
     start: async (certdEnv) => {
-      if (!running(keystored)) keystored = await startDaemonProcess(join(DIST, 'src', 'keystored', 'main.js'), ['--config', ksConfig], env);
+      if (!running(keystored)) keystored = await startDaemonProcess(join(DIST, 'src', 'keystored', 'main.js'), ['--config', ksConfig], env, 20_000 * TIME_SCALE);
       if (!running(certd)) {
-        certd = await startDaemonProcess(join(DIST, 'src', 'certd', 'main.js'), ['--config', certdConfig], { ...env, ...certdEnv }, 60_000);
+        certd = await startDaemonProcess(join(DIST, 'src', 'certd', 'main.js'), ['--config', certdConfig], { ...env, ...certdEnv }, 60_000 * TIME_SCALE);
         port = Number(/"url":"https?:\/\/[^:]+:(\d+)"/.exec(certd.output())![1]);
       }
     },

@@ -33,7 +33,8 @@ export async function startDaemon(config: Record<string, unknown> = {}, env: Nod
   const clients: KeystoreClient[] = [];
   const launch = async () => {
     earlier += daemon?.output() ?? '';
-    daemon = await startDaemonProcess(MAIN, ['--config', configFile], { ...process.env, ...env });
+    // Start-up after a TPM reset under QEMU took over 20 s on a loaded machine (CI, arm64).
+    daemon = await startDaemonProcess(MAIN, ['--config', configFile], { ...process.env, ...env }, 20_000 * TIME_SCALE);
   };
 
   await launch();
