@@ -153,9 +153,13 @@ async function main(): Promise<void> {
   const sessions = new Sessions();
   auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
   registerSps(app, sessions);
-  const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name), async (passwords) => {
-    // One audit record per user, naming the user only.
-    for (const [user, password] of passwords) await audit.change('set_password', () => ({ alias: user }), async () => users.setPassword(user, password));
+  const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name), async (passwords, session) => {
+    // One audit record per user, naming the user only. The user's other sessions end: a
+    // password change is how an admin shuts out whoever learned the old one.
+    for (const [user, password] of passwords) {
+      await audit.change('set_password', () => ({ alias: user }), async () => users.setPassword(user, password));
+      sessions.endUser(user, session);
+    }
   });
   sessions.onEnd((id) => transactions.sessionEnded(id));
   registerSpsTransaction(app, sessions, transactions);

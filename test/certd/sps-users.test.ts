@@ -63,6 +63,9 @@ t('refusals: a weak password, a hash, a password object used twice, an unknown r
 t('the admin password change: commit, then the new password logs in over SPS and Digest, the old one does not', async () => {
   const a = new SpsClient(svc.port, 'java', 'admin', PASSWORDS.admin);
   await a.login();
+  const other = new SpsClient(svc.port, 'curl', 'admin', PASSWORDS.admin);
+  await other.login();
+  assert.is((await other.call('GET', USERS)).status, 200);
   const pw = await a.call('POST', '/api/configuration/passwords', { plain: NEW });
   assert.is(pw.status, 201, pw.text);
   const put = await a.call('PUT', `${USERS}/admin`, { name: 'admin', password: pw.json.key });
@@ -78,6 +81,9 @@ t('the admin password change: commit, then the new password logs in over SPS and
   assert.is((await new Client(svc.port, { user: 'admin', password: NEW, scheme: 'digest-md5' }).get(API)).status, 200);
   assert.is((await new Client(svc.port, { user: 'admin', password: NEW, scheme: 'digest-sha256' }).get(API)).status, 200);
   assert.is((await svc.as('admin').get(API)).status, 401);
+  // The admin's other session ended with the old password; the committing one goes on.
+  assertError(await other.call('GET', USERS), 401, 'Unauthenticated');
+  assert.is((await a.call('GET', USERS)).status, 200);
   // Audited under the sps api, naming the user, never the password.
   const audit = await new Client(svc.port, { user: 'admin', password: NEW, scheme: 'digest-sha256' }).get('/certd/v1/audit');
   const records = JSON.stringify(audit.json);

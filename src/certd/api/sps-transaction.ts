@@ -46,7 +46,8 @@ export class Transactions {
     /** A binding as it is on record (its CA certificates and settings stay when it is re-pointed). */
     private readonly recorded: (name: string) => Binding | undefined,
     /** Sets users' passwords (the users table: Digest HA1s and all), after the batch. */
-    private readonly setPasswords: (passwords: Map<string, string>) => Promise<void>,
+    /** Sets the passwords; `session` is the committing one (kept when its own user's password changes). */
+    private readonly setPasswords: (passwords: Map<string, string>, session: string) => Promise<void>,
     private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
 
   /** The open transaction of `session`, or undefined (lapsed ones roll back here). */
@@ -114,7 +115,7 @@ export class Transactions {
     if (steps.length > 0) await this.batches.apply(steps);
     // The users file is its own atomic write, after the batch: a crash between the two keeps
     // the committed objects and the old passwords.
-    if (t.userPasswords.size > 0) await this.setPasswords(new Map([...t.userPasswords].map(([user, key]) => [user, t.passwords.get(key)!.plain!])));
+    if (t.userPasswords.size > 0) await this.setPasswords(new Map([...t.userPasswords].map(([user, key]) => [user, t.passwords.get(key)!.plain!])), t.session);
     this.drop();
   }
 

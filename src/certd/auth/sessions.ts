@@ -56,6 +56,11 @@ export class Sessions {
     for (const hook of this.closeHooks) hook(id);
   }
 
+  /** Ends every session of `user` but `keep`: a new password logs the user's other sessions out. */
+  endUser(user: string, keep?: string): void {
+    for (const s of [...this.open.values()]) if (s.user === user && s.id !== keep) this.end(s.id);
+  }
+
   /** Told of every session that ends (logout, lapse, eviction). */
   onEnd(hook: (id: string) => void): void {
     this.closeHooks.push(hook);
