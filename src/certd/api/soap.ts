@@ -1,0 +1,164 @@
+// POST /vapix/services, the SOAP 1.2 endpoint of Axis cameras (spec/soap-axis-facts.md),
+// over the one store: CertificateID is the entry's alias, so an entry made here is the
+// cert.v1 entry of that alias and the other way round. The operation is the Body's first
+// element (namespace + local name); SOAPAction and action= are not needed. Child elements
+// are looked up by name wherever they stand (real clients break the schema's order).
+// Reads need the viewer role, changes admin; HTTP Digest or Basic authenticate (the App).
+import type { App, Request, Response, Role } from '../http/app';
+import type { Batches } from '../domain/batches';
+import type { Bindings } from '../domain/bindings';
+import type { Certificates, EntryDetails } from '../domain/certificates';
+import { DomainError } from '../domain/errors';
+import type { EntryKind } from '../store/records';
+import { derToPem } from '../../../wasm/pem';
+import { CONTENT_TYPE, el, envelope, NS, textEl } from './soap-envelope';
+import { actionNotSupported, faultResponse, notAuthorized, sender, soapErrorForm, soapFaultOf } from './soap-errors';
+import { child, childrenNamed, parseXml, type XmlElement } from './soap-xml';
+
+export const SOAP_PATH = '/vapix/services';
+
+/** What clients that work against real devices send (facts §1), and none at all. */
+const MEDIA_TYPES = ['application/soap+xml', 'text/xml', 'application/xml'];
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+const KNOWN_NS = new Set<string>([NS.tds, NS.acertificates, NS.aweb]);
+
+type Operation = { role: Role; run: (op: XmlElement) => Promise<string> | string };
+
+/** The Body's operation element, or a Sender fault for anything that is not a SOAP 1.2 request. */
+function operationOf(doc: XmlElement): XmlElement {
+  if (doc.local !== 'Envelope') throw sender(['ter:InvalidArgVal'], 'the document is not a SOAP envelope');
+  if (doc.ns !== NS.env) throw sender(['ter:InvalidArgVal'], 'only SOAP 1.2 envelopes are answered');
+  const body = child(doc, NS.env, 'Body');
+  const op = body?.children[0];
+  if (!op) throw sender(['ter:InvalidArgVal'], 'the envelope has no operation in its Body');
+  return op;
+}
+
+/** One text child, trimmed; a missing or empty one is a Sender fault naming it. */
+function required(parent: XmlElement | undefined, ns: string, local: string): string {
+  const v = parent && child(parent, ns, local)?.text.trim();
+  if (!v) throw sender(['ter:InvalidArgVal', `ter:${local}`], `${local} is missing`);
+  return v;
+}
+
+/**
+ * A certificate's Data as PEM: base64 DER (ONVIF), the base64 of a PEM body with its armour
+ * removed and newlines kept (pandosme), or the PEM itself.
+ */
+function certificatePem(data: string, field: string): string {
+  if (data.includes('-----BEGIN ')) return data;
+  const b64 = data.replace(/\s+/g, '');
+  if (b64 === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new DomainError('BAD_CERTIFICATE', 'not base64', field);
+  return derToPem('CERTIFICATE', Buffer.from(b64, 'base64'));
+}
+
+/** DER as ONVIF's base64: one line, no whitespace (as recorded). */
+const b64Of = (d: EntryDetails) => d.info.der;
+
+const certificateEl = (name: string, d: EntryDetails) =>
+  el(name, textEl('tt:CertificateID', d.entry.alias) + el('tt:Certificate', textEl('tt:Data', b64Of(d))));
+
+/** xs:dateTime as the devices write it. */
+const dateTime = (iso: string) => iso.replace(/\.\d+Z$/, 'Z');
+
+export function registerSoap(app: App, certs: Certificates, batches: Batches, bindings: Bindings): void {
+  app.errorForm(SOAP_PATH, soapErrorForm);
+
+  const ofKind = (kind: EntryKind) => certs.details().filter((d) => d.entry.kind === kind);
+  const https = () => bindings.list().find((b) => b.name === 'https');
+
+  const ops = new Map<string, Operation>();
+  const op = (ns: string, local: string, role: Role, run: Operation['run']) => ops.set(`{${ns}}${local}`, { role, run });
+
+  op(NS.tds, 'GetCertificates', 'viewer', () =>
+    el('tds:GetCertificatesResponse', ofKind('certificate').map((d) => certificateEl('tds:NvtCertificate', d)).join('')));
+
+  op(NS.tds, 'GetCACertificates', 'viewer', () =>
+    el('tds:GetCACertificatesResponse', ofKind('ca').map((d) => certificateEl('tds:CACertificate', d)).join('')));
+
+  // The enabled server certificate is the one the https binding uses.
+  op(NS.tds, 'GetCertificatesStatus', 'viewer', () => {
+    const inUse = https()?.certificate?.id;
+    return el('tds:GetCertificatesStatusResponse', ofKind('certificate').map((d) =>
+      el('tds:CertificateStatus', textEl('tt:CertificateID', d.entry.alias) + textEl('tt:Status', String(d.entry.id === inUse)))).join(''));
+  });
+
+  op(NS.tds, 'GetCertificateInformation', 'viewer', (o) => {
+    const e = certs.names.certificateId(required(o, NS.tds, 'CertificateID'));
+    const d = certs.find(e.id)!;
+    const i = d.info;
+    // The Axis extension carries the PEM a real client reads (facts §2); a strict client takes it in tt:Extension.
+    const extension = el('tt:Extension', el('acert:CertificateInformationExtension', textEl('acert:CertificatePEM', d.entry.certificate)));
+    return el('tds:GetCertificateInformationResponse', el('tds:CertificateInformation',
+      textEl('tt:CertificateID', e.alias) + textEl('tt:IssuerDN', i.issuer) + textEl('tt:SubjectDN', i.subject)
+      + textEl('tt:KeyLength', String(i.key.bits)) + textEl('tt:Version', String(i.version)) + textEl('tt:SerialNum', i.serial)
+      + textEl('tt:SignatureAlgorithm', i.signature_algorithm)
+      + el('tt:Validity', textEl('tt:From', dateTime(i.not_before)) + textEl('tt:Until', dateTime(i.not_after)))
+      + extension));
+  });
+
+  // All or nothing: one batch; a bound or protected entry refuses the whole request.
+  op(NS.tds, 'DeleteCertificates', 'admin', async (o) => {
+    const ids = childrenNamed(o, NS.tds, 'CertificateID').map((c) => c.text.trim());
+    if (ids.length === 0 || ids.includes('')) throw sender(['ter:InvalidArgVal', 'ter:CertificateID'], 'CertificateID is missing');
+    const entries = ids.map((id) => certs.names.certificateId(id));
+    await batches.apply(entries.map((e) => ({ op: 'delete' as const, alias: e.alias })));
+    return el('tds:DeleteCertificatesResponse');
+  });
+
+  // All or nothing: one batch of new CA entries; an ID in use is refused.
+  op(NS.tds, 'LoadCACertificates', 'admin', async (o) => {
+    const items = childrenNamed(o, NS.tds, 'CACertificate');
+    if (items.length === 0) throw sender(['ter:InvalidArgVal', 'ter:CACertificate'], 'CACertificate is missing');
+    const steps = items.map((c) => ({
+      op: 'add_ca_certificate' as const,
+      alias: required(c, NS.tt, 'CertificateID'),
+      certificate: certificatePem(required(child(c, NS.tt, 'Certificate'), NS.tt, 'Data'), 'Certificate'),
+    }));
+    await batches.apply(steps);
+    return el('tds:LoadCACertificatesResponse');
+  });
+
+  op(NS.tds, 'GetServiceCapabilities', 'viewer', () =>
+    el('tds:GetServiceCapabilitiesResponse', el('tds:Capabilities',
+      el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" HttpDigest="true" UsernameToken="false"') + el('tds:System'))));
+
+  // The https binding as Axis's web server configuration (facts §3); settings not set read as the recorded device's.
+  op(NS.aweb, 'GetWebServerTlsConfiguration', 'viewer', () => {
+    const b = https();
+    const s = b?.settings ?? {};
+    const ciphers = Array.isArray(s.ciphers) ? s.ciphers.filter((c): c is string => typeof c === 'string') : [];
+    const ids = (list: { alias: string }[]) => list.map((x) => textEl('acert:Id', x.alias)).join('');
+    return el('aweb:GetWebServerTlsConfigurationResponse', el('aweb:Configuration',
+      textEl('aweb:Tls', String(s.tls !== false))
+      + el('aweb:ConnectionPolicies', textEl('aweb:Admin', typeof s.connection_policy === 'string' ? s.connection_policy : 'HttpAndHttps'))
+      + el('aweb:Ciphers', ciphers.map((c) => textEl('acert:Cipher', c)).join(''))
+      + el('aweb:CertificateSet', el('acert:Certificates', ids(b?.certificate ? [b.certificate] : [])) + el('acert:CACertificates', ids(b?.ca ?? [])) + el('acert:TrustedCertificates')),
+      ' name="WebServer"'));
+  });
+
+  const answer = async (req: Request): Promise<Response> => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !MEDIA_TYPES.includes(type.split(';')[0]!.trim().toLowerCase())) {
+      throw sender(['ter:InvalidArgVal'], `Content-Type must be one of ${MEDIA_TYPES.join(', ')}`);
+    }
+    const o = operationOf(parseXml(req.body.toString('utf8').replace(/^\uFEFF/, '')));
+    const found = ops.get(`{${o.ns}}${o.local}`);
+    if (!found) {
+      if (KNOWN_NS.has(o.ns)) throw actionNotSupported();
+      throw sender(['ter:InvalidArgVal'], `no operation ${o.local} in namespace ${o.ns.slice(0, 200)}`);
+    }
+    if (RANK[req.principal.role] < RANK[found.role]) throw notAuthorized();
+    return { status: 200, body: envelope(await found.run(o)), headers: { 'content-type': CONTENT_TYPE } };
+  };
+
+  app.route('POST', SOAP_PATH, 'viewer', async (req) => {
+    try {
+      return await answer(req);
+    } catch (e) {
+      const f = soapFaultOf(e);
+      if (!f) throw e;
+      return faultResponse(f);
+    }
+  }, [...MEDIA_TYPES]);
+}

@@ -1,0 +1,206 @@
+// The SOAP front-end at /vapix/services against the real daemons: the recorded requests
+// (Axis 5.55's WS-Security ones, the Keyfactor and Axis-documentation bodies) answered with
+// the recorded prefixes and namespaces, the recorded faults byte for byte, the content
+// types real clients send, refusals of hostile XML (XXE, billion laughs, deep nesting,
+// oversize) that change and read nothing, and the one store seen from SOAP and cert.v1.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StateProbe } from './material';
+import { API, startService, type Service } from './service';
+import { axisEnvelope, bodyOf, faultCodes, recorded, rootNamespaces, soapPost, texts } from './soap-client';
+
+const t = suite('SOAP /vapix/services');
+let svc: Service;
+let probe: StateProbe;
+const dir = mkdtempSync(join(tmpdir(), 'certd-soap-'));
+const sh = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+const text = (name: string) => readFileSync(join(dir, name), 'utf8');
+const der64 = (name: string) => sh(['x509', '-in', name, '-outform', 'DER']).toString('base64');
+/** The PEM body with its armour removed and newlines kept, as pandosme sends it. */
+const pemBody = (name: string) => text(name).replace(/-----[A-Z ]+-----/g, '').trim();
+
+function selfSigned(name: string, subject: string, ca = false): void {
+  sh(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', subject,
+    ...(ca ? ['-addext', 'basicConstraints=critical,CA:TRUE'] : [])]);
+}
+
+const loadCa = (items: [id: string, data: string][]) => axisEnvelope(`<tds:LoadCACertificates xmlns="http://www.onvif.org/ver10/device/wsdl">${
+  items.map(([id, data]) => `<CACertificate><tt:CertificateID>${id}</tt:CertificateID><tt:Certificate><tt:Data>${data}</tt:Data></tt:Certificate></CACertificate>`).join('')
+}</tds:LoadCACertificates>`);
+const deleteCerts = (ids: string[]) => axisEnvelope(`<tds:DeleteCertificates xmlns="http://www.onvif.org/ver10/device/wsdl">${ids.map((i) => `<CertificateID>${i}</CertificateID>`).join('')}</tds:DeleteCertificates>`);
+const getInfo = (id: string) => axisEnvelope(`<tds:GetCertificateInformation><tds:CertificateID>${id}</tds:CertificateID></tds:GetCertificateInformation>`);
+
+/** A fault's HTTP status and Code/Subcode values, and that the state did not change. */
+async function refused(body: string, status: number, codes: string[], role: 'admin' | 'viewer' = 'admin', contentType?: string | null) {
+  const before = await probe.read();
+  const r = await soapPost(svc, role, body, contentType);
+  assert.is(r.status, status, r.text);
+  assert.equal(faultCodes(r.text), codes, r.text);
+  assert.is(r.headers['content-type'], 'application/soap+xml; charset=utf-8');
+  assert.equal(await probe.read(), before, 'nothing changed');
+  return r;
+}
+
+t.before(async () => {
+  svc = await startService();
+  probe = new StateProbe(svc);
+  selfSigned('ca1', '/CN=SOAP Root One', true);
+  selfSigned('ca2', '/CN=SOAP Root Two', true);
+  selfSigned('web', '/C=SE/O=Axis/CN=cam1.example');
+});
+t.after(async () => {
+  probe.close();
+  await svc.stop();
+});
+
+t('the 5.55 recorded GetCertificates request (WS-Security header, s: prefix) is answered as the 5.55 device answered an empty store', async () => {
+  const r = await soapPost(svc, 'viewer', recorded('axis-5.55/GetCertificates.Request.xml'));
+  assert.is(r.status, 200, r.text);
+  assert.is(r.headers['content-type'], 'application/soap+xml; charset=utf-8');
+  assert.is(bodyOf(r.text), '<tds:GetCertificatesResponse></tds:GetCertificatesResponse>');
+});
+
+t('every answer declares its namespaces on SOAP-ENV:Envelope with the URIs the devices declare, and nowhere else', async () => {
+  const device = rootNamespaces(recorded('axis-12.11/soap-onvif-GetCertificates.ELIDED.xml'));
+  const r = await soapPost(svc, 'viewer', recorded('axis-5.55/GetCACertificates.Request.xml'));
+  assert.is(r.status, 200, r.text);
+  const ours = rootNamespaces(r.text);
+  for (const p of ['SOAP-ENV', 'tds', 'tt', 'acert', 'acertificates', 'aweb', 'ter', 'xmime']) assert.is(ours.get(p), device.get(p), p);
+  for (const [p, uri] of ours) assert.is(uri, device.get(p), `${p} as the device declares it`);
+  assert.is(r.text.split('xmlns').length - 1, ours.size, 'no declaration below the Envelope');
+  assert.not.match(r.text, /<SOAP-ENV:Header/, '12.11 answers carry no Header');
+});
+
+t('content types real clients send, and none at all, are answered; SOAPAction is not needed; JSON is a Sender fault', async () => {
+  const body = axisEnvelope('<tds:GetCertificates xmlns="http://www.onvif.org/ver10/device/wsdl" />');
+  for (const type of ['application/xml', 'text/xml;charset=UTF-8', 'application/soap+xml; charset=utf-8; action="http://www.onvif.org/ver10/device/wsdl/GetCertificates"', null]) {
+    const r = await soapPost(svc, 'viewer', body, type);
+    assert.is(r.status, 200, `${type}: ${r.text}`);
+    assert.match(r.text, '<tds:GetCertificatesResponse>');
+  }
+  await refused(body, 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal'], 'viewer', 'application/json');
+});
+
+t('an operation the Axis certificate service lacks gets the 12.11 fault, byte for byte', async () => {
+  const r = await soapPost(svc, 'viewer', axisEnvelope('<acertificates:GetCACertificates/>'));
+  assert.is(r.status, 500);
+  assert.is(bodyOf(r.text), bodyOf(recorded('axis-12.11/soap-acertificates-GetCACertificates-fault.xml')));
+});
+
+t('recorded requests for operations not built yet get ActionNotSupported, not a made-up answer', async () => {
+  for (const f of ['axis-5.55/GetClientCertificateMode.Request.xml', 'axis-5.55/GetDot1XConfigurations.Request.xml', 'client-requests/GetIEEEBinding.xml']) {
+    const r = await soapPost(svc, 'viewer', recorded(f));
+    assert.is(r.status, 500, f);
+    assert.equal(faultCodes(r.text), ['SOAP-ENV:Receiver', 'ter:ActionNotSupported'], f);
+  }
+});
+
+t('no credentials: HTTP 401 with the Digest challenges and the recorded NotAuthorized fault', async () => {
+  const r = await soapPost(svc, null, recorded('axis-5.55/GetCertificates.Request.xml'));
+  assert.is(r.status, 401);
+  assert.ok((r.headers['www-authenticate'] as string[]).some((c) => c.startsWith('Digest ')));
+  assert.equal(faultCodes(r.text), ['SOAP-ENV:Sender', 'ter:NotAuthorized']);
+  assert.is(texts(r.text, 'SOAP-ENV:Text')[0], 'Sender not authorized');
+});
+
+t('LoadCACertificates takes base64 DER and a PEM body with newlines; the entries are cert.v1 CA entries of the same alias', async () => {
+  const r = await soapPost(svc, 'admin', loadCa([['soap root 1', der64('ca1.pem')], ['soap root 2', pemBody('ca2.pem')]]));
+  assert.is(r.status, 200, r.text);
+  assert.is(bodyOf(r.text), '<tds:LoadCACertificatesResponse></tds:LoadCACertificatesResponse>');
+  for (const [alias, file] of [['soap root 1', 'ca1.pem'], ['soap root 2', 'ca2.pem']]) {
+    const v1 = await svc.as('viewer').get(`${API}/ca_certificates/${encodeURIComponent(alias!)}`);
+    assert.is(v1.status, 200, alias);
+    assert.is(v1.json.data.certificate.trim(), text(file!).trim());
+  }
+  const list = await soapPost(svc, 'viewer', recorded('axis-5.55/GetCACertificates.Request.xml'));
+  assert.equal(texts(list.text, 'tt:CertificateID'), ['soap root 1', 'soap root 2']);
+  assert.equal(texts(list.text, 'tt:Data'), [der64('ca1.pem'), der64('ca2.pem')], 'single-line base64 DER, as openssl writes it');
+});
+
+t('LoadCACertificates is all or nothing: garbage, an ID in use or a missing ID refuses the batch', async () => {
+  await refused(loadCa([['fresh one', der64('ca1.pem')], ['fresh two', 'bm90IGEgY2VydGlmaWNhdGU=']]), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:BadCertificate']);
+  await refused(loadCa([['fresh one', der64('ca1.pem')], ['fresh two', '%%%']]), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:BadCertificate']);
+  await refused(loadCa([['fresh one', der64('ca1.pem')], ['soap root 1', der64('ca2.pem')]]), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
+  await refused(loadCa([['', der64('ca1.pem')]]), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
+  await refused(axisEnvelope('<tds:LoadCACertificates/>'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CACertificate']);
+});
+
+t('a viewer may read but not change: Sender / ter:NotAuthorized, nothing changed', async () => {
+  await refused(deleteCerts(['soap root 1']), 400, ['SOAP-ENV:Sender', 'ter:NotAuthorized'], 'viewer');
+  await refused(loadCa([['by viewer', der64('ca1.pem')]]), 400, ['SOAP-ENV:Sender', 'ter:NotAuthorized'], 'viewer');
+});
+
+t('an entry made over cert.v1 is listed by GetCertificates and described by GetCertificateInformation (with the Axis PEM extension)', async () => {
+  const made = await svc.as('admin').post(`${API}/certificates`, { alias: 'web cert', certificate: text('web.pem'), private_key: text('web.key') });
+  assert.is(made.status, 201, made.text);
+  const list = await soapPost(svc, 'viewer', recorded('axis-5.55/GetCertificates.Request.xml'));
+  assert.equal(texts(list.text, 'tt:CertificateID'), ['web cert']);
+  assert.equal(texts(list.text, 'tt:Data'), [der64('web.pem')]);
+  const info = await soapPost(svc, 'viewer', getInfo('web cert'));
+  assert.is(info.status, 200, info.text);
+  const subject = sh(['x509', '-in', 'web.pem', '-noout', '-subject', '-nameopt', 'RFC2253']).toString().replace(/^subject=/, '').trim();
+  // RFC 2253 prints the RDNs last-first; certd writes them in DER order.
+  assert.is(texts(info.text, 'tt:SubjectDN')[0], subject.split(',').reverse().join(','));
+  assert.is(texts(info.text, 'tt:KeyLength')[0], '256');
+  const serial = sh(['x509', '-in', 'web.pem', '-noout', '-serial']).toString().split('=')[1]!.trim().replace(/^(00)+/, '');
+  assert.is(texts(info.text, 'tt:SerialNum')[0], serial);
+  assert.is(texts(info.text, 'acert:CertificatePEM')[0]!.trim(), text('web.pem').trim());
+  assert.match(info.text, /<tt:Extension><acert:CertificateInformationExtension><acert:CertificatePEM>/);
+  await refused(getInfo('no such'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID'], 'viewer');
+  await refused(axisEnvelope('<tds:GetCertificateInformation/>'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID'], 'viewer');
+});
+
+t('the https binding is the enabled certificate (GetCertificatesStatus) and the web server set (GetWebServerTlsConfiguration, the Keyfactor request)', async () => {
+  assert.is((await svc.as('admin').call('PUT', '/certd/v1/bindings/https', { data: { certificate: 'web cert', ca: ['soap root 1'] } })).status, 200);
+  const status = await soapPost(svc, 'viewer', recorded('axis-5.55/GetCertificatesStatus.Request.xml'));
+  assert.equal(texts(status.text, 'tt:CertificateID'), ['web cert']);
+  assert.equal(texts(status.text, 'tt:Status'), ['true']);
+  const web = await soapPost(svc, 'viewer', recorded('client-requests/GetHttpsBinding.xml'), 'application/xml');
+  assert.is(web.status, 200, web.text);
+  assert.equal(texts(web.text, 'acert:Id'), ['web cert', 'soap root 1'], 'Keyfactor reads GetElementsByTagName("acert:Id")');
+  assert.match(web.text, '<aweb:Configuration name="WebServer"><aweb:Tls>true</aweb:Tls>');
+  assert.match(web.text, '<acert:TrustedCertificates></acert:TrustedCertificates>', 'empty lists as open/close pairs');
+});
+
+t('a bound entry refuses DeleteCertificates (ter:ReferenceExists) and cert.v1 DELETE alike; the batch deletes nothing', async () => {
+  await refused(deleteCerts(['soap root 2', 'web cert']), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:ReferenceExists']);
+  assert.is((await svc.as('admin').del(`${API}/certificates/web%20cert`)).status, 409);
+  await refused(deleteCerts(['soap root 2', 'no such']), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
+  await refused(deleteCerts([]), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
+});
+
+t('DeleteCertificates deletes several entries at once, as cert.v1 then sees', async () => {
+  const r = await soapPost(svc, 'admin', recorded('axis-5.55/GetCertificates.Request.xml').replace('<tds:GetCertificates/>', '<tds:DeleteCertificates><tds:CertificateID>soap root 2</tds:CertificateID></tds:DeleteCertificates>'));
+  assert.is(r.status, 200, r.text);
+  assert.is((await svc.as('viewer').get(`${API}/ca_certificates/soap%20root%202`)).status, 404);
+});
+
+t('XXE: an external entity is a Sender fault and its file is never read into the answer', async () => {
+  const secret = join(dir, 'secret.txt');
+  writeFileSync(secret, 'TOP-SECRET-MARKER-5521');
+  const xxe = `<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file://${secret}">]>${axisEnvelope('<tds:GetCertificateInformation><tds:CertificateID>&x;</tds:CertificateID></tds:GetCertificateInformation>')}`;
+  const r = await refused(xxe, 400, ['SOAP-ENV:Sender', 'ter:WellFormed'], 'viewer');
+  assert.not.match(r.text, 'TOP-SECRET');
+  const undeclared = await refused(axisEnvelope('<tds:GetCertificateInformation><tds:CertificateID>&x;</tds:CertificateID></tds:GetCertificateInformation>'), 400, ['SOAP-ENV:Sender', 'ter:WellFormed'], 'viewer');
+  assert.not.match(undeclared.text, 'TOP-SECRET');
+});
+
+t('billion laughs, deep nesting, malformed XML, a SOAP 1.1 envelope and an oversize body are refused', async () => {
+  const lol = '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+    + axisEnvelope('<tds:GetCertificateInformation><tds:CertificateID>&c;</tds:CertificateID></tds:GetCertificateInformation>');
+  await refused(lol, 400, ['SOAP-ENV:Sender', 'ter:WellFormed'], 'viewer');
+  await refused(axisEnvelope(`${'<tds:x>'.repeat(5000)}${'</tds:x>'.repeat(5000)}`), 400, ['SOAP-ENV:Sender', 'ter:WellFormed'], 'viewer');
+  await refused(axisEnvelope('<tds:GetCertificates>'), 400, ['SOAP-ENV:Sender', 'ter:WellFormed'], 'viewer');
+  await refused('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetCertificates xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>', 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal'], 'viewer');
+  await refused(axisEnvelope('<x:Foo xmlns:x="urn:nobody"/>'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal'], 'viewer');
+  const big = axisEnvelope(`<tds:GetCertificates>${' '.repeat(1024 * 1024 + 10)}</tds:GetCertificates>`);
+  const r = await soapPost(svc, 'viewer', big);
+  assert.is(r.status, 413);
+  assert.equal(faultCodes(r.text), ['SOAP-ENV:Sender', 'ter:InvalidArgVal']);
+});
+
+t.run();
