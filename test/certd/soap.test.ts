@@ -92,7 +92,7 @@ t('an operation the Axis certificate service lacks gets the 12.11 fault, byte fo
 });
 
 t('recorded requests for operations not built yet get ActionNotSupported, not a made-up answer', async () => {
-  for (const f of ['axis-5.55/GetClientCertificateMode.Request.xml', 'axis-5.55/GetDot1XConfigurations.Request.xml', 'client-requests/GetIEEEBinding.xml']) {
+  for (const f of ['axis-5.55/GetClientCertificateMode.Request.xml']) {
     const r = await soapPost(svc, 'viewer', recorded(f));
     assert.is(r.status, 500, f);
     assert.equal(faultCodes(r.text), ['SOAP-ENV:Receiver', 'ter:ActionNotSupported'], f);
@@ -177,6 +177,63 @@ t('DeleteCertificates deletes several entries at once, as cert.v1 then sees', as
   const r = await soapPost(svc, 'admin', recorded('axis-5.55/GetCertificates.Request.xml').replace('<tds:GetCertificates/>', '<tds:DeleteCertificates><tds:CertificateID>soap root 2</tds:CertificateID></tds:DeleteCertificates>'));
   assert.is(r.status, 200, r.text);
   assert.is((await svc.as('viewer').get(`${API}/ca_certificates/soap%20root%202`)).status, 404);
+});
+
+const loadWithKey = (id: string, cert: string, key: string) => axisEnvelope('<tds:LoadCertificateWithPrivateKey xmlns="http://www.onvif.org/ver10/device/wsdl"><CertificateWithPrivateKey>'
+  + `<tt:CertificateID>${id}</tt:CertificateID>\n<tt:Certificate>\n<tt:Data>\n${cert}\n</tt:Data>\n</tt:Certificate>\n<tt:PrivateKey>\n<tt:Data>\n${key}\n</tt:Data>\n</tt:PrivateKey>\n`
+  + '</CertificateWithPrivateKey></tds:LoadCertificateWithPrivateKey>');
+
+t('LoadCertificateWithPrivateKey as pandosme sends it: PEM bodies with newlines; keys PKCS#8, PKCS#1 or SEC1 DER without a header; cert.v1 sees the entry', async () => {
+  sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rsa.key', '-out', 'rsa.pem', '-days', '30', '-subj', '/CN=rsa.example']);
+  sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rsa2.key', '-out', 'rsa2.pem', '-days', '30', '-subj', '/CN=rsa2.example']);
+  sh(['rsa', '-in', 'rsa2.key', '-traditional', '-outform', 'DER', '-out', 'rsa1.der']);
+  sh(['ec', '-in', 'web.key', '-outform', 'DER', '-out', 'sec1.der']);
+  const cases: [string, string, string][] = [
+    ['pkcs8 rsa', pemBody('rsa.pem'), pemBody('rsa.key')],
+    ['pkcs1 rsa', der64('rsa2.pem'), readFileSync(join(dir, 'rsa1.der')).toString('base64')],
+    ['sec1 ec', der64('web.pem'), readFileSync(join(dir, 'sec1.der')).toString('base64')],
+  ];
+  for (const [id, cert, key] of cases) {
+    const r = await soapPost(svc, 'admin', loadWithKey(id, cert, key), null);
+    assert.is(r.status, 200, `${id}: ${r.text}`);
+    assert.is(bodyOf(r.text), '<tds:LoadCertificateWithPrivateKeyResponse></tds:LoadCertificateWithPrivateKeyResponse>');
+    const v1 = await svc.as('viewer').get(`${API}/certificates/${encodeURIComponent(id)}`);
+    assert.is(v1.status, 200, id);
+  }
+  await refused(loadWithKey('mismatch', der64('web.pem'), pemBody('rsa.key')), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:NoMatchingPrivateKey']);
+  await refused(loadWithKey('garbage key', der64('web.pem'), 'AAAA'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:BadPrivateKey']);
+  await refused(loadWithKey('sec1 ec', der64('web.pem'), readFileSync(join(dir, 'sec1.der')).toString('base64')), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
+});
+
+t('Keyfactor SetHttpsBinding: the https binding takes the certificate, ciphers and policy; GetWebServerTlsConfiguration reads them back', async () => {
+  const r = await soapPost(svc, 'admin', recorded('client-requests/SetHttpsBinding.xml').replace('{ALIAS}', 'sec1 ec'), 'application/xml');
+  assert.is(r.status, 200, r.text);
+  const b = (await svc.as('viewer').get('/certd/v1/bindings/https')).json.data;
+  assert.is(b.certificate.alias, 'sec1 ec');
+  assert.equal(b.ca, []);
+  const web = await soapPost(svc, 'viewer', recorded('client-requests/GetHttpsBinding.xml'), 'application/xml');
+  assert.equal(texts(web.text, 'acert:Id'), ['sec1 ec']);
+  assert.equal(texts(web.text, 'aweb:Admin'), ['Https']);
+  assert.is(texts(web.text, 'acert:Cipher').length, 8);
+  await refused(recorded('client-requests/SetHttpsBinding.xml').replace('{ALIAS}', 'no such'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
+  await refused(recorded('client-requests/SetHttpsBinding.xml').replace('{ALIAS}', 'sec1 ec').replace('<aweb:Admin>Https', '<aweb:Admin>Sometimes'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:ConnectionPolicies']);
+});
+
+t('Keyfactor SetIEEEBinding names the certificate by its subject CN; GetIEEEBinding answers the alias in tt:CertificateID; CACertificateID after EAPMethodConfiguration is taken', async () => {
+  const r = await soapPost(svc, 'admin', recorded('client-requests/SetIEEEBinding.xml').replace('{ALIAS}', 'rsa.example'), 'application/xml');
+  assert.is(r.status, 200, r.text);
+  const get = await soapPost(svc, 'viewer', recorded('client-requests/GetIEEEBinding.xml'), 'application/xml');
+  assert.is(get.status, 200, get.text);
+  assert.equal(texts(get.text, 'tt:CertificateID'), ['pkcs8 rsa']);
+  assert.equal(texts(get.text, 'tt:Identity'), ['identity']);
+  const pandosme = axisEnvelope('<tds:SetDot1XConfiguration xmlns="http://www.onvif.org/ver10/device/wsdl"><Dot1XConfiguration><tt:Dot1XConfigurationToken>EAPTLS_WIRED</tt:Dot1XConfigurationToken><tt:Identity>cam1</tt:Identity><tt:EAPMethod>13</tt:EAPMethod>'
+    + '<tt:EAPMethodConfiguration><tt:TLSConfiguration><tt:CertificateID>sec1 ec</tt:CertificateID></tt:TLSConfiguration></tt:EAPMethodConfiguration><tt:CACertificateID>soap root 1</tt:CACertificateID></Dot1XConfiguration></tds:SetDot1XConfiguration>');
+  assert.is((await soapPost(svc, 'admin', pandosme)).status, 200);
+  const b = (await svc.as('viewer').get('/certd/v1/bindings/dot1x')).json.data;
+  assert.is(b.certificate.alias, 'sec1 ec');
+  assert.equal(b.ca.map((c: { alias: string }) => c.alias), ['soap root 1']);
+  assert.equal(b.settings, { eap_method: 'EAP-TLS', identity: 'cam1' });
+  await refused(pandosme.replace('<tt:EAPMethod>13', '<tt:EAPMethod>25'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:EAPMethodNotSupported']);
 });
 
 t('XXE: an external entity is a Sender fault and its file is never read into the answer', async () => {

@@ -6,7 +6,7 @@
 // Reads need the viewer role, changes admin; HTTP Digest or Basic authenticate (the App).
 import type { App, Request, Response, Role } from '../http/app';
 import type { Batches } from '../domain/batches';
-import type { Bindings } from '../domain/bindings';
+import type { Bindings, BindingView } from '../domain/bindings';
 import type { Certificates, EntryDetails } from '../domain/certificates';
 import { DomainError } from '../domain/errors';
 import type { EntryKind } from '../store/records';
@@ -47,9 +47,40 @@ function required(parent: XmlElement | undefined, ns: string, local: string): st
  */
 function certificatePem(data: string, field: string): string {
   if (data.includes('-----BEGIN ')) return data;
+  return derToPem('CERTIFICATE', base64Bytes(data, field, 'BAD_CERTIFICATE'));
+}
+
+/** Base64 (whitespace anywhere, as PEM bodies keep their newlines) as bytes. */
+function base64Bytes(data: string, field: string, code: 'BAD_CERTIFICATE' | 'BAD_PRIVATE_KEY'): Buffer {
   const b64 = data.replace(/\s+/g, '');
-  if (b64 === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new DomainError('BAD_CERTIFICATE', 'not base64', field);
-  return derToPem('CERTIFICATE', Buffer.from(b64, 'base64'));
+  if (b64 === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new DomainError(code, 'not base64', field);
+  return Buffer.from(b64, 'base64');
+}
+
+function bool(v: string, field: string): boolean {
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw sender(['ter:InvalidArgVal', `ter:${field}`], `${field} is true or false`);
+}
+
+/** The acert:Id texts of one list of an aweb:CertificateSet. */
+function idsIn(set: XmlElement | undefined, list: string): string[] {
+  const l = set && child(set, NS.acert, list);
+  return l ? childrenNamed(l, NS.acert, 'Id').map((x) => x.text.trim()).filter((x) => x !== '') : [];
+}
+
+const ids = (list: { alias: string }[]) => list.map((x) => textEl('acert:Id', x.alias)).join('');
+
+/** The one 802.1X configuration, as Axis names it (Keyfactor asks for it by this token). */
+const DOT1X_TOKEN = 'EAPTLS_WIRED';
+/** EAP-TLS's IANA method number. */
+const EAP_TLS = '13';
+
+function dot1xEl(b: BindingView): string {
+  const identity = typeof b.settings.identity === 'string' ? textEl('tt:Identity', b.settings.identity) : '';
+  return el('tds:Dot1XConfiguration', textEl('tt:Dot1XConfigurationToken', DOT1X_TOKEN) + identity
+    + b.ca.map((c) => textEl('tt:CACertificateID', c.alias)).join('') + textEl('tt:EAPMethod', EAP_TLS)
+    + el('tt:EAPMethodConfiguration', el('tt:TLSConfiguration', b.certificate ? textEl('tt:CertificateID', b.certificate.alias) : '')));
 }
 
 /** DER as ONVIF's base64: one line, no whitespace (as recorded). */
@@ -123,18 +154,97 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
     el('tds:GetServiceCapabilitiesResponse', el('tds:Capabilities',
       el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" HttpDigest="true" UsernameToken="false"') + el('tds:System'))));
 
-  // The https binding as Axis's web server configuration (facts §3); settings not set read as the recorded device's.
+  // The https binding as Axis's web server configuration (facts §3): Tls is settings.tls,
+  // the Admin connection policy settings.http_listener (HttpAndHttps: the plain listener
+  // stays), ciphers the OpenSSL list, the certificate set the binding's entries.
   op(NS.aweb, 'GetWebServerTlsConfiguration', 'viewer', () => {
     const b = https();
     const s = b?.settings ?? {};
-    const ciphers = Array.isArray(s.ciphers) ? s.ciphers.filter((c): c is string => typeof c === 'string') : [];
-    const ids = (list: { alias: string }[]) => list.map((x) => textEl('acert:Id', x.alias)).join('');
+    const ciphers = typeof s.ciphers === 'string' ? s.ciphers.split(':') : [];
     return el('aweb:GetWebServerTlsConfigurationResponse', el('aweb:Configuration',
       textEl('aweb:Tls', String(s.tls !== false))
-      + el('aweb:ConnectionPolicies', textEl('aweb:Admin', typeof s.connection_policy === 'string' ? s.connection_policy : 'HttpAndHttps'))
+      + el('aweb:ConnectionPolicies', textEl('aweb:Admin', s.http_listener === false ? 'Https' : 'HttpAndHttps'))
       + el('aweb:Ciphers', ciphers.map((c) => textEl('acert:Cipher', c)).join(''))
       + el('aweb:CertificateSet', el('acert:Certificates', ids(b?.certificate ? [b.certificate] : [])) + el('acert:CACertificates', ids(b?.ca ?? [])) + el('acert:TrustedCertificates')),
       ' name="WebServer"'));
+  });
+
+  // Keyfactor's and the Axis documentation's request: Configuration and Tls unprefixed in aweb.
+  op(NS.aweb, 'SetWebServerTlsConfiguration', 'admin', async (o) => {
+    const c = child(o, NS.aweb, 'Configuration');
+    if (!c) throw sender(['ter:InvalidArgVal', 'ter:Configuration'], 'Configuration is missing');
+    const settings: Record<string, unknown> = { ...(https()?.settings ?? {}) };
+    const tls = child(c, NS.aweb, 'Tls')?.text.trim();
+    if (tls !== undefined) settings.tls = bool(tls, 'Tls');
+    const policy = child(c, NS.aweb, 'ConnectionPolicies');
+    const admin = policy && child(policy, NS.aweb, 'Admin')?.text.trim();
+    if (admin !== undefined) {
+      if (admin !== 'Https' && admin !== 'HttpAndHttps') throw sender(['ter:InvalidArgVal', 'ter:ConnectionPolicies'], 'Admin is Https or HttpAndHttps');
+      settings.http_listener = admin === 'HttpAndHttps';
+    }
+    const ciphers = child(c, NS.aweb, 'Ciphers');
+    if (ciphers) settings.ciphers = childrenNamed(ciphers, NS.acert, 'Cipher').map((x) => x.text.trim()).join(':');
+    const set = child(c, NS.aweb, 'CertificateSet');
+    const certIds = idsIn(set, 'Certificates');
+    if (certIds.length > 1) throw sender(['ter:InvalidArgVal', 'ter:CertificateID'], 'the web server uses one certificate');
+    const cert = certIds[0] === undefined ? undefined : certs.names.certificateId(certIds[0], 'certificate');
+    const cas = idsIn(set, 'CACertificates').map((id) => certs.names.certificateId(id, 'ca').id);
+    await bindings.set('https', { ...(cert ? { certificate: cert.id } : {}), ca: cas, settings });
+    return el('aweb:SetWebServerTlsConfigurationResponse');
+  });
+
+  // The dot1x binding as ONVIF's one wired EAP-TLS configuration.
+  op(NS.tds, 'GetDot1XConfiguration', 'viewer', (o) => {
+    const token = required(o, NS.tds, 'Dot1XConfigurationToken');
+    const b = bindings.list().find((x) => x.name === 'dot1x');
+    if (token !== DOT1X_TOKEN || !b) throw sender(['ter:InvalidArgVal', 'ter:InvalidDot1XConfigurationToken'], `no 802.1X configuration ${token}`);
+    return el('tds:GetDot1XConfigurationResponse', dot1xEl(b));
+  });
+
+  op(NS.tds, 'GetDot1XConfigurations', 'viewer', () => {
+    const b = bindings.list().find((x) => x.name === 'dot1x');
+    return el('tds:GetDot1XConfigurationsResponse', b ? dot1xEl(b) : '');
+  });
+
+  // The certificate by CertificateID or by its subject CN (the Axis documentation's rule);
+  // CACertificateID wherever the client puts it (pandosme: after EAPMethodConfiguration).
+  op(NS.tds, 'SetDot1XConfiguration', 'admin', async (o) => {
+    const c = child(o, NS.tds, 'Dot1XConfiguration');
+    if (!c) throw sender(['ter:InvalidArgVal', 'ter:Dot1XConfiguration'], 'Dot1XConfiguration is missing');
+    const token = required(c, NS.tt, 'Dot1XConfigurationToken');
+    if (token !== DOT1X_TOKEN) throw sender(['ter:InvalidArgVal', 'ter:InvalidDot1XConfigurationToken'], `the 802.1X configuration is ${DOT1X_TOKEN}`);
+    const method = required(c, NS.tt, 'EAPMethod');
+    if (method !== EAP_TLS) throw sender(['ter:InvalidArgVal', 'ter:EAPMethodNotSupported'], 'only EAP-TLS (13) is supported');
+    const tlsConf = child(child(c, NS.tt, 'EAPMethodConfiguration') ?? c, NS.tt, 'TLSConfiguration');
+    const cert = certs.names.certificateIdOrCn(required(tlsConf, NS.tt, 'CertificateID'), 'certificate');
+    const cas = childrenNamed(c, NS.tt, 'CACertificateID').map((x) => certs.names.certificateId(x.text.trim(), 'ca').id);
+    const identity = child(c, NS.tt, 'Identity')?.text.trim();
+    await bindings.set('dot1x', { certificate: cert.id, ca: cas, settings: { eap_method: 'EAP-TLS', ...(identity ? { identity } : {}) } });
+    return el('tds:SetDot1XConfigurationResponse');
+  });
+
+  // New entries from certificates and their keys, one batch; an ID in use is refused. Keys
+  // come as DER (PKCS#8, PKCS#1 or SEC1; the domain tells them apart) and are wiped after.
+  op(NS.tds, 'LoadCertificateWithPrivateKey', 'admin', async (o) => {
+    const items = childrenNamed(o, NS.tds, 'CertificateWithPrivateKey');
+    if (items.length === 0) throw sender(['ter:InvalidArgVal', 'ter:CertificateWithPrivateKey'], 'CertificateWithPrivateKey is missing');
+    const keys: Buffer[] = [];
+    try {
+      const steps = items.map((c) => {
+        const key = base64Bytes(required(child(c, NS.tt, 'PrivateKey'), NS.tt, 'Data'), 'PrivateKey', 'BAD_PRIVATE_KEY');
+        keys.push(key);
+        return {
+          op: 'add_certificate' as const,
+          alias: required(c, NS.tt, 'CertificateID'),
+          certificate: certificatePem(required(child(c, NS.tt, 'Certificate'), NS.tt, 'Data'), 'Certificate'),
+          privateKey: key,
+        };
+      });
+      await batches.apply(steps);
+    } finally {
+      for (const k of keys) k.fill(0);
+    }
+    return el('tds:LoadCertificateWithPrivateKeyResponse');
   });
 
   const answer = async (req: Request): Promise<Response> => {
