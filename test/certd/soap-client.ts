@@ -19,6 +19,14 @@ export const recorded = (path: string) => readFileSync(join(SPEC, 'recorded', pa
 
 export const PATH = '/vapix/services';
 
+/** The n-th body the node-red Axis client sent for `op` (client-requests/node-red-axis-soap-requests.txt). */
+export function nodeRed(op: string, n = 0): string {
+  const blocks = recorded('client-requests/node-red-axis-soap-requests.txt').split(/^==== /m).filter((b) => b.includes(`op=${op} `));
+  const block = blocks[n];
+  if (!block) throw new Error(`no recorded ${op} #${n}`);
+  return block.slice(block.indexOf('\n') + 1).trim();
+}
+
 /** `contentType` null: no Content-Type header at all (pandosme's got). */
 export async function soapPost(svc: Service, role: 'admin' | 'operator' | 'viewer' | null, body: string | Buffer, contentType: string | null = 'application/soap+xml; charset=utf-8'): Promise<Reply> {
   const headers: Record<string, string> = contentType === null ? {} : { 'content-type': contentType };

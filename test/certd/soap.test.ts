@@ -11,13 +11,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StateProbe } from './material';
 import { API, startService, type Service } from './service';
-import { axisEnvelope, bodyOf, faultCodes, recorded, rootNamespaces, soapPost, texts } from './soap-client';
+import { csrVerifies } from './ca';
+import { axisEnvelope, bodyOf, faultCodes, nodeRed, recorded, rootNamespaces, soapPost, texts } from './soap-client';
 
 const t = suite('SOAP /vapix/services');
 let svc: Service;
 let probe: StateProbe;
 const dir = mkdtempSync(join(tmpdir(), 'certd-soap-'));
-const sh = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+const sh = (args: string[], input?: string) => execFileSync('openssl', args, { cwd: dir, input, stdio: ['pipe', 'pipe', 'pipe'] });
 const text = (name: string) => readFileSync(join(dir, name), 'utf8');
 const der64 = (name: string) => sh(['x509', '-in', name, '-outform', 'DER']).toString('base64');
 /** The PEM body with its armour removed and newlines kept, as pandosme sends it. */
@@ -234,6 +235,49 @@ t('Keyfactor SetIEEEBinding names the certificate by its subject CN; GetIEEEBind
   assert.equal(b.ca.map((c: { alias: string }) => c.alias), ['soap root 1']);
   assert.equal(b.settings, { eap_method: 'EAP-TLS', identity: 'cam1' });
   await refused(pandosme.replace('<tt:EAPMethod>13', '<tt:EAPMethod>25'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:EAPMethodNotSupported']);
+});
+
+/** openssl's reading of a bare base64 DER certificate or CSR. */
+const opensslText = (kind: 'x509' | 'req', b64: string) => {
+  const label = kind === 'x509' ? 'CERTIFICATE' : 'CERTIFICATE REQUEST';
+  return sh([kind, '-noout', '-subject', ...(kind === 'x509' ? ['-dates'] : []), '-nameopt', 'RFC2253'], `-----BEGIN ${label}-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`).toString();
+};
+
+t('node-red CreateCertificate2 (dates without a zone are UTC) answers bare base64 DER; GetPkcs10Request2 a CSR openssl verifies; cert.v1 sees the entry', async () => {
+  const r = await soapPost(svc, 'admin', nodeRed('acertificates:CreateCertificate2'), null);
+  assert.is(r.status, 200, r.text);
+  assert.equal(texts(r.text, 'acertificates:Id'), ['CSR_2026-11-29T14:05:19']);
+  const cert = opensslText('x509', texts(r.text, 'acertificates:Certificate')[0]!);
+  assert.match(cert, 'subject=CN=cam1.local,OU=Lab,O=Test,L=Lund,ST=Skane,C=SE');
+  assert.match(cert, 'notBefore=Nov 29 14:05:19 2026 GMT');
+  assert.match(cert, 'notAfter=Nov 29 14:05:19 2027 GMT');
+  assert.is((await svc.as('viewer').get(`${API}/certificates/CSR_2026-11-29T14%3A05%3A19`)).status, 200);
+  const csr = await soapPost(svc, 'viewer', nodeRed('acertificates:GetPkcs10Request2'), null);
+  assert.is(csr.status, 200, csr.text);
+  const b64 = texts(csr.text, 'acertificates:Pkcs10Request')[0]!;
+  assert.match(b64, /^[A-Za-z0-9+/]+=*$/, 'bare base64, no armour');
+  assert.ok(csrVerifies(`-----BEGIN CERTIFICATE REQUEST-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`));
+  assert.match(opensslText('req', b64), 'CN=cam1.local');
+  const again = await soapPost(svc, 'admin', nodeRed('acertificates:CreateCertificate2'), null);
+  assert.equal(faultCodes(again.text), ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID'], 'an Id in use');
+  await refused(nodeRed('acertificates:CreateCertificate2').replace('CSR_2026', 'X_2026').replace('2026-11-29T14:05:19</acertificates:ValidNotBefore>', 'yesterday</acertificates:ValidNotBefore>'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:ValidNotBefore']);
+});
+
+t('tds CreateCertificate and GetPkcs10Request; SetCertificatesStatus moves the https binding', async () => {
+  const r = await soapPost(svc, 'admin', axisEnvelope('<tds:CreateCertificate><tds:CertificateID>onvif made</tds:CertificateID><tds:Subject>CN=onvif.example</tds:Subject><tds:ValidNotBefore>2026-01-01T00:00:00Z</tds:ValidNotBefore><tds:ValidNotAfter>2030-01-01T00:00:00Z</tds:ValidNotAfter></tds:CreateCertificate>'));
+  assert.is(r.status, 200, r.text);
+  assert.equal(texts(r.text, 'tt:CertificateID'), ['onvif made']);
+  assert.match(opensslText('x509', texts(r.text, 'tt:Data')[0]!), 'notAfter=Jan  1 00:00:00 2030 GMT');
+  const csr = await soapPost(svc, 'viewer', axisEnvelope('<tds:GetPkcs10Request><tds:CertificateID>onvif made</tds:CertificateID></tds:GetPkcs10Request>'));
+  assert.is(csr.status, 200, csr.text);
+  assert.match(opensslText('req', texts(csr.text, 'tt:Data')[0]!), 'CN=onvif.example');
+  const set = await soapPost(svc, 'admin', axisEnvelope('<tds:SetCertificatesStatus><tds:CertificateStatus><tt:CertificateID>onvif made</tt:CertificateID><tt:Status>true</tt:Status></tds:CertificateStatus></tds:SetCertificatesStatus>'));
+  assert.is(set.status, 200, set.text);
+  assert.is((await svc.as('viewer').get('/certd/v1/bindings/https')).json.data.certificate.alias, 'onvif made');
+  const status = await soapPost(svc, 'viewer', recorded('axis-5.55/GetCertificatesStatus.Request.xml'));
+  const on = texts(status.text, 'tt:Status').map((s, i) => [texts(status.text, 'tt:CertificateID')[i], s]).filter(([, s]) => s === 'true');
+  assert.equal(on, [['onvif made', 'true']]);
+  await refused(axisEnvelope('<tds:SetCertificatesStatus><tds:CertificateStatus><tt:CertificateID>onvif made</tt:CertificateID><tt:Status>true</tt:Status></tds:CertificateStatus><tds:CertificateStatus><tt:CertificateID>sec1 ec</tt:CertificateID><tt:Status>true</tt:Status></tds:CertificateStatus></tds:SetCertificatesStatus>'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
 });
 
 t('XXE: an external entity is a Sender fault and its file is never read into the answer', async () => {

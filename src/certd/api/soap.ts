@@ -4,6 +4,7 @@
 // element (namespace + local name); SOAPAction and action= are not needed. Child elements
 // are looked up by name wherever they stand (real clients break the schema's order).
 // Reads need the viewer role, changes admin; HTTP Digest or Basic authenticate (the App).
+import { randomBytes } from 'node:crypto';
 import type { App, Request, Response, Role } from '../http/app';
 import type { Batches } from '../domain/batches';
 import type { Bindings, BindingView } from '../domain/bindings';
@@ -11,6 +12,7 @@ import type { Certificates, EntryDetails } from '../domain/certificates';
 import { DomainError } from '../domain/errors';
 import type { EntryKind } from '../store/records';
 import { derToPem } from '../../../wasm/pem';
+import { escapeDnValue } from './dn';
 import { CONTENT_TYPE, el, envelope, NS, textEl } from './soap-envelope';
 import { actionNotSupported, faultResponse, notAuthorized, sender, soapErrorForm, soapFaultOf } from './soap-errors';
 import { child, childrenNamed, parseXml, type XmlElement } from './soap-xml';
@@ -82,6 +84,34 @@ function dot1xEl(b: BindingView): string {
     + b.ca.map((c) => textEl('tt:CACertificateID', c.alias)).join('') + textEl('tt:EAPMethod', EAP_TLS)
     + el('tt:EAPMethodConfiguration', el('tt:TLSConfiguration', b.certificate ? textEl('tt:CertificateID', b.certificate.alias) : '')));
 }
+
+/** The Axis Subject fields, in the order X.509 names list them, as RFC 4514 text; empty ones left out. */
+const AXIS_SUBJECT = ['C', 'ST', 'L', 'O', 'OU', 'CN', 'serialNumber'];
+function axisSubject(s: XmlElement | undefined): string {
+  if (!s) return '';
+  return AXIS_SUBJECT.flatMap((f) => {
+    const v = child(s, NS.acert, f)?.text.trim();
+    return v ? [`${f}=${escapeDnValue(v)}`] : [];
+  }).join(',');
+}
+
+/** xs:dateTime as Unix seconds; a date without a zone is UTC. */
+function seconds(v: string, field: string): number {
+  const zoned = /(Z|[+-]\d\d:\d\d)$/.test(v) ? v : `${v}Z`;
+  const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(zoned) ? Date.parse(zoned) : NaN;
+  if (Number.isNaN(ms)) throw sender(['ter:InvalidArgVal', `ter:${field}`], `${field} is an xs:dateTime`);
+  return Math.floor(ms / 1000);
+}
+
+/** ValidNotBefore / ValidNotAfter of a create request, where given. */
+function validity(o: XmlElement, ns: string): { validFrom?: number; validTo?: number } {
+  const from = child(o, ns, 'ValidNotBefore')?.text.trim();
+  const to = child(o, ns, 'ValidNotAfter')?.text.trim();
+  return { ...(from ? { validFrom: seconds(from, 'ValidNotBefore') } : {}), ...(to ? { validTo: seconds(to, 'ValidNotAfter') } : {}) };
+}
+
+/** A PEM's base64 on one line, armour removed. */
+const bareBase64 = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
 
 /** DER as ONVIF's base64: one line, no whitespace (as recorded). */
 const b64Of = (d: EntryDetails) => d.info.der;
@@ -245,6 +275,50 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
       for (const k of keys) k.fill(0);
     }
     return el('tds:LoadCertificateWithPrivateKeyResponse');
+  });
+
+  // The enabled server certificate is the https binding's; one Status true at most.
+  op(NS.tds, 'SetCertificatesStatus', 'admin', async (o) => {
+    const items = childrenNamed(o, NS.tds, 'CertificateStatus').map((c) => ({ id: required(c, NS.tt, 'CertificateID'), on: bool(required(c, NS.tt, 'Status'), 'Status') }));
+    const entries = items.map((i) => ({ ...i, entry: certs.names.certificateId(i.id, 'certificate') }));
+    const enabled = entries.filter((i) => i.on);
+    if (enabled.length > 1) throw sender(['ter:InvalidArgVal', 'ter:CertificateID'], 'the web server uses one certificate: one Status true at most');
+    const b = https();
+    const current = b?.certificate?.id;
+    const next = enabled[0]?.entry.id ?? (entries.some((i) => i.entry.id === current) ? undefined : current);
+    if (next !== current) await bindings.set('https', { ...(next ? { certificate: next } : {}), ca: b?.ca.map((c) => c.id) ?? [], settings: b?.settings ?? {} });
+    return el('tds:SetCertificatesStatusResponse');
+  });
+
+  // A self-signed certificate with a new key (ONVIF: the ID and subject are optional).
+  op(NS.tds, 'CreateCertificate', 'admin', async (o) => {
+    const alias = child(o, NS.tds, 'CertificateID')?.text.trim() || `onvif-${randomBytes(4).toString('hex')}`;
+    const subject = child(o, NS.tds, 'Subject')?.text.trim() || 'CN=certd';
+    await batches.apply([{ op: 'create_certificate', request: { alias, subject, ...validity(o, NS.tds) } }]);
+    return el('tds:CreateCertificateResponse', certificateEl('tds:NvtCertificate', certs.find(certs.names.certificateId(alias).id)!));
+  });
+
+  op(NS.tds, 'GetPkcs10Request', 'viewer', async (o) => {
+    const e = certs.names.certificateId(required(o, NS.tds, 'CertificateID'), 'certificate');
+    const subject = child(o, NS.tds, 'Subject')?.text.trim();
+    const csr = await certs.csr(e.alias, subject ? { subject } : {});
+    return el('tds:GetPkcs10RequestResponse', el('tds:Pkcs10Request', textEl('tt:Data', bareBase64(csr))));
+  });
+
+  // Axis: Subject as acert:* fields, dates without a zone; the answer is bare base64 DER (facts §3).
+  op(NS.acertificates, 'CreateCertificate2', 'admin', async (o) => {
+    const alias = required(o, NS.acertificates, 'Id');
+    const subject = axisSubject(child(o, NS.acertificates, 'Subject')) || 'CN=certd';
+    await batches.apply([{ op: 'create_certificate', request: { alias, subject, ...validity(o, NS.acertificates) } }]);
+    const d = certs.find(certs.names.certificateId(alias).id)!;
+    return el('acertificates:CreateCertificate2Response', textEl('acertificates:Id', alias) + textEl('acertificates:Certificate', b64Of(d)));
+  });
+
+  op(NS.acertificates, 'GetPkcs10Request2', 'viewer', async (o) => {
+    const e = certs.names.certificateId(required(o, NS.acertificates, 'Id'), 'certificate');
+    const subject = axisSubject(child(o, NS.acertificates, 'Subject'));
+    const csr = await certs.csr(e.alias, subject ? { subject } : {});
+    return el('acertificates:GetPkcs10Request2Response', textEl('acertificates:Pkcs10Request', bareBase64(csr)));
   });
 
   const answer = async (req: Request): Promise<Response> => {
