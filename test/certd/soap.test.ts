@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StateProbe } from './material';
 import { API, startService, type Service } from './service';
-import { csrVerifies } from './ca';
+import { csrVerifies, makeCa } from './ca';
 import { axisEnvelope, bodyOf, faultCodes, nodeRed, recorded, rootNamespaces, soapPost, texts } from './soap-client';
 
 const t = suite('SOAP /vapix/services');
@@ -92,12 +92,13 @@ t('an operation the Axis certificate service lacks gets the 12.11 fault, byte fo
   assert.is(bodyOf(r.text), bodyOf(recorded('axis-12.11/soap-acertificates-GetCACertificates-fault.xml')));
 });
 
-t('recorded requests for operations not built yet get ActionNotSupported, not a made-up answer', async () => {
-  for (const f of ['axis-5.55/GetClientCertificateMode.Request.xml']) {
-    const r = await soapPost(svc, 'viewer', recorded(f));
-    assert.is(r.status, 500, f);
-    assert.equal(faultCodes(r.text), ['SOAP-ENV:Receiver', 'ter:ActionNotSupported'], f);
-  }
+t('GetClientCertificateMode answers as the 5.55 device did; an operation not built gets ActionNotSupported, not a made-up answer', async () => {
+  const mode = await soapPost(svc, 'viewer', recorded('axis-5.55/GetClientCertificateMode.Request.xml'));
+  assert.is(mode.status, 200, mode.text);
+  assert.is(bodyOf(mode.text), '<tds:GetClientCertificateModeResponse><tds:Enabled>false</tds:Enabled></tds:GetClientCertificateModeResponse>');
+  const r = await soapPost(svc, 'viewer', axisEnvelope('<tds:GetSystemDateAndTime/>'));
+  assert.is(r.status, 500);
+  assert.equal(faultCodes(r.text), ['SOAP-ENV:Receiver', 'ter:ActionNotSupported']);
 });
 
 t('no credentials: HTTP 401 with the Digest challenges and the recorded NotAuthorized fault', async () => {
@@ -278,6 +279,52 @@ t('tds CreateCertificate and GetPkcs10Request; SetCertificatesStatus moves the h
   const on = texts(status.text, 'tt:Status').map((s, i) => [texts(status.text, 'tt:CertificateID')[i], s]).filter(([, s]) => s === 'true');
   assert.equal(on, [['onvif made', 'true']]);
   await refused(axisEnvelope('<tds:SetCertificatesStatus><tds:CertificateStatus><tt:CertificateID>onvif made</tt:CertificateID><tt:Status>true</tt:Status></tds:CertificateStatus><tds:CertificateStatus><tt:CertificateID>sec1 ec</tt:CertificateID><tt:Status>true</tt:Status></tds:CertificateStatus></tds:SetCertificatesStatus>'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:CertificateID']);
+});
+
+t('certificate sets and the web server configuration, made over SOAP with the recorded aliases, read back byte for byte as 12.11 answered them', async () => {
+  const empty = await soapPost(svc, 'viewer', axisEnvelope('<acertificates:GetCertSet><acertificates:CertSetName>EAPPEAP_MSCHAPV2_WIRED</acertificates:CertSetName></acertificates:GetCertSet>'));
+  assert.is(bodyOf(empty.text), bodyOf(recorded('axis-12.11/soap-acertificates-GetCertSet-EAPPEAP_MSCHAPV2_WIRED.xml')).replace(/^<\?xml[^>]*>\n?/, ''));
+  assert.is((await soapPost(svc, 'admin', loadCa([['Axis device ID Root CA ECC', der64('ca1.pem')], ['Axis device ID Root CA RSA', der64('ca2.pem')]]))).status, 200);
+  for (const id of ['Axis device ID ECC-P256 (802.1AR)', 'Trustlix Device HTTPS lUZuIXuu']) {
+    const made = await soapPost(svc, 'admin', axisEnvelope(`<acertificates:CreateCertificate2><acertificates:Id>${id}</acertificates:Id><acertificates:Subject><acert:CN>cam</acert:CN></acertificates:Subject></acertificates:CreateCertificate2>`));
+    assert.is(made.status, 200, made.text);
+  }
+  const set = await soapPost(svc, 'admin', axisEnvelope('<acertificates:SetCertSet><acertificates:CertSetName>EAPTLS_WIRED_SERVER</acertificates:CertSetName><acertificates:CertSet>'
+    + '<acert:Certificates><acert:Id>Axis device ID ECC-P256 (802.1AR)</acert:Id></acert:Certificates><acert:CACertificates><acert:Id>Axis device ID Root CA ECC</acert:Id><acert:Id>Axis device ID Root CA RSA</acert:Id></acert:CACertificates><acert:TrustedCertificates/></acertificates:CertSet></acertificates:SetCertSet>'));
+  assert.is(set.status, 200, set.text);
+  const got = await soapPost(svc, 'viewer', axisEnvelope('<acertificates:GetCertSet><acertificates:CertSetName>EAPTLS_WIRED_SERVER</acertificates:CertSetName></acertificates:GetCertSet>'));
+  assert.is(bodyOf(got.text), bodyOf(recorded('axis-12.11/soap-acertificates-GetCertSet-EAPTLS_WIRED_SERVER.xml')).replace(/^<\?xml[^>]*>\n?/, ''));
+  const six = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305'];
+  const web = recorded('client-requests/SetHttpsBinding.xml').replace('{ALIAS}', 'Trustlix Device HTTPS lUZuIXuu').replace('<aweb:Admin>Https', '<aweb:Admin>HttpAndHttps')
+    .replace(/<aweb:Ciphers>[\s\S]*<\/aweb:Ciphers>/, `<aweb:Ciphers>${six.map((c) => `<acert:Cipher>${c}</acert:Cipher>`).join('')}</aweb:Ciphers>`);
+  assert.is((await soapPost(svc, 'admin', web)).status, 200);
+  const read = await soapPost(svc, 'viewer', recorded('client-requests/GetHttpsBinding.xml'));
+  assert.is(bodyOf(read.text), bodyOf(recorded('axis-12.11/soap-GetWebServerTlsConfiguration.xml')).replace(/^<\?xml[^>]*>\n?/, ''));
+});
+
+t('SetClientCertificateMode is the https binding\'s client_certificate', async () => {
+  assert.is((await soapPost(svc, 'admin', axisEnvelope('<tds:SetClientCertificateMode><tds:Enabled>true</tds:Enabled></tds:SetClientCertificateMode>'))).status, 200);
+  assert.is((await svc.as('viewer').get('/certd/v1/bindings/https')).json.data.settings.client_certificate, 'required');
+  assert.equal(texts((await soapPost(svc, 'viewer', recorded('axis-5.55/GetClientCertificateMode.Request.xml'))).text, 'tds:Enabled'), ['true']);
+  await refused(axisEnvelope('<tds:SetClientCertificateMode><tds:Enabled>maybe</tds:Enabled></tds:SetClientCertificateMode>'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:Enabled']);
+});
+
+t('LoadCertificates links a CA-signed certificate to the key of the entry with that ID, or of the one entry with its public key', async () => {
+  const ca = makeCa('SOAP issuing CA');
+  const csrOf = async (id: string) => {
+    const r = await soapPost(svc, 'viewer', axisEnvelope(`<tds:GetPkcs10Request><tds:CertificateID>${id}</tds:CertificateID></tds:GetPkcs10Request>`));
+    return `-----BEGIN CERTIFICATE REQUEST-----\n${texts(r.text, 'tt:Data')[0]!.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+  };
+  const load = (id: string, pem: string) => axisEnvelope(`<tds:LoadCertificates xmlns="http://www.onvif.org/ver10/device/wsdl"><NVTCertificate><tt:CertificateID>${id}</tt:CertificateID><tt:Certificate><tt:Data>${pem.replace(/-----[A-Z ]+-----/g, '').trim()}</tt:Data></tt:Certificate></NVTCertificate></tds:LoadCertificates>`);
+  const signed = ca.sign(await csrOf('onvif made'));
+  assert.is((await soapPost(svc, 'admin', load('onvif made', signed))).status, 200);
+  const v1 = await svc.as('viewer').get(`${API}/certificates/onvif%20made`);
+  assert.is(v1.json.data.certificate.trim(), signed.trim());
+  const other = ca.sign(await csrOf('CSR_2026-11-29T14:05:19'));
+  assert.is((await soapPost(svc, 'admin', load('a name the device never gave', other))).status, 200);
+  assert.is((await svc.as('viewer').get(`${API}/certificates/CSR_2026-11-29T14%3A05%3A19`)).json.data.certificate.trim(), other.trim());
+  await refused(load('onvif made', text('web.pem')), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:NoMatchingPrivateKey']);
+  await refused(load('nobody', text('ca1.pem')), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:NoMatchingPrivateKey']);
 });
 
 t('XXE: an external entity is a Sender fault and its file is never read into the answer', async () => {

@@ -73,6 +73,10 @@ function idsIn(set: XmlElement | undefined, list: string): string[] {
 
 const ids = (list: { alias: string }[]) => list.map((x) => textEl('acert:Id', x.alias)).join('');
 
+/** The binding an Axis certificate set name stands for. */
+const SETS: Record<string, string> = { WebServer: 'https', EAPTLS_WIRED: 'dot1x' };
+const bindingOf = (set: string) => SETS[set] ?? set;
+
 /** The one 802.1X configuration, as Axis names it (Keyfactor asks for it by this token). */
 const DOT1X_TOKEN = 'EAPTLS_WIRED';
 /** EAP-TLS's IANA method number. */
@@ -319,6 +323,62 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
     const subject = axisSubject(child(o, NS.acertificates, 'Subject'));
     const csr = await certs.csr(e.alias, subject ? { subject } : {});
     return el('acertificates:GetPkcs10Request2Response', textEl('acertificates:Pkcs10Request', bareBase64(csr)));
+  });
+
+  // A CA-signed certificate for a key the device holds: the entry with that ID, or else the
+  // one entry whose key it is (a CSR's entry under another name). One per request: the
+  // domain replaces one entry at a time, and several would not be all or nothing.
+  op(NS.tds, 'LoadCertificates', 'admin', async (o) => {
+    const items = childrenNamed(o, NS.tds, 'NVTCertificate');
+    if (items.length !== 1) throw sender(['ter:InvalidArgVal', 'ter:NVTCertificate'], 'one NVTCertificate per request');
+    const id = required(items[0], NS.tt, 'CertificateID');
+    const pem = certificatePem(required(child(items[0]!, NS.tt, 'Certificate'), NS.tt, 'Data'), 'Certificate');
+    const named = certs.byAlias(id);
+    let alias = named?.alias;
+    if (!alias) {
+      const spki = certs.parse(certs.readCertificates(pem, 'Certificate')[0]!.pem).spki;
+      const same = certs.details().filter((d) => d.entry.kind === 'certificate' && d.info.spki === spki);
+      if (same.length !== 1) throw sender(['ter:InvalidArgVal', 'ter:NoMatchingPrivateKey'], `no entry ${JSON.stringify(id)} and ${same.length} entries with this public key`);
+      alias = same[0]!.entry.alias;
+    }
+    await certs.replace('certificate', alias, pem);
+    return el('tds:LoadCertificatesResponse');
+  });
+
+  // Client certificates on the web server: the https binding's client_certificate (true: required).
+  op(NS.tds, 'GetClientCertificateMode', 'viewer', () => {
+    const mode = https()?.settings.client_certificate;
+    return el('tds:GetClientCertificateModeResponse', textEl('tds:Enabled', String(mode === 'required' || mode === 'optional')));
+  });
+
+  op(NS.tds, 'SetClientCertificateMode', 'admin', async (o) => {
+    const on = bool(required(o, NS.tds, 'Enabled'), 'Enabled');
+    const b = https();
+    await bindings.set('https', { ...(b?.certificate ? { certificate: b.certificate.id } : {}), ca: b?.ca.map((c) => c.id) ?? [], settings: { ...(b?.settings ?? {}), client_certificate: on ? 'required' : 'off' } });
+    return el('tds:SetClientCertificateModeResponse');
+  });
+
+  // Axis certificate sets are bindings: WebServer is https, EAPTLS_WIRED dot1x, any other its own name.
+  op(NS.acertificates, 'GetCertSet', 'viewer', (o) => {
+    const b = bindings.list().find((x) => x.name === bindingOf(required(o, NS.acertificates, 'CertSetName')));
+    return el('acertificates:GetCertSetResponse', el('acertificates:CertSet',
+      el('acert:Certificates', ids(b?.certificate ? [b.certificate] : [])) + el('acert:CACertificates', ids(b?.ca ?? [])) + el('acert:TrustedCertificates')));
+  });
+
+  op(NS.acertificates, 'SetCertSet', 'admin', async (o) => {
+    const name = bindingOf(required(o, NS.acertificates, 'CertSetName'));
+    const set = child(o, NS.acertificates, 'CertSet');
+    if (!set) throw sender(['ter:InvalidArgVal', 'ter:CertSet'], 'CertSet is missing');
+    if (idsIn(set, 'TrustedCertificates').length > 0) throw sender(['ter:InvalidArgVal', 'ter:TrustedCertificates'], 'TrustedCertificates are not kept; name CA certificates');
+    const certIds = idsIn(set, 'Certificates');
+    if (certIds.length > 1) throw sender(['ter:InvalidArgVal', 'ter:CertificateID'], 'a set uses one certificate');
+    const b = bindings.list().find((x) => x.name === name);
+    await bindings.set(name, {
+      ...(certIds[0] !== undefined ? { certificate: certs.names.certificateId(certIds[0], 'certificate').id } : {}),
+      ca: idsIn(set, 'CACertificates').map((id) => certs.names.certificateId(id, 'ca').id),
+      settings: b?.settings ?? {},
+    });
+    return el('acertificates:SetCertSetResponse');
   });
 
   const answer = async (req: Request): Promise<Response> => {
