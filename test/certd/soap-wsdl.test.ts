@@ -11,6 +11,7 @@ import * as soap from 'soap';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { API, PASSWORDS, startService, type Service } from './service';
+import { csrVerifies } from './ca';
 import { SPEC } from './soap-client';
 
 const t = suite('SOAP through a WSDL-driven client');
@@ -73,6 +74,34 @@ t('GetCertificateInformation and GetCertificatesStatus parse against the schema'
   assert.equal([status.CertificateStatus].flat().map((s: any) => [s.CertificateID, String(s.Status)]), [['wsdl leaf', 'false']]);
 });
 
+t('CreateCertificate, GetPkcs10Request (openssl verifies the CSR), SetCertificatesStatus, Set/GetClientCertificateMode, Set/GetDot1XConfiguration, GetServiceCapabilities', async () => {
+  const admin = await client('admin');
+  const [made] = await admin.CreateCertificateAsync({ CertificateID: 'wsdl made', Subject: 'CN=made.example', ValidNotBefore: '2026-01-01T00:00:00Z', ValidNotAfter: '2031-01-01T00:00:00Z' });
+  assert.is(made.NvtCertificate.CertificateID, 'wsdl made');
+  const pem = `-----BEGIN CERTIFICATE-----\n${made.NvtCertificate.Certificate.Data}\n-----END CERTIFICATE-----\n`;
+  assert.match(sh(['x509', '-noout', '-subject', '-enddate'], pem).toString(), /made\.example[\s\S]*Jan  1 00:00:00 2031 GMT/);
+  const [csr] = await admin.GetPkcs10RequestAsync({ CertificateID: 'wsdl made', Subject: 'CN=renamed.example' });
+  const csrPem = `-----BEGIN CERTIFICATE REQUEST-----\n${csr.Pkcs10Request.Data}\n-----END CERTIFICATE REQUEST-----\n`;
+  assert.ok(csrVerifies(csrPem));
+  assert.match(sh(['req', '-noout', '-subject'], csrPem).toString(), 'renamed.example');
+  await admin.SetCertificatesStatusAsync({ CertificateStatus: [{ CertificateID: 'wsdl made', Status: true }] });
+  const [status] = await admin.GetCertificatesStatusAsync({});
+  assert.equal([status.CertificateStatus].flat().filter((s: any) => String(s.Status) === 'true').map((s: any) => s.CertificateID), ['wsdl made']);
+  await admin.SetClientCertificateModeAsync({ Enabled: true });
+  assert.is(String((await admin.GetClientCertificateModeAsync({}))[0].Enabled), 'true');
+  await admin.SetDot1XConfigurationAsync({ Dot1XConfiguration: { Dot1XConfigurationToken: 'EAPTLS_WIRED', Identity: 'cam-7', EAPMethod: 13, CACertificateID: ['wsdl root'], EAPMethodConfiguration: { TLSConfiguration: { CertificateID: 'made.example' } } } });
+  const [dot1x] = await admin.GetDot1XConfigurationAsync({ Dot1XConfigurationToken: 'EAPTLS_WIRED' });
+  assert.is(dot1x.Dot1XConfiguration.Identity, 'cam-7');
+  assert.is(dot1x.Dot1XConfiguration.EAPMethodConfiguration.TLSConfiguration.CertificateID, 'wsdl made', 'named by its CN, answered by its ID');
+  assert.equal([dot1x.Dot1XConfiguration.CACertificateID].flat(), ['wsdl root']);
+  const [caps] = await admin.GetServiceCapabilitiesAsync({});
+  const sec = caps.Capabilities.Security.attributes;
+  assert.equal([sec.OnboardKeyGeneration, sec.Dot1X, sec['TLS1.2'], sec.HttpDigest, sec.UsernameToken].map(String), ['true', 'true', 'true', 'true', 'false']);
+  // The bindings the rest of this suite would trip over go again.
+  assert.is((await svc.as('admin').call('PUT', '/certd/v1/bindings/dot1x', { data: { certificate: null } })).status, 200);
+  assert.is((await svc.as('admin').call('PUT', '/certd/v1/bindings/https', { data: { certificate: null } })).status, 200);
+});
+
 t('DeleteCertificates; a viewer\'s change is a fault the client raises', async () => {
   const viewer = await client('viewer');
   let fault: any;
@@ -81,7 +110,7 @@ t('DeleteCertificates; a viewer\'s change is a fault the client raises', async (
   assert.is(fault.response.status, 400);
   assert.match(String(fault.body), 'ter:NotAuthorized');
   const admin = await client('admin');
-  await admin.DeleteCertificatesAsync({ CertificateID: ['wsdl root', 'wsdl leaf'] });
+  await admin.DeleteCertificatesAsync({ CertificateID: ['wsdl root', 'wsdl leaf', 'wsdl made'] });
   const [left] = await viewer.GetCertificatesAsync({});
   assert.is(left?.NvtCertificate, undefined);
 });

@@ -83,9 +83,10 @@ const DOT1X_TOKEN = 'EAPTLS_WIRED';
 const EAP_TLS = '13';
 
 function dot1xEl(b: BindingView): string {
-  const identity = typeof b.settings.identity === 'string' ? textEl('tt:Identity', b.settings.identity) : '';
-  return el('tds:Dot1XConfiguration', textEl('tt:Dot1XConfigurationToken', DOT1X_TOKEN) + identity
-    + b.ca.map((c) => textEl('tt:CACertificateID', c.alias)).join('') + textEl('tt:EAPMethod', EAP_TLS)
+  const identity = typeof b.settings.identity === 'string' ? b.settings.identity : '';
+  // The schema's order: token, Identity, EAPMethod, CACertificateID*, EAPMethodConfiguration.
+  return el('tds:Dot1XConfiguration', textEl('tt:Dot1XConfigurationToken', DOT1X_TOKEN) + textEl('tt:Identity', identity) + textEl('tt:EAPMethod', EAP_TLS)
+    + b.ca.map((c) => textEl('tt:CACertificateID', c.alias)).join('')
     + el('tt:EAPMethodConfiguration', el('tt:TLSConfiguration', b.certificate ? textEl('tt:CertificateID', b.certificate.alias) : '')));
 }
 
@@ -186,7 +187,7 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
 
   op(NS.tds, 'GetServiceCapabilities', 'viewer', () =>
     el('tds:GetServiceCapabilitiesResponse', el('tds:Capabilities',
-      el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" HttpDigest="true" UsernameToken="false"') + el('tds:System'))));
+      el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" Dot1X="true" HttpDigest="true" UsernameToken="false"') + el('tds:System'))));
 
   // The https binding as Axis's web server configuration (facts §3): Tls is settings.tls,
   // the Admin connection policy settings.http_listener (HttpAndHttps: the plain listener
