@@ -327,6 +327,26 @@ t('LoadCertificates links a CA-signed certificate to the key of the entry with t
   await refused(load('nobody', text('ca1.pem')), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:NoMatchingPrivateKey']);
 });
 
+t('LoadPkcs12 as the Axis documentation writes it; a wrong password or garbage is refused without a trace of the password', async () => {
+  sh(['pkcs12', '-export', '-inkey', 'web.key', '-in', 'web.pem', '-passout', 'pass:Pfx-Pass-5513', '-out', 'web.p12']);
+  const p12 = readFileSync(join(dir, 'web.p12')).toString('base64');
+  const load = (id: string, data: string, pass: string) => axisEnvelope(`<acertificates:LoadPkcs12 xmlns="http://www.axis.com/vapix/ws/certificates"><Pkcs12><acert:Id>${id}</acert:Id><acert:Certificate>${data}</acert:Certificate><acert:Password>${pass}</acert:Password></Pkcs12></acertificates:LoadPkcs12>`);
+  const wrong = await refused(load('from pfx', p12, 'Wrong-Pass-9921'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:BadPassphrase']);
+  assert.not.match(wrong.text, 'Wrong-Pass');
+  await refused(load('from pfx', 'bm90IGEgcGtjczEy', 'Pfx-Pass-5513'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:BadPKCS12']);
+  const r = await soapPost(svc, 'admin', load('from pfx', p12, 'Pfx-Pass-5513'));
+  assert.is(r.status, 200, r.text);
+  assert.is(bodyOf(r.text), '<acertificates:LoadPkcs12Response></acertificates:LoadPkcs12Response>');
+  assert.is((await svc.as('viewer').get(`${API}/certificates/from%20pfx`)).json.data.certificate.trim(), text('web.pem').trim());
+  const audit = (await svc.as('admin').get('/certd/v1/audit?limit=1000')).json.data as { api: string; user: string; operation: string; target: { alias?: string }; outcome: string }[];
+  const mine = audit.filter((x) => x.target.alias === 'from pfx');
+  assert.ok(mine.length >= 2, 'refusals and the install are audited');
+  assert.ok(mine.every((x) => x.api === 'soap' && x.user === 'admin'));
+  assert.not.match(JSON.stringify(audit), 'Pass-');
+  assert.not.match(svc.logs(), 'Pfx-Pass-5513');
+  assert.not.match(svc.logs(), 'Wrong-Pass-9921');
+});
+
 t('XXE: an external entity is a Sender fault and its file is never read into the answer', async () => {
   const secret = join(dir, 'secret.txt');
   writeFileSync(secret, 'TOP-SECRET-MARKER-5521');

@@ -319,6 +319,25 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
     return el('acertificates:CreateCertificate2Response', textEl('acertificates:Id', alias) + textEl('acertificates:Certificate', b64Of(d)));
   });
 
+  // The Axis documentation's request: Pkcs12/{acert:Id, acert:Certificate (base64 PKCS#12),
+  // acert:Password}; the element names were never recorded, so acertificates: ones are taken too.
+  op(NS.acertificates, 'LoadPkcs12', 'admin', async (o) => {
+    const p = child(o, NS.acertificates, 'Pkcs12') ?? o;
+    const field = (local: string) => child(p, NS.acert, local) ?? child(p, NS.acertificates, local);
+    const id = field('Id')?.text.trim();
+    if (!id) throw sender(['ter:InvalidArgVal', 'ter:CertificateID'], 'Id is missing');
+    const pfx = base64Bytes(field('Certificate')?.text ?? '', 'Certificate', 'BAD_CERTIFICATE');
+    // The password arrives as a string of the XML reader's; its bytes at least are wiped.
+    const password = Buffer.from(field('Password')?.text ?? '', 'utf8');
+    try {
+      await certs.installPkcs12(id, pfx, password);
+    } finally {
+      pfx.fill(0);
+      password.fill(0);
+    }
+    return el('acertificates:LoadPkcs12Response');
+  });
+
   op(NS.acertificates, 'GetPkcs10Request2', 'viewer', async (o) => {
     const e = certs.names.certificateId(required(o, NS.acertificates, 'Id'), 'certificate');
     const subject = axisSubject(child(o, NS.acertificates, 'Subject'));
