@@ -74,7 +74,7 @@ t('GetCertificateInformation and GetCertificatesStatus parse against the schema'
   assert.equal([status.CertificateStatus].flat().map((s: any) => [s.CertificateID, String(s.Status)]), [['wsdl leaf', 'false']]);
 });
 
-t('CreateCertificate, GetPkcs10Request (openssl verifies the CSR), SetCertificatesStatus, Set/GetClientCertificateMode, Set/GetDot1XConfiguration, GetServiceCapabilities', async () => {
+t('CreateCertificate, GetPkcs10Request (openssl verifies the CSR), SetCertificatesStatus, Set/GetClientCertificateMode, Set/Get/Create/DeleteDot1XConfiguration, GetServiceCapabilities', async () => {
   const admin = await client('admin');
   const [made] = await admin.CreateCertificateAsync({ CertificateID: 'wsdl made', Subject: 'CN=made.example', ValidNotBefore: '2026-01-01T00:00:00Z', ValidNotAfter: '2031-01-01T00:00:00Z' });
   assert.is(made.NvtCertificate.CertificateID, 'wsdl made');
@@ -97,8 +97,17 @@ t('CreateCertificate, GetPkcs10Request (openssl verifies the CSR), SetCertificat
   const [caps] = await admin.GetServiceCapabilitiesAsync({});
   const sec = caps.Capabilities.Security.attributes;
   assert.equal([sec.OnboardKeyGeneration, sec.Dot1X, sec['TLS1.2'], sec.HttpDigest, sec.UsernameToken].map(String), ['true', 'true', 'true', 'true', 'false']);
-  // The bindings the rest of this suite would trip over go again.
-  assert.is((await svc.as('admin').call('PUT', '/certd/v1/bindings/dot1x', { data: { certificate: null } })).status, 200);
+  await admin.DeleteDot1XConfigurationAsync({ Dot1XConfigurationToken: ['EAPTLS_WIRED'] });
+  const [none] = await admin.GetDot1XConfigurationsAsync({});
+  assert.is(none?.Dot1XConfiguration, undefined, 'deleted');
+  assert.is((await svc.as('viewer').get('/certd/v1/bindings/dot1x')).json.data.certificate, null, 'the dot1x binding holds no certificate');
+  const config = { Dot1XConfigurationToken: 'EAPTLS_WIRED', Identity: 'cam-8', EAPMethod: 13, EAPMethodConfiguration: { TLSConfiguration: { CertificateID: 'wsdl made' } } };
+  await admin.CreateDot1XConfigurationAsync({ Dot1XConfiguration: config });
+  let again: any;
+  await admin.CreateDot1XConfigurationAsync({ Dot1XConfiguration: config }).catch((e: any) => { again = e; });
+  assert.match(String(again?.body), 'ter:ReferenceToken', 'a second create is refused');
+  await admin.DeleteDot1XConfigurationAsync({ Dot1XConfigurationToken: ['EAPTLS_WIRED'] });
+  // The https binding the rest of this suite would trip over goes again.
   assert.is((await svc.as('admin').call('PUT', '/certd/v1/bindings/https', { data: { certificate: null } })).status, 200);
 });
 

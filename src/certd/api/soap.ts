@@ -229,21 +229,24 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
   });
 
   // The dot1x binding as ONVIF's one wired EAP-TLS configuration.
+  // The dot1x binding without a certificate is no 802.1X configuration (DeleteDot1XConfiguration leaves it so).
+  const dot1x = () => bindings.list().find((x) => x.name === 'dot1x' && x.certificate !== null);
+
   op(NS.tds, 'GetDot1XConfiguration', 'viewer', (o) => {
     const token = required(o, NS.tds, 'Dot1XConfigurationToken');
-    const b = bindings.list().find((x) => x.name === 'dot1x');
+    const b = dot1x();
     if (token !== DOT1X_TOKEN || !b) throw sender(['ter:InvalidArgVal', 'ter:InvalidDot1XConfigurationToken'], `no 802.1X configuration ${token}`);
     return el('tds:GetDot1XConfigurationResponse', dot1xEl(b));
   });
 
   op(NS.tds, 'GetDot1XConfigurations', 'viewer', () => {
-    const b = bindings.list().find((x) => x.name === 'dot1x');
+    const b = dot1x();
     return el('tds:GetDot1XConfigurationsResponse', b ? dot1xEl(b) : '');
   });
 
   // The certificate by CertificateID or by its subject CN (the Axis documentation's rule);
   // CACertificateID wherever the client puts it (pandosme: after EAPMethodConfiguration).
-  op(NS.tds, 'SetDot1XConfiguration', 'admin', async (o) => {
+  const setDot1x = async (o: XmlElement) => {
     const c = child(o, NS.tds, 'Dot1XConfiguration');
     if (!c) throw sender(['ter:InvalidArgVal', 'ter:Dot1XConfiguration'], 'Dot1XConfiguration is missing');
     const token = required(c, NS.tt, 'Dot1XConfigurationToken');
@@ -255,7 +258,23 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
     const cas = childrenNamed(c, NS.tt, 'CACertificateID').map((x) => certs.names.certificateId(x.text.trim(), 'ca').id);
     const identity = child(c, NS.tt, 'Identity')?.text.trim();
     await bindings.set('dot1x', { certificate: cert.id, ca: cas, settings: { eap_method: 'EAP-TLS', ...(identity ? { identity } : {}) } });
+  };
+  op(NS.tds, 'SetDot1XConfiguration', 'admin', async (o) => {
+    await setDot1x(o);
     return el('tds:SetDot1XConfigurationResponse');
+  });
+
+  op(NS.tds, 'CreateDot1XConfiguration', 'admin', async (o) => {
+    if (dot1x()) throw sender(['ter:InvalidArgVal', 'ter:ReferenceToken'], `${DOT1X_TOKEN} exists; change it with SetDot1XConfiguration`);
+    await setDot1x(o);
+    return el('tds:CreateDot1XConfigurationResponse');
+  });
+
+  op(NS.tds, 'DeleteDot1XConfiguration', 'admin', async (o) => {
+    const tokens = childrenNamed(o, NS.tds, 'Dot1XConfigurationToken').map((t) => t.text.trim());
+    if (tokens.length === 0 || tokens.some((t) => t !== DOT1X_TOKEN) || !dot1x()) throw sender(['ter:InvalidArgVal', 'ter:InvalidDot1XConfigurationToken'], `the 802.1X configuration is ${DOT1X_TOKEN}`);
+    await bindings.set('dot1x', { ca: [], settings: {} });
+    return el('tds:DeleteDot1XConfigurationResponse');
   });
 
   // New entries from certificates and their keys, one batch; an ID in use is refused. Keys
