@@ -25,6 +25,7 @@ import { registerSpsManagement } from './api/sps-management';
 import { registerSpsUsers } from './api/sps-users';
 import { Sessions } from './auth/sessions';
 import { SessionScheme } from './auth/session-scheme';
+import { registerSoap } from './api/soap';
 import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
   registerSpsX509(app, certs, sessions, transactions);
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
+  registerSoap(app, certs, batches, bindings);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

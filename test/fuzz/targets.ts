@@ -13,10 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CERT_V1_SCHEMAS, type CertV1SchemaName } from '../../src/certd/api/cert-v1-schemas';
 import { NotUtf8, takeSecretFields } from '../../src/certd/api/secret-fields';
+import { MAX_DEPTH, MAX_ELEMENTS, parseXml, XmlRefused, type XmlElement } from '../../src/certd/api/soap-xml';
 import { validBody } from '../../src/certd/api/validate';
 import { parseAuthorization } from '../../src/certd/auth/auth-header';
 import { Authenticator } from '../../src/certd/auth/authenticator';
 import { rq } from '../certd/auth-request';
+import { SPEC } from '../certd/soap-client';
 import { UserStore } from '../../src/certd/auth/users';
 import { HttpError } from '../../src/certd/http/errors';
 import type { Core } from '../../wasm/core';
@@ -250,13 +252,50 @@ function coreTargets(core: Core): Target[] {
   ];
 }
 
+/** Depth and element count of a tree the reader accepted. */
+function treeSize(el: XmlElement, depth = 1): { depth: number; elements: number } {
+  let out = { depth, elements: 1 };
+  for (const c of el.children) {
+    const s = treeSize(c, depth + 1);
+    out = { depth: Math.max(out.depth, s.depth), elements: out.elements + s.elements };
+  }
+  return out;
+}
+
+/**
+ * The SOAP front-end's XML reader on mutated recorded requests (spec/recorded: devices'
+ * and real clients'): XmlRefused is a refusal, any other exception a crash, and a tree it
+ * accepts must keep within its depth and element limits.
+ */
+function xmlTarget(): Target {
+  const rec = join(SPEC, 'recorded');
+  const seeds = ['axis-5.55', 'client-requests'].flatMap((d) => readdirSync(join(rec, d)).filter((f) => /\.xml$/.test(f) && !/Response|Error/.test(f)).sort()
+    .map((f) => new Uint8Array(readFileSync(join(rec, d, f)))));
+  return {
+    name: 'xml:soap',
+    input: (rng) => mutate(rng, rng.pick(seeds), seeds),
+    run: (i) => {
+      let tree: XmlElement;
+      try {
+        tree = parseXml(Buffer.from(i).toString('utf8'));
+      } catch (e) {
+        if (e instanceof XmlRefused) return 'rejected';
+        throw e;
+      }
+      const size = treeSize(tree);
+      if (size.depth > MAX_DEPTH || size.elements > MAX_ELEMENTS) throw new Violation('the XML reader accepted a tree over its limits');
+      return 'accepted';
+    },
+  };
+}
+
 /** Every target, by name, in the order the summary lists them. */
 export function makeTargets(core: Core): Map<string, Target> {
   const all = [
     ...(Object.keys(CERT_V1_SCHEMAS) as CertV1SchemaName[]).map(jsonTarget),
     ...authTargets(),
     ...coreTargets(core),
-    // xml:soap and multipart:upload go here when those front-ends exist.
+    xmlTarget(),
   ];
   return new Map(all.map((t) => [t.name, t]));
 }

@@ -12,6 +12,7 @@ import { fingerprintsOf } from '../store/records';
 import { TWO_N, TwoNError } from './two-n-errors';
 import { readParts, wipeParts } from './two-n-multipart';
 import { certificateText, h, need, ok, PART_LIMITS, queryParam, TWO_N_BASE, uploadId, userName } from './two-n';
+import { escapeDnValue } from './dn';
 
 const ALGORITHMS: Record<string, KeyType> = { 'P-256': 'EC-P256', 'P-384': 'EC-P384', 'RSA-2048': 'RSA-2048', 'RSA-3072': 'RSA-3072' };
 
@@ -20,11 +21,6 @@ const SUBJECT: [param: string, type: string][] = [['country', 'C'], ['state', 'S
 
 /** The POST parameters taken; "commmonName" is how 2N's page spells it, "organisation" the British form. */
 const POST_PARAMS = ['id', 'commonName', 'commmonName', 'algorithm', 'sanMdns', 'sanIp', 'country', 'state', 'locality', 'organization', 'organisation'];
-
-/** An attribute value as RFC 4514 writes it: specials escaped, leading "#"/space and trailing space too. */
-function escapeValue(v: string): string {
-  return v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
-}
 
 /** A comma-separated list parameter, empty items dropped. */
 const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -75,7 +71,7 @@ export function registerTwoNCsr(app: App, certs: Certificates): void {
     if (!keyType) throw new TwoNError(TWO_N.INVALID_PARAMETER, 'algorithm', `must be one of ${Object.keys(ALGORITHMS).join(', ')}`);
     const ips = list(p.get('sanIp'));
     if (ips.some((ip) => isIP(ip) === 0)) throw new TwoNError(TWO_N.INVALID_PARAMETER, 'sanIp', 'a comma-separated list of IP addresses');
-    const subject = SUBJECT.flatMap(([param, type]) => (p.get(param) ? [`${type}=${escapeValue(p.get(param)!)}`] : [])).join(',');
+    const subject = SUBJECT.flatMap(([param, type]) => (p.get(param) ? [`${type}=${escapeDnValue(p.get(param)!)}`] : [])).join(',');
     const pending = await certs.request({
       alias, subject, keyType, subjectAltNames: [...list(p.get('sanMdns')).map((n) => `DNS:${n}`), ...ips.map((ip) => `IP:${ip}`)],
     });
