@@ -29,6 +29,8 @@ function material(n: number): void {
     sh(['x509', '-req', '-in', `leaf${i}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '10', '-out', `leaf${i}.pem`]);
   }
   sh(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'other.key', '-out', 'other.pem', '-subj', '/CN=Other CA', '-days', '30']);
+  // Same name as the CA, another key: a chain check by names alone would take it.
+  sh(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'impostor.key', '-out', 'impostor.pem', '-subj', '/CN=SPS Test CA', '-days', '30']);
   sh(['rsa', '-in', 'leaf0.key', '-aes128', '-passout', 'pass:secret-pass', '-traditional', '-out', 'enc.key']);
 }
 
@@ -154,6 +156,7 @@ t('the error matrix: each refusal has SPS\'s type and status and changes nothing
     ['encrypted key', () => a.call('POST', X509, { ...x509Body(0), private_key: text('enc.key') }), 400, 'SyntacticError'],
     ['key of another certificate', () => a.call('POST', X509, { ...x509Body(0), private_key: text('leaf1.key') }), 400, 'SemanticError'],
     ['chain that does not link', () => a.call('POST', X509, x509Body(0, [text('other.pem')])), 400, 'SemanticError'],
+    ['chain whose CA has the issuer\'s name but not its key', () => a.call('POST', X509, x509Body(0, [text('impostor.pem')])), 400, 'SemanticError'],
     ['unknown field', () => a.call('POST', X509, { ...x509Body(0), alias: 'x' }), 400, 'SyntacticError'],
     ['list x509', () => a.call('GET', X509), 405, 'MethodNotAllowed'],
     ['PUT x509 object', () => a.call('PUT', `${X509}/00000000-0000-0000-0000-000000000000`, {}), 405, 'MethodNotAllowed'],
