@@ -163,28 +163,7 @@ wait_quiet() { # pid check-command...: like wait_for, but returns 1 instead of f
 }
 
 # ---------------------------------------------------------------- packages
-ensure_packages() {
-  local missing=() p
-  for p in "${PKGS[@]}" "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local line="apt-get update && apt-get install -y -q --no-install-recommends ${missing[*]}"
-  if [ "$(id -u)" != 0 ]; then
-    echo "$ME: missing Debian packages: ${missing[*]}; as root run:" >&2
-    echo "  $line" >&2
-    exit 1
-  fi
-  say "installing missing Debian packages: ${missing[*]}"
-  local log; log=$(mktemp)
-  if ! { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q &&
-         DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
-           --no-install-recommends "${missing[@]}"; } </dev/null >"$log" 2>&1; then
-    tail_log "$log"; rm -f "$log"
-    die "could not install: ${missing[*]} (tried: $line)"
-  fi
-  rm -f "$log"
-}
+ensure_packages() { bash "$ROOT/scripts/packages.sh" "${PKGS[@]}" "$@" || exit 1; }
 
 # ---------------------------------------------------------------- helpers for start
 # Two free consecutive TCP ports on 127.0.0.1 (the tss2 swtpm TCTI that tpm2-abrmd uses

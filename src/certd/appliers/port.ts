@@ -21,3 +21,22 @@ export interface Applier {
   /** Makes the service use `material`; throws (any error) when the service did not take it. */
   apply(material: BindingMaterial): Promise<void>;
 }
+
+/**
+ * How a device service (nginx, wpa_supplicant) reaches the key of a binding. keystored
+ * answers it: it alone knows where keys live. A SOFTWARE store key is written by keystored
+ * to a 0600 file on a RAM-backed folder, owned by the service's user, while the binding
+ * lasts (audited; refused for token stores); a token key is a PKCS#11 URI with its module
+ * and the PIN file the store was configured with.
+ */
+export type ServiceKey =
+  | { kind: 'file'; path: string }
+  | { kind: 'pkcs11'; module: string; uri: string; pin_file: string };
+
+/** The ServiceKeys port (keystored's service_key operations, seen from certd). */
+export interface ServiceKeys {
+  /** Where `service` finds `key` from now on; writes the key file for SOFTWARE stores. */
+  open(service: string, key: { keystore: string; key_id: string }, owner?: { uid: number; gid: number }): Promise<ServiceKey>;
+  /** The binding moved: keystored wipes and removes the file it wrote for `service` (tokens: nothing). */
+  close(service: string): Promise<void>;
+}
