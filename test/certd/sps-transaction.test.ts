@@ -9,9 +9,13 @@ const t = suite('SPS transaction');
 
 function setup() {
   const applied: BatchStep[][] = [];
+  const changed: string[] = [];
   const clock = { now: 1_000_000 };
   const batches = { apply: async (steps: BatchStep[]) => { applied.push(steps); return { id: 'b', entries: [], warnings: [] }; } } as unknown as Batches;
-  return { applied, clock, tx: new Transactions(batches, () => undefined, async () => undefined, () => clock.now) };
+  return { applied, changed, clock, tx: new Transactions(batches, () => undefined, {
+    record: (name: string, password: string) => ({ name, role: 'operator' as const, ha1_md5: `md5(${password})`, ha1_sha256: `sha256(${password})` }),
+    changed: (users: string[]) => { changed.push(...users); },
+  }, () => clock.now) };
 }
 
 t('an open transaction left idle for its time rolls back: staged keys wiped, the lock free for others', () => {
@@ -38,6 +42,18 @@ t('a commit applies every staged object in one batch, each with its key as the e
   assert.equal(applied[0]!.map((s) => s.op === 'add_certificate' && [s.id, s.alias, s.certificate]), [['k1', 'sps-k1', 'C1\nCA'], ['k2', 'sps-k2', 'C2']]);
   assert.is(tx.status('a').status, 'closed');
   assert.ok(tx.begin('b'));
+});
+
+t('a user\'s new password is a step of the commit\'s one batch, as the hashed record; the user is told changed after it', async () => {
+  const { applied, changed, tx } = setup();
+  tx.stageX509('a', { key: 'k1', certificate: 'C1', issuerChain: [], privateKey: Buffer.from('K1') });
+  tx.stagePassword('a', 'p1', { plain: 'new-secret' });
+  tx.stageUserPassword('a', 'operator', 'p1');
+  await tx.commit('a');
+  assert.is(applied.length, 1);
+  assert.equal(applied[0]!.map((s) => s.op), ['add_certificate', 'set_user_password']);
+  assert.equal(applied[0]![1], { op: 'set_user_password', record: { name: 'operator', role: 'operator', ha1_md5: 'md5(new-secret)', ha1_sha256: 'sha256(new-secret)' } });
+  assert.equal(changed, ['operator']);
 });
 
 t.run();

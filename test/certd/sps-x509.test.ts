@@ -4,7 +4,7 @@
 // sessions; rollback; the error matrix (type, status, nothing changed); SIGKILL at every
 // step of a commit's batch.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,5 +241,40 @@ t('SIGKILL at every step of a commit of three x509 objects: after the restart al
     assert.is((await certdKeys(svc)).length, after.length, point);
   }
 });
+
+t('SIGKILL at every step of a commit of an x509 object and a user\'s password: after the restart both or neither', async () => {
+  const points: [string, boolean][] = [
+    ['batch:begun', false], ['batch:key:0', false], ['batch:committed', true], ['batch:put', true], ['batch:users', true], ['batch:ended', true],
+  ];
+  let current: string = PASSWORDS.operator;
+  for (const [i, [point, all]] of points.entries()) {
+    await svc.killCertd();
+    await svc.start({ CERTD_CRASH_AT: point });
+    const before = (await entries()).map((e) => e.id);
+    const a = await login();
+    const key = (await a.call('POST', X509, x509Body(0))).json.key as string;
+    const next = `Vb92-operator-${i}-tangerine`;
+    const pw = await a.call('POST', '/api/configuration/passwords', { plain: next });
+    assert.is((await a.call('PUT', '/api/configuration/aaa/local_database/users/operator', { name: 'operator', password: pw.json.key })).status, 200);
+    const outcome = await a.call('PUT', '/api/transaction', { status: 'commit' }).then((r) => r.text, () => 'killed');
+    assert.is(outcome, 'killed', point);
+    await svc.killCertd();
+    await svc.start();
+    const after = (await entries()).map((e) => e.id).sort();
+    assert.equal(after, (all ? [...before, key] : before).sort(), point);
+    const works = async (password: string) => (await new SpsClient(svc.port, 'curl', 'operator', password).login()).status;
+    if (all) current = next;
+    assert.is(await works(current), 200, `${point}: the password the batch leaves logs in`);
+    assert.is(await works(all ? PASSWORDS.operator : next), 401, `${point}: the other does not`);
+    // The batch journals the user's HA1s, never the password.
+    assert.not.match(readdirJournal(), new RegExp(next));
+  }
+});
+
+/** Everything the journal folder holds, as text. */
+function readdirJournal(): string {
+  const d = join(svc.dir, 'certd', 'journal');
+  return readdirSync(d).map((f) => readFileSync(join(d, f), 'utf8')).join('\n');
+}
 
 t.run();

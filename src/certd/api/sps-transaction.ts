@@ -5,6 +5,7 @@
 // own time running out drops them. Staged private keys are only in this memory (wiped when
 // dropped), never in keystored before the commit, so a dropped transaction orphans none.
 import type { BatchStep, Batches } from '../domain/batches';
+import type { UserRecord } from '../auth/users';
 import type { Binding } from '../store/bindings';
 import { SpsError } from './sps-errors';
 
@@ -45,9 +46,12 @@ export class Transactions {
     private readonly batches: Batches,
     /** A binding as it is on record (its CA certificates and settings stay when it is re-pointed). */
     private readonly recorded: (name: string) => Binding | undefined,
-    /** Sets users' passwords (the users table: Digest HA1s and all), after the batch. */
-    /** Sets the passwords; `session` is the committing one (kept when its own user's password changes). */
-    private readonly setPasswords: (passwords: Map<string, string>, session: string) => Promise<void>,
+    private readonly passwords: {
+      /** The user's record with this password (Digest HA1s and all): what the batch writes. */
+      record: (user: string, password: string) => UserRecord;
+      /** After the commit; `session` is the committing one (kept when its own user's password changes). */
+      changed: (users: string[], session: string) => void;
+    },
     private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
 
   /** The open transaction of `session`, or undefined (lapsed ones roll back here). */
@@ -112,10 +116,11 @@ export class Transactions {
       const now = this.recorded(name);
       steps.push({ op: 'set_binding', name, binding: { certificate: id, ca: now?.ca ?? [], settings: now?.settings ?? {} } });
     }
+    // The users' new records are steps of the same batch: after a crash, the new objects and
+    // the new passwords are both there or neither is.
+    for (const [user, key] of t.userPasswords) steps.push({ op: 'set_user_password', record: this.passwords.record(user, t.passwords.get(key)!.plain!) });
     if (steps.length > 0) await this.batches.apply(steps);
-    // The users file is its own atomic write, after the batch: a crash between the two keeps
-    // the committed objects and the old passwords.
-    if (t.userPasswords.size > 0) await this.setPasswords(new Map([...t.userPasswords].map(([user, key]) => [user, t.passwords.get(key)!.plain!])), t.session);
+    if (t.userPasswords.size > 0) this.passwords.changed([...t.userPasswords.keys()], t.session);
     this.drop();
   }
 

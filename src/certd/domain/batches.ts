@@ -3,7 +3,7 @@
 // one journal intent, so that after a crash or power cut at any point either all of them
 // are there or none, and no key is orphaned. ONVIF's all-or-nothing LoadCACertificates /
 // DeleteCertificates, a 2N overwrite (new key, entry replaced, old key deleted) and an SPS
-// commit are batches.
+// commit (its objects, bindings and users' passwords) are batches.
 //
 // The order of steps, and what a restart does after a crash at each:
 //   1. check every step (aliases, inputs, key stores)       refused: nothing was written
@@ -12,7 +12,7 @@
 //   4. pre-flight the bindings against the planned entries   refused: roll back
 //   5. journal: the commit mark, with every record to write  (fsync)  <- the commit point
 //   6. write the entries (one folder fsync for all), remove  crash: roll forward
-//      the removed, set the bindings
+//      the removed, set the bindings, write the users' records
 //   7. delete the old keys (replaced or removed entries')    crash: roll forward
 //   8. journal: the end of the batch                         (fsync)
 // Roll back deletes the keys the intent names, nothing else (no record was touched before
@@ -23,6 +23,9 @@
 // left behind. As everywhere, only intents of this store generation act: another
 // generation's batch is set aside, never rolled either way.
 //
+// A password step journals the user's record as the users file keeps it (HA1 digests, never
+// the password); the journal is as private as that file (0600 in a 0700 folder).
+//
 // A batch runs in the entries' write queue from step 1 to 8 (key generation included), so
 // no other change interleaves with it and replaying its records can never overwrite a
 // later change.
@@ -31,6 +34,7 @@ import { crashPoint } from '../../common/crash-point';
 import type { Binding } from '../store/bindings';
 import type { BatchCommit, BatchIntent, Journal, KeyRef } from '../store/journal';
 import type { Entry, RecordStore } from '../store/records';
+import type { UserRecord } from '../auth/users';
 import type { Audit } from './audit';
 import { checkShape, type Bindings, type SetBinding } from './bindings';
 import { type Certificates, type CreateCertificate, type EntryDetails, KEY_PREFIX, refuseProtected } from './certificates';
@@ -50,7 +54,16 @@ export type BatchStep =
   | { op: 'add_ca_certificate'; alias: string; certificate: string; overwrite?: boolean }
   /** Removes an entry of either kind; its key goes once the batch is committed. */
   | { op: 'delete'; alias: string }
-  | { op: 'set_binding'; name: string; binding: SetBinding };
+  | { op: 'set_binding'; name: string; binding: SetBinding }
+  /** A user's new password, as the record the users file will hold (already hashed). */
+  | { op: 'set_user_password'; record: UserRecord };
+
+/** The users table as a batch writes it. */
+export interface BatchUsers {
+  get(name: string): UserRecord | undefined;
+  /** One atomic write; idempotent. */
+  putRecords(records: UserRecord[]): void;
+}
 
 export interface BatchResult {
   id: string;
@@ -96,6 +109,7 @@ export class Batches {
     private readonly certs: Certificates,
     private readonly bindings: Bindings,
     private readonly audit: Audit,
+    private readonly users: BatchUsers,
     /** A committed batch that could not be written while running: certd must stop and finish it at start. */
     private readonly fatal: (e: Error) => void,
   ) {}
@@ -137,10 +151,12 @@ export class Batches {
       const cas: { step: number; alias: string; existing?: Entry; pem: string }[] = [];
       const removes: { step: number; entry: Entry }[] = [];
       const binds: { step: number; name: string; req: SetBinding }[] = [];
+      const passwords: UserRecord[] = [];
       const seen = new Set<string>();
       const claim = (alias: string, what: string) => {
-        if (seen.has(alias)) throw new DomainError('INVALID', `the batch names this ${what} twice`, what === 'binding' ? 'name' : 'alias');
-        seen.add(what === 'binding' ? `binding ${alias}` : alias);
+        const name = what === 'alias' ? alias : `${what} ${alias}`;
+        if (seen.has(name)) throw new DomainError('INVALID', `the batch names this ${what} twice`, what === 'alias' ? 'alias' : 'name');
+        seen.add(name);
       };
 
       // 1. Every step checked before anything is written.
@@ -173,6 +189,10 @@ export class Batches {
             refuseProtected(entry);
             claim(entry.alias, 'alias');
             removes.push({ step: i, entry });
+          } else if (step.op === 'set_user_password') {
+            if (!this.users.get(step.record.name)) throw new DomainError('NOT_FOUND', `no user ${JSON.stringify(step.record.name)}`, 'name');
+            claim(step.record.name, 'user');
+            passwords.push(step.record);
           } else {
             checkShape(step.name, step.binding);
             claim(step.name, 'binding');
@@ -222,6 +242,7 @@ export class Batches {
           puts,
           removes: removes.map((r) => ({ alias: r.entry.alias, id: r.entry.id })),
           bindings: bound,
+          ...(passwords.length > 0 ? { users: passwords } : {}),
           old_keys: [...makes.flatMap((m) => (m.existing?.key_id ? [keyOf(m.existing)] : [])), ...removes.flatMap((r) => (r.entry.key_id ? [keyOf(r.entry)] : []))],
         };
       } catch (e) {
@@ -290,6 +311,10 @@ export class Batches {
     for (const [i, b] of commit.bindings.entries()) {
       await this.bindings.recordAndApply(b).catch((e: unknown) => failures.push(e));
       crashPoint(`batch:bound:${i}`);
+    }
+    if (commit.users) {
+      this.users.putRecords(commit.users);
+      crashPoint('batch:users');
     }
     // Bindings that use an overwritten entry take its new certificate.
     const rebound = new Set(commit.bindings.map((b) => b.name));
