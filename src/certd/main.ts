@@ -23,6 +23,7 @@ import { Transactions } from './api/sps-transaction';
 import { registerSpsX509 } from './api/sps-x509';
 import { registerSpsManagement } from './api/sps-management';
 import { registerSpsUsers } from './api/sps-users';
+import { registerSpsPrivateKeys } from './api/sps-private-keys';
 import { Sessions } from './auth/sessions';
 import { SessionScheme } from './auth/session-scheme';
 import { registerSoap } from './api/soap';
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
   sessions.onEnd((id) => transactions.sessionEnded(id));
   registerSpsTransaction(app, sessions, transactions);
   registerSpsX509(app, certs, sessions, transactions);
+  registerSpsPrivateKeys(app, certs, sessions, transactions);
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
   registerSoap(app, certs, batches, bindings);

@@ -22,6 +22,8 @@ t('an open transaction left idle for its time rolls back: staged keys wiped, the
   const { clock, tx } = setup();
   const key = Buffer.from('-----BEGIN RSA PRIVATE KEY-----');
   tx.stageX509('a', { key: 'k1', certificate: 'C', issuerChain: [], privateKey: key });
+  const object = Buffer.from('-----BEGIN RSA PRIVATE KEY----- object');
+  tx.stagePrivateKey('a', 'pk1', { pem: object, type: 'rsa', spkiSha256: '00' });
   assert.is(tx.status('a').status, 'open');
   assert.is(tx.status('a').remainingSeconds, TRANSACTION_MS / 1000);
   assert.throws(() => tx.begin('b'), /locked/);
@@ -30,6 +32,7 @@ t('an open transaction left idle for its time rolls back: staged keys wiped, the
   clock.now += 1000;
   assert.is(tx.status('a').status, 'closed');
   assert.ok(key.every((b) => b === 0));
+  assert.ok(object.every((b) => b === 0), 'a private_keys object is wiped too');
   assert.ok(tx.begin('b'));
 });
 

@@ -4,13 +4,15 @@
 // sessions; rollback; the error matrix (type, status, nothing changed); SIGKILL at every
 // step of a commit's batch.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { certdKeys, startService, PASSWORDS, type Service } from './service';
+import { csrVerifies } from './ca';
+import { API, certdKeys, startService, PASSWORDS, type Service } from './service';
 import { send, SpsClient, type SpsReply } from './sps-client';
 
 const t = suite('SPS x509 and transactions');
@@ -219,6 +221,75 @@ t('PUT management/certificates re-points ca, server (the https binding) and tsa 
   const alias = (await entries()).find((e) => e.id === server)!.alias;
   const del = await svc.as('admin').del(`/config/rest/cert/v1/certificates/${alias}`);
   assert.is(del.status, 409, del.text);
+});
+
+const PK = '/api/configuration/private_keys';
+/** SHA-256 of the key's SubjectPublicKeyInfo DER, as openssl computes it, colon hex. */
+const spkiSha256 = (name: string) => createHash('sha256').update(execFileSync('openssl', ['pkey', '-in', join(dir, name), '-pubout', '-outform', 'DER'])).digest('hex').match(/../g)!.join(':');
+
+t('private_keys: a PKCS#1 PEM string (or another unencrypted form) → key; GET shows type and public-key fingerprint, never the key, to its session only; refusals', async () => {
+  const a = await login();
+  const b = await login();
+  const rsa = await a.call('POST', PK, text('leaf1.key'));
+  assert.is(rsa.status, 201, rsa.text);
+  assert.equal(rsa.json.meta, { href: `${PK}/${rsa.json.key}`, parent: PK, transaction: '/api/transaction' });
+  const got = await a.call('GET', `${PK}/${rsa.json.key}`);
+  assert.is(got.status, 200, got.text);
+  assert.equal(got.json.body, { 'public-key-fingerprint': { digest: spkiSha256('leaf1.key'), hash_algorithm: 'sha256' }, type: 'rsa' });
+  const ec = await a.call('POST', PK, text('ca.key'));
+  assert.is(ec.status, 201, ec.text);
+  assert.equal((await a.call('GET', `${PK}/${ec.json.key}`)).json.body, { 'public-key-fingerprint': { digest: spkiSha256('ca.key'), hash_algorithm: 'sha256' }, type: 'ec' });
+  // Another session (locked out anyway) does not see it; the changes list never shows key material.
+  assertError(await b.call('GET', `${PK}/${rsa.json.key}`), 404, 'NotFound');
+  const changes = (await a.call('GET', '/api/transaction/changes')).text;
+  assert.match(changes, new RegExp(`${PK}/${rsa.json.key}`));
+  assert.not.match(changes, /PRIVATE KEY|MII/);
+  assert.not.match(got.text, /PRIVATE KEY|MII/);
+  const cases: [string, () => Promise<SpsReply>, number, string][] = [
+    ['encrypted key', () => a.call('POST', PK, text('enc.key')), 400, 'SyntacticError'],
+    ['garbage PEM', () => a.call('POST', PK, '-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n'), 400, 'SyntacticError'],
+    ['an object, not a string', () => a.call('POST', PK, { private_key: text('leaf1.key') }), 400, 'SyntacticError'],
+    ['list', () => a.call('GET', PK), 405, 'MethodNotAllowed'],
+    ['PUT collection', () => a.call('PUT', PK, {}), 405, 'MethodNotAllowed'],
+    ['DELETE collection', () => a.call('DELETE', PK), 405, 'MethodNotAllowed'],
+    ['PUT object', () => a.call('PUT', `${PK}/${rsa.json.key}`, text('leaf1.key')), 405, 'MethodNotAllowed'],
+    ['DELETE object', () => a.call('DELETE', `${PK}/${rsa.json.key}`), 405, 'MethodNotAllowed'],
+  ];
+  for (const [label, run, status, type] of cases) {
+    const r = await run();
+    assert.is(r.status, status, `${label}: ${r.text}`);
+    assert.is(r.json?.error?.type, type, label);
+    assert.not.match(r.text, /MII/, label);
+  }
+  assert.is((await a.call('DELETE', '/api/transaction')).status, 200);
+});
+
+t('an x509 object references a private_keys object by key (once): at the commit the key enters keystored as the entry\'s; rollback leaves no key', async () => {
+  const keysBefore = (await certdKeys(svc)).length;
+  const a = await login();
+  const pk = (await a.call('POST', PK, text('leaf1.key'))).json.key as string;
+  const unused = (await a.call('POST', PK, text('leaf2.key'))).json.key as string;
+  assertError(await a.call('POST', X509, { ...x509Body(0), private_key: unused }), 400, 'SemanticError');
+  const x = await a.call('POST', X509, { ...x509Body(1), private_key: pk });
+  assert.is(x.status, 201, x.text);
+  assertError(await a.call('POST', X509, { ...x509Body(1), private_key: pk }), 400, 'SemanticError');
+  assert.is((await certdKeys(svc)).length, keysBefore, 'nothing in keystored before the commit');
+  // Rolled back: nothing made, nothing left.
+  assert.is((await a.call('DELETE', '/api/transaction')).status, 200);
+  assert.is((await certdKeys(svc)).length, keysBefore);
+  assert.not.ok((await entries()).some((e) => e.id === x.json.key));
+
+  const pk2 = (await a.call('POST', PK, text('leaf1.key'))).json.key as string;
+  assert.is((await a.call('POST', PK, text('leaf2.key'))).status, 201);
+  const x2 = await a.call('POST', X509, { ...x509Body(1), private_key: pk2 });
+  assert.is(x2.status, 201, x2.text);
+  assert.is((await a.call('PUT', '/api/transaction', { status: 'commit' })).status, 200);
+  // One key more: the referenced one, as the new entry's (the unreferenced object went with the transaction).
+  assert.is((await certdKeys(svc)).length, keysBefore + 1);
+  const alias = (await entries()).find((e) => e.id === x2.json.key)!.alias;
+  const csr = await svc.as('admin').post(`${API}/certificates/${encodeURIComponent(alias)}/get_csr`, {});
+  assert.is(csr.status, 200, csr.text);
+  assert.ok(csrVerifies(csr.json.data));
 });
 
 t('SIGKILL at every step of a commit of three x509 objects: after the restart all three or none, keys exactly the entries\'', async () => {

@@ -3,7 +3,10 @@
 // here, seen by that session only, until a commit applies them as one atomic batch of the
 // domain (all or nothing after a crash) or a rollback, a logout, the session's lapse or its
 // own time running out drops them. Staged private keys are only in this memory (wiped when
-// dropped), never in keystored before the commit, so a dropped transaction orphans none.
+// dropped), never in keystored before the commit, so a dropped transaction orphans none. A
+// private_keys object enters keystored at the commit as the key of the x509 object that
+// references it; one that nothing references is dropped with the transaction (the seed: a
+// commit deletes what no longer is referenced).
 import type { BatchStep, Batches } from '../domain/batches';
 import type { UserRecord } from '../auth/users';
 import type { Binding } from '../store/bindings';
@@ -26,10 +29,21 @@ export interface Change {
   old_value?: unknown;
 }
 
+/** A private_keys object: the PEM as sent (wiped when dropped) and what GET shows of it. */
+export interface StagedKey {
+  pem: Buffer;
+  type: 'rsa' | 'ec';
+  /** SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex. */
+  spkiSha256: string;
+  /** The x509 object that references it (once at most). */
+  usedBy?: string;
+}
+
 interface Open {
   session: string;
   touched: number;
   x509: Map<string, StagedX509>;
+  privateKeys: Map<string, StagedKey>;
   /** Password objects: key → the password, plain or hashed. */
   passwords: Map<string, { plain?: string; hash?: string }>;
   /** Users' new passwords: user name → password object key. */
@@ -75,7 +89,7 @@ export class Transactions {
       return mine;
     }
     if (this.open) throw new SpsError('Locked', 'the configuration is locked by the transaction of another session');
-    this.open = { session, touched: this.now(), x509: new Map(), passwords: new Map(), userPasswords: new Map(), bindings: new Map(), changes: [] };
+    this.open = { session, touched: this.now(), x509: new Map(), privateKeys: new Map(), passwords: new Map(), userPasswords: new Map(), bindings: new Map(), changes: [] };
     return this.open;
   }
 
@@ -83,6 +97,12 @@ export class Transactions {
     const t = this.begin(session);
     t.x509.set(x.key, x);
     t.changes.push({ type: 'create', path: `/api/configuration/x509/${x.key}`, new_value: { certificate: x.certificate, issuer_chain: x.issuerChain } });
+  }
+
+  stagePrivateKey(session: string | undefined, key: string, k: StagedKey): void {
+    const t = this.begin(session);
+    t.privateKeys.set(key, k);
+    t.changes.push({ type: 'create', path: `/api/configuration/private_keys/${key}`, new_value: { type: k.type } });
   }
 
   stagePassword(session: string | undefined, key: string, password: { plain?: string; hash?: string }): void {
@@ -139,6 +159,7 @@ export class Transactions {
 
   private drop(): void {
     for (const x of this.open?.x509.values() ?? []) x.privateKey.fill(0);
+    for (const k of this.open?.privateKeys.values() ?? []) k.pem.fill(0);
     this.open = undefined;
   }
 }

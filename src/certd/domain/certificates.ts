@@ -332,6 +332,18 @@ export class Certificates {
     return { certificate: leaf!.pem, chain: chain.map((c) => c.pem), privateDer: pair.privateDer };
   }
 
+  /** What a private key is (PEM or DER, unencrypted): its kind and SubjectPublicKeyInfo DER; nothing kept. */
+  describeKey(privateKey: Uint8Array): { type: 'rsa' | 'ec'; spki: Uint8Array } {
+    let pair;
+    try {
+      pair = this.crypto.keys.parse(privateKey);
+    } catch (e) {
+      inputError(e, 'private_key');
+    }
+    wipe(pair.privateDer);
+    return { type: this.crypto.keys.describe(pair.spki).type === 'RSA' ? 'rsa' : 'ec', spki: pair.spki };
+  }
+
   /**
    * Refuses a chain in which a certificate is not issued and signed by the next one (the
    * core checks the signatures; validity times are pre-flight's concern, not an upload's).
