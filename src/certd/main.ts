@@ -168,6 +168,7 @@ async function main(): Promise<void> {
     },
   });
   sessions.onEnd((id) => transactions.sessionEnded(id));
+  sessions.onUse((id) => transactions.touch(id));
   registerSpsTransaction(app, sessions, transactions);
   registerSpsX509(app, certs, sessions, transactions);
   registerSpsPrivateKeys(app, certs, sessions, transactions);

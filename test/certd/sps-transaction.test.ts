@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BatchStep, Batches } from '../../src/certd/domain/batches';
 import { TRANSACTION_MS, Transactions } from '../../src/certd/api/sps-transaction';
+import { Sessions } from '../../src/certd/auth/sessions';
 
 const t = suite('SPS transaction');
 
@@ -57,6 +58,28 @@ t('a user\'s new password is a step of the commit\'s one batch, as the hashed re
   assert.equal(applied[0]!.map((s) => s.op), ['add_certificate', 'set_user_password']);
   assert.equal(applied[0]![1], { op: 'set_user_password', record: { name: 'operator', role: 'operator', ha1_md5: 'md5(new-secret)', ha1_sha256: 'sha256(new-secret)' } });
   assert.equal(changed, ['operator']);
+});
+
+t('every call of its session starts the transaction\'s idle time again (reads too); once lapsed, a call does not bring it back', () => {
+  const { clock, tx } = setup();
+  const sessions = new Sessions(() => clock.now, TRANSACTION_MS);
+  sessions.onUse((id) => tx.touch(id));
+  const s = sessions.start('admin');
+  tx.stagePassword(s.id, 'p1', { plain: 'x' });
+  for (let i = 0; i < 3; i++) {
+    clock.now += TRANSACTION_MS - 1000;
+    assert.ok(sessions.use(s.id));
+    assert.is(tx.status(s.id).remainingSeconds, TRANSACTION_MS / 1000, `call ${i}`);
+  }
+  // Another session's calls do not keep it open.
+  const other = sessions.start('admin');
+  clock.now += TRANSACTION_MS - 1000;
+  sessions.use(other.id);
+  clock.now += 1000;
+  sessions.use(other.id);
+  assert.is(tx.status(s.id).status, 'closed');
+  tx.touch(s.id);
+  assert.is(tx.status(s.id).status, 'closed');
 });
 
 t.run();

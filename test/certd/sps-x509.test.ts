@@ -165,6 +165,8 @@ t('the error matrix: each refusal has SPS\'s type and status and changes nothing
     ['DELETE x509 object', () => a.call('DELETE', `${X509}/00000000-0000-0000-0000-000000000000`), 405, 'MethodNotAllowed'],
     ['unknown key', () => a.call('GET', `${X509}/00000000-0000-0000-0000-000000000000`), 404, 'NotFound'],
     ['commit with a bad status', () => a.call('PUT', '/api/transaction', { status: 'done' }), 400, 'SyntacticError'],
+    ['commit message not a string', () => a.call('PUT', '/api/transaction', { status: 'commit', message: 7 }), 400, 'SyntacticError'],
+    ['commit message over 1024 characters', () => a.call('PUT', '/api/transaction', { status: 'commit', message: 'm'.repeat(1025) }), 400, 'SyntacticError'],
     ['commit without a transaction', () => a.call('PUT', '/api/transaction', { status: 'commit' }), 400, 'SemanticError'],
   ];
   for (const [what, call, status, type] of cases) {

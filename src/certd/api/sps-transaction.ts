@@ -12,7 +12,11 @@ import type { UserRecord } from '../auth/users';
 import type { Binding } from '../store/bindings';
 import { SpsError } from './sps-errors';
 
-/** Idle time after which an open transaction rolls back (SPS: the session's 20 minutes). */
+/**
+ * Idle time after which an open transaction rolls back (SPS: the session's 20 minutes;
+ * `remaining_seconds` is the time before the auto-cancel), started again by every call its
+ * session makes.
+ */
 export const TRANSACTION_MS = 20 * 60_000;
 
 export interface StagedX509 {
@@ -78,6 +82,12 @@ export class Transactions {
     const mine = this.of(session);
     if (!mine) return { status: 'closed', lockedByOther: this.open !== undefined };
     return { status: 'open', remainingSeconds: Math.max(0, Math.ceil((mine.touched + this.ttlMs - this.now()) / 1000)), lockedByOther: false };
+  }
+
+  /** The session made a call: its open transaction's idle time starts again (a lapsed one stays rolled back). */
+  touch(session: string): void {
+    this.expire();
+    if (this.open?.session === session) this.open.touched = this.now();
   }
 
   /** Opens (or returns) the session's transaction; 409 while another session holds one. */
