@@ -1,8 +1,9 @@
 // Atomic batches: several changes (entries made with a new or imported key, CA entries
-// added, entries overwritten with a new key, entries removed, bindings set) applied under
+// added, entries overwritten with a new key, certificates renewed for the key they have,
+// entries removed, bindings set, users' passwords) applied under
 // one journal intent, so that after a crash or power cut at any point either all of them
 // are there or none, and no key is orphaned. ONVIF's all-or-nothing LoadCACertificates /
-// DeleteCertificates, a 2N overwrite (new key, entry replaced, old key deleted) and an SPS
+// DeleteCertificates and LoadCertificates, a 2N overwrite (new key, entry replaced, old key deleted) and an SPS
 // commit (its objects, bindings and users' passwords) are batches.
 //
 // The order of steps, and what a restart does after a crash at each:
@@ -52,6 +53,8 @@ export type BatchStep =
   | { op: 'add_certificate'; alias: string; certificate: string; privateKey: Uint8Array; passphrase?: Uint8Array; keystore?: string; overwrite?: boolean; id?: string }
   /** `overwrite`: an existing CA certificate entry of that alias gets the certificate (same id). */
   | { op: 'add_ca_certificate'; alias: string; certificate: string; overwrite?: boolean }
+  /** A certificate entry's new certificate (and chain) for the key it has: no key made or deleted. */
+  | { op: 'replace_certificate'; alias: string; certificate: string }
   /** Removes an entry of either kind; its key goes once the batch is committed. */
   | { op: 'delete'; alias: string }
   | { op: 'set_binding'; name: string; binding: SetBinding }
@@ -152,6 +155,7 @@ export class Batches {
       const removes: { step: number; entry: Entry }[] = [];
       const binds: { step: number; name: string; req: SetBinding }[] = [];
       const passwords: UserRecord[] = [];
+      const replaced: Entry[] = [];
       const seen = new Set<string>();
       const claim = (alias: string, what: string) => {
         const name = what === 'alias' ? alias : `${what} ${alias}`;
@@ -183,6 +187,11 @@ export class Batches {
             const alias = existing?.alias ?? this.certs.requireFreeAlias(step.alias);
             claim(alias, 'alias');
             cas.push({ step: i, alias, existing, pem: this.certs.caCertificate(step.certificate) });
+          } else if (step.op === 'replace_certificate') {
+            const entry = this.certs.byAlias(step.alias);
+            if (!entry || entry.kind !== 'certificate') throw new DomainError('NOT_FOUND', `no certificate entry with alias ${JSON.stringify(step.alias)}`, 'alias');
+            claim(entry.alias, 'alias');
+            replaced.push(this.certs.replacement(entry, step.certificate));
           } else if (step.op === 'delete') {
             const entry = this.certs.byAlias(step.alias);
             if (!entry) throw new DomainError('NOT_FOUND', `no entry with alias ${JSON.stringify(step.alias)}`, 'alias');
@@ -222,6 +231,7 @@ export class Batches {
           });
           crashPoint(`batch:key:${k}`);
         }
+        puts.push(...replaced);
         for (const c of cas) puts.push({ id: c.existing?.id ?? randomUUID(), alias: c.alias, kind: 'ca', certificate: c.pem, chain: [], created: c.existing?.created ?? created });
 
         // 4. Bindings, checked against the entries as they will be.
