@@ -23,6 +23,7 @@ import { Transactions } from './api/sps-transaction';
 import { registerSpsX509 } from './api/sps-x509';
 import { registerSpsManagement } from './api/sps-management';
 import { registerSpsUsers } from './api/sps-users';
+import { registerSpsPrivateKeys } from './api/sps-private-keys';
 import { Sessions } from './auth/sessions';
 import { SessionScheme } from './auth/session-scheme';
 import { registerSoap } from './api/soap';
@@ -92,7 +93,10 @@ async function main(): Promise<void> {
   const recorder = new RecordOnlyApplier(join(config.data_dir, 'applied'));
   const bindings = new Bindings(new BindingStore(config.data_dir), certs, () => recorder, audit, config.device_names);
   certs.attach(bindings);
-  const batches = new Batches(store, journal, keystores, certs, bindings, audit, (e) => {
+  // Before the batches: one that a crash left committed may still have users' records to write.
+  const first = UserStore.firstRun(config.users_file, config.realm);
+  const users = UserStore.load(config.users_file);
+  const batches = new Batches(store, journal, keystores, certs, bindings, audit, users, (e) => {
     log.error('a committed batch could not be written; certd stops and finishes it at start', { error: e.message });
     process.exit(1);
   });
@@ -122,8 +126,6 @@ async function main(): Promise<void> {
     .then((outcome) => log.info('default certificate', { alias: config.default_certificate.alias, outcome }))
     .catch((e: Error) => log.error('default certificate not made', { alias: config.default_certificate.alias, error: e.message }));
 
-  const first = UserStore.firstRun(config.users_file, config.realm);
-  const users = UserStore.load(config.users_file);
   const t = config.auth.throttle;
   const throttle = new Throttle({
     freeFailures: t.free_failures, baseDelayMs: t.base_delay_ms, maxDelayMs: t.max_delay_ms, lockAfter: t.lock_after,
@@ -154,17 +156,22 @@ async function main(): Promise<void> {
   const sessions = new Sessions();
   auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
   registerSps(app, sessions);
-  const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name), async (passwords, session) => {
+  const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name), {
+    record: (user, password) => users.passwordRecord(user, password),
     // One audit record per user, naming the user only. The user's other sessions end: a
     // password change is how an admin shuts out whoever learned the old one.
-    for (const [user, password] of passwords) {
-      await audit.change('set_password', () => ({ alias: user }), async () => users.setPassword(user, password));
-      sessions.endUser(user, session);
-    }
+    changed: (changed, session) => {
+      for (const user of changed) {
+        audit.note('set_password', { alias: user });
+        sessions.endUser(user, session);
+      }
+    },
   });
   sessions.onEnd((id) => transactions.sessionEnded(id));
+  sessions.onUse((id) => transactions.touch(id));
   registerSpsTransaction(app, sessions, transactions);
   registerSpsX509(app, certs, sessions, transactions);
+  registerSpsPrivateKeys(app, certs, sessions, transactions);
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
   registerSoap(app, certs, batches, bindings);

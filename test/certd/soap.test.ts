@@ -327,6 +327,32 @@ t('LoadCertificates links a CA-signed certificate to the key of the entry with t
   await refused(load('nobody', text('ca1.pem')), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:NoMatchingPrivateKey']);
 });
 
+t('LoadCertificates with several certificates is one batch: all of them land, or a refused one leaves every entry as it was', async () => {
+  const ca = makeCa('SOAP batch CA');
+  const csrOf = async (id: string) => {
+    const r = await soapPost(svc, 'viewer', axisEnvelope(`<tds:GetPkcs10Request><tds:CertificateID>${id}</tds:CertificateID></tds:GetPkcs10Request>`));
+    return `-----BEGIN CERTIFICATE REQUEST-----\n${texts(r.text, 'tt:Data')[0]!.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+  };
+  const item = (id: string, pem: string) => `<NVTCertificate><tt:CertificateID>${id}</tt:CertificateID><tt:Certificate><tt:Data>${pem.replace(/-----[A-Z ]+-----/g, '').trim()}</tt:Data></tt:Certificate></NVTCertificate>`;
+  const load = (...items: string[]) => axisEnvelope(`<tds:LoadCertificates xmlns="http://www.onvif.org/ver10/device/wsdl">${items.join('')}</tds:LoadCertificates>`);
+  const current = async (alias: string) => (await svc.as('viewer').get(`${API}/certificates/${encodeURIComponent(alias)}`)).json.data.certificate.trim() as string;
+  for (const alias of ['batch one', 'batch two']) {
+    assert.is((await soapPost(svc, 'admin', axisEnvelope(`<tds:CreateCertificate><tds:CertificateID>${alias}</tds:CertificateID><tds:Subject>CN=${alias}</tds:Subject></tds:CreateCertificate>`))).status, 200);
+  }
+  const before = [await current('batch one'), await current('batch two')];
+  const one = ca.sign(await csrOf('batch one'));
+  const two = ca.sign(await csrOf('batch two'));
+  // The second does not fit its entry's key: neither changes.
+  await refused(load(item('batch one', one), item('batch two', one)), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:NoMatchingPrivateKey']);
+  assert.equal([await current('batch one'), await current('batch two')], before);
+  // The same entry twice: refused, nothing changed.
+  await refused(load(item('batch one', one), item('batch one', one)), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal']);
+  assert.equal([await current('batch one'), await current('batch two')], before);
+  const r = await soapPost(svc, 'admin', load(item('batch one', one), item('batch two', two)));
+  assert.is(r.status, 200, r.text);
+  assert.equal([await current('batch one'), await current('batch two')], [one.trim(), two.trim()]);
+});
+
 t('LoadPkcs12 as the Axis documentation writes it; a wrong password or garbage is refused without a trace of the password', async () => {
   sh(['pkcs12', '-export', '-inkey', 'web.key', '-in', 'web.pem', '-passout', 'pass:Pfx-Pass-5513', '-out', 'web.p12']);
   const p12 = readFileSync(join(dir, 'web.p12')).toString('base64');

@@ -4,20 +4,27 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BatchStep, Batches } from '../../src/certd/domain/batches';
 import { TRANSACTION_MS, Transactions } from '../../src/certd/api/sps-transaction';
+import { Sessions } from '../../src/certd/auth/sessions';
 
 const t = suite('SPS transaction');
 
 function setup() {
   const applied: BatchStep[][] = [];
+  const changed: string[] = [];
   const clock = { now: 1_000_000 };
   const batches = { apply: async (steps: BatchStep[]) => { applied.push(steps); return { id: 'b', entries: [], warnings: [] }; } } as unknown as Batches;
-  return { applied, clock, tx: new Transactions(batches, () => undefined, async () => undefined, () => clock.now) };
+  return { applied, changed, clock, tx: new Transactions(batches, () => undefined, {
+    record: (name: string, password: string) => ({ name, role: 'operator' as const, ha1_md5: `md5(${password})`, ha1_sha256: `sha256(${password})` }),
+    changed: (users: string[]) => { changed.push(...users); },
+  }, () => clock.now) };
 }
 
 t('an open transaction left idle for its time rolls back: staged keys wiped, the lock free for others', () => {
   const { clock, tx } = setup();
   const key = Buffer.from('-----BEGIN RSA PRIVATE KEY-----');
   tx.stageX509('a', { key: 'k1', certificate: 'C', issuerChain: [], privateKey: key });
+  const object = Buffer.from('-----BEGIN RSA PRIVATE KEY----- object');
+  tx.stagePrivateKey('a', 'pk1', { pem: object, type: 'rsa', spkiSha256: '00' });
   assert.is(tx.status('a').status, 'open');
   assert.is(tx.status('a').remainingSeconds, TRANSACTION_MS / 1000);
   assert.throws(() => tx.begin('b'), /locked/);
@@ -26,6 +33,7 @@ t('an open transaction left idle for its time rolls back: staged keys wiped, the
   clock.now += 1000;
   assert.is(tx.status('a').status, 'closed');
   assert.ok(key.every((b) => b === 0));
+  assert.ok(object.every((b) => b === 0), 'a private_keys object is wiped too');
   assert.ok(tx.begin('b'));
 });
 
@@ -38,6 +46,40 @@ t('a commit applies every staged object in one batch, each with its key as the e
   assert.equal(applied[0]!.map((s) => s.op === 'add_certificate' && [s.id, s.alias, s.certificate]), [['k1', 'sps-k1', 'C1\nCA'], ['k2', 'sps-k2', 'C2']]);
   assert.is(tx.status('a').status, 'closed');
   assert.ok(tx.begin('b'));
+});
+
+t('a user\'s new password is a step of the commit\'s one batch, as the hashed record; the user is told changed after it', async () => {
+  const { applied, changed, tx } = setup();
+  tx.stageX509('a', { key: 'k1', certificate: 'C1', issuerChain: [], privateKey: Buffer.from('K1') });
+  tx.stagePassword('a', 'p1', { plain: 'new-secret' });
+  tx.stageUserPassword('a', 'operator', 'p1');
+  await tx.commit('a');
+  assert.is(applied.length, 1);
+  assert.equal(applied[0]!.map((s) => s.op), ['add_certificate', 'set_user_password']);
+  assert.equal(applied[0]![1], { op: 'set_user_password', record: { name: 'operator', role: 'operator', ha1_md5: 'md5(new-secret)', ha1_sha256: 'sha256(new-secret)' } });
+  assert.equal(changed, ['operator']);
+});
+
+t('every call of its session starts the transaction\'s idle time again (reads too); once lapsed, a call does not bring it back', () => {
+  const { clock, tx } = setup();
+  const sessions = new Sessions(() => clock.now, TRANSACTION_MS);
+  sessions.onUse((id) => tx.touch(id));
+  const s = sessions.start('admin');
+  tx.stagePassword(s.id, 'p1', { plain: 'x' });
+  for (let i = 0; i < 3; i++) {
+    clock.now += TRANSACTION_MS - 1000;
+    assert.ok(sessions.use(s.id));
+    assert.is(tx.status(s.id).remainingSeconds, TRANSACTION_MS / 1000, `call ${i}`);
+  }
+  // Another session's calls do not keep it open.
+  const other = sessions.start('admin');
+  clock.now += TRANSACTION_MS - 1000;
+  sessions.use(other.id);
+  clock.now += 1000;
+  sessions.use(other.id);
+  assert.is(tx.status(s.id).status, 'closed');
+  tx.touch(s.id);
+  assert.is(tx.status(s.id).status, 'closed');
 });
 
 t.run();

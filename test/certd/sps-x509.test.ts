@@ -4,13 +4,15 @@
 // sessions; rollback; the error matrix (type, status, nothing changed); SIGKILL at every
 // step of a commit's batch.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { certdKeys, startService, PASSWORDS, type Service } from './service';
+import { csrVerifies } from './ca';
+import { API, certdKeys, startService, PASSWORDS, type Service } from './service';
 import { send, SpsClient, type SpsReply } from './sps-client';
 
 const t = suite('SPS x509 and transactions');
@@ -163,6 +165,8 @@ t('the error matrix: each refusal has SPS\'s type and status and changes nothing
     ['DELETE x509 object', () => a.call('DELETE', `${X509}/00000000-0000-0000-0000-000000000000`), 405, 'MethodNotAllowed'],
     ['unknown key', () => a.call('GET', `${X509}/00000000-0000-0000-0000-000000000000`), 404, 'NotFound'],
     ['commit with a bad status', () => a.call('PUT', '/api/transaction', { status: 'done' }), 400, 'SyntacticError'],
+    ['commit message not a string', () => a.call('PUT', '/api/transaction', { status: 'commit', message: 7 }), 400, 'SyntacticError'],
+    ['commit message over 1024 characters', () => a.call('PUT', '/api/transaction', { status: 'commit', message: 'm'.repeat(1025) }), 400, 'SyntacticError'],
     ['commit without a transaction', () => a.call('PUT', '/api/transaction', { status: 'commit' }), 400, 'SemanticError'],
   ];
   for (const [what, call, status, type] of cases) {
@@ -221,6 +225,75 @@ t('PUT management/certificates re-points ca, server (the https binding) and tsa 
   assert.is(del.status, 409, del.text);
 });
 
+const PK = '/api/configuration/private_keys';
+/** SHA-256 of the key's SubjectPublicKeyInfo DER, as openssl computes it, colon hex. */
+const spkiSha256 = (name: string) => createHash('sha256').update(execFileSync('openssl', ['pkey', '-in', join(dir, name), '-pubout', '-outform', 'DER'])).digest('hex').match(/../g)!.join(':');
+
+t('private_keys: a PKCS#1 PEM string (or another unencrypted form) → key; GET shows type and public-key fingerprint, never the key, to its session only; refusals', async () => {
+  const a = await login();
+  const b = await login();
+  const rsa = await a.call('POST', PK, text('leaf1.key'));
+  assert.is(rsa.status, 201, rsa.text);
+  assert.equal(rsa.json.meta, { href: `${PK}/${rsa.json.key}`, parent: PK, transaction: '/api/transaction' });
+  const got = await a.call('GET', `${PK}/${rsa.json.key}`);
+  assert.is(got.status, 200, got.text);
+  assert.equal(got.json.body, { 'public-key-fingerprint': { digest: spkiSha256('leaf1.key'), hash_algorithm: 'sha256' }, type: 'rsa' });
+  const ec = await a.call('POST', PK, text('ca.key'));
+  assert.is(ec.status, 201, ec.text);
+  assert.equal((await a.call('GET', `${PK}/${ec.json.key}`)).json.body, { 'public-key-fingerprint': { digest: spkiSha256('ca.key'), hash_algorithm: 'sha256' }, type: 'ec' });
+  // Another session (locked out anyway) does not see it; the changes list never shows key material.
+  assertError(await b.call('GET', `${PK}/${rsa.json.key}`), 404, 'NotFound');
+  const changes = (await a.call('GET', '/api/transaction/changes')).text;
+  assert.match(changes, new RegExp(`${PK}/${rsa.json.key}`));
+  assert.not.match(changes, /PRIVATE KEY|MII/);
+  assert.not.match(got.text, /PRIVATE KEY|MII/);
+  const cases: [string, () => Promise<SpsReply>, number, string][] = [
+    ['encrypted key', () => a.call('POST', PK, text('enc.key')), 400, 'SyntacticError'],
+    ['garbage PEM', () => a.call('POST', PK, '-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n'), 400, 'SyntacticError'],
+    ['an object, not a string', () => a.call('POST', PK, { private_key: text('leaf1.key') }), 400, 'SyntacticError'],
+    ['list', () => a.call('GET', PK), 405, 'MethodNotAllowed'],
+    ['PUT collection', () => a.call('PUT', PK, {}), 405, 'MethodNotAllowed'],
+    ['DELETE collection', () => a.call('DELETE', PK), 405, 'MethodNotAllowed'],
+    ['PUT object', () => a.call('PUT', `${PK}/${rsa.json.key}`, text('leaf1.key')), 405, 'MethodNotAllowed'],
+    ['DELETE object', () => a.call('DELETE', `${PK}/${rsa.json.key}`), 405, 'MethodNotAllowed'],
+  ];
+  for (const [label, run, status, type] of cases) {
+    const r = await run();
+    assert.is(r.status, status, `${label}: ${r.text}`);
+    assert.is(r.json?.error?.type, type, label);
+    assert.not.match(r.text, /MII/, label);
+  }
+  assert.is((await a.call('DELETE', '/api/transaction')).status, 200);
+});
+
+t('an x509 object references a private_keys object by key (once): at the commit the key enters keystored as the entry\'s; rollback leaves no key', async () => {
+  const keysBefore = (await certdKeys(svc)).length;
+  const a = await login();
+  const pk = (await a.call('POST', PK, text('leaf1.key'))).json.key as string;
+  const unused = (await a.call('POST', PK, text('leaf2.key'))).json.key as string;
+  assertError(await a.call('POST', X509, { ...x509Body(0), private_key: unused }), 400, 'SemanticError');
+  const x = await a.call('POST', X509, { ...x509Body(1), private_key: pk });
+  assert.is(x.status, 201, x.text);
+  assertError(await a.call('POST', X509, { ...x509Body(1), private_key: pk }), 400, 'SemanticError');
+  assert.is((await certdKeys(svc)).length, keysBefore, 'nothing in keystored before the commit');
+  // Rolled back: nothing made, nothing left.
+  assert.is((await a.call('DELETE', '/api/transaction')).status, 200);
+  assert.is((await certdKeys(svc)).length, keysBefore);
+  assert.not.ok((await entries()).some((e) => e.id === x.json.key));
+
+  const pk2 = (await a.call('POST', PK, text('leaf1.key'))).json.key as string;
+  assert.is((await a.call('POST', PK, text('leaf2.key'))).status, 201);
+  const x2 = await a.call('POST', X509, { ...x509Body(1), private_key: pk2 });
+  assert.is(x2.status, 201, x2.text);
+  assert.is((await a.call('PUT', '/api/transaction', { status: 'commit' })).status, 200);
+  // One key more: the referenced one, as the new entry's (the unreferenced object went with the transaction).
+  assert.is((await certdKeys(svc)).length, keysBefore + 1);
+  const alias = (await entries()).find((e) => e.id === x2.json.key)!.alias;
+  const csr = await svc.as('admin').post(`${API}/certificates/${encodeURIComponent(alias)}/get_csr`, {});
+  assert.is(csr.status, 200, csr.text);
+  assert.ok(csrVerifies(csr.json.data));
+});
+
 t('SIGKILL at every step of a commit of three x509 objects: after the restart all three or none, keys exactly the entries\'', async () => {
   const points: [string, boolean][] = [['batch:begun', false], ['batch:key:1', false], ['batch:committed', true], ['batch:put', true], ['batch:ended', true]];
   for (const [point, all] of points) {
@@ -241,5 +314,40 @@ t('SIGKILL at every step of a commit of three x509 objects: after the restart al
     assert.is((await certdKeys(svc)).length, after.length, point);
   }
 });
+
+t('SIGKILL at every step of a commit of an x509 object and a user\'s password: after the restart both or neither', async () => {
+  const points: [string, boolean][] = [
+    ['batch:begun', false], ['batch:key:0', false], ['batch:committed', true], ['batch:put', true], ['batch:users', true], ['batch:ended', true],
+  ];
+  let current: string = PASSWORDS.operator;
+  for (const [i, [point, all]] of points.entries()) {
+    await svc.killCertd();
+    await svc.start({ CERTD_CRASH_AT: point });
+    const before = (await entries()).map((e) => e.id);
+    const a = await login();
+    const key = (await a.call('POST', X509, x509Body(0))).json.key as string;
+    const next = `Vb92-operator-${i}-tangerine`;
+    const pw = await a.call('POST', '/api/configuration/passwords', { plain: next });
+    assert.is((await a.call('PUT', '/api/configuration/aaa/local_database/users/operator', { name: 'operator', password: pw.json.key })).status, 200);
+    const outcome = await a.call('PUT', '/api/transaction', { status: 'commit' }).then((r) => r.text, () => 'killed');
+    assert.is(outcome, 'killed', point);
+    await svc.killCertd();
+    await svc.start();
+    const after = (await entries()).map((e) => e.id).sort();
+    assert.equal(after, (all ? [...before, key] : before).sort(), point);
+    const works = async (password: string) => (await new SpsClient(svc.port, 'curl', 'operator', password).login()).status;
+    if (all) current = next;
+    assert.is(await works(current), 200, `${point}: the password the batch leaves logs in`);
+    assert.is(await works(all ? PASSWORDS.operator : next), 401, `${point}: the other does not`);
+    // The batch journals the user's HA1s, never the password.
+    assert.not.match(readdirJournal(), new RegExp(next));
+  }
+});
+
+/** Everything the journal folder holds, as text. */
+function readdirJournal(): string {
+  const d = join(svc.dir, 'certd', 'journal');
+  return readdirSync(d).map((f) => readFileSync(join(d, f), 'utf8')).join('\n');
+}
 
 t.run();

@@ -6,7 +6,7 @@
 // Reads need the viewer role, changes admin; HTTP Digest or Basic authenticate (the App).
 import { randomBytes } from 'node:crypto';
 import type { App, Request, Response, Role } from '../http/app';
-import type { Batches } from '../domain/batches';
+import type { BatchStep, Batches } from '../domain/batches';
 import type { Bindings, BindingView } from '../domain/bindings';
 import type { Certificates, EntryDetails } from '../domain/certificates';
 import { DomainError } from '../domain/errors';
@@ -364,23 +364,23 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
     return el('acertificates:GetPkcs10Request2Response', textEl('acertificates:Pkcs10Request', bareBase64(csr)));
   });
 
-  // A CA-signed certificate for a key the device holds: the entry with that ID, or else the
-  // one entry whose key it is (a CSR's entry under another name). One per request: the
-  // domain replaces one entry at a time, and several would not be all or nothing.
+  // CA-signed certificates for keys the device holds: each onto the entry with its ID, or
+  // else the one entry whose key it is (a CSR's entry under another name); all of them in
+  // one batch, so a refused one leaves every entry as it was.
   op(NS.tds, 'LoadCertificates', 'admin', async (o) => {
     const items = childrenNamed(o, NS.tds, 'NVTCertificate');
-    if (items.length !== 1) throw sender(['ter:InvalidArgVal', 'ter:NVTCertificate'], 'one NVTCertificate per request');
-    const id = required(items[0], NS.tt, 'CertificateID');
-    const pem = certificatePem(required(child(items[0]!, NS.tt, 'Certificate'), NS.tt, 'Data'), 'Certificate');
-    const named = certs.byAlias(id);
-    let alias = named?.alias;
-    if (!alias) {
+    if (items.length === 0) throw sender(['ter:InvalidArgVal', 'ter:NVTCertificate'], 'NVTCertificate is missing');
+    const steps: BatchStep[] = items.map((item) => {
+      const id = required(item, NS.tt, 'CertificateID');
+      const pem = certificatePem(required(child(item, NS.tt, 'Certificate'), NS.tt, 'Data'), 'Certificate');
+      const named = certs.byAlias(id);
+      if (named) return { op: 'replace_certificate', alias: named.alias, certificate: pem };
       const spki = certs.parse(certs.readCertificates(pem, 'Certificate')[0]!.pem).spki;
       const same = certs.details().filter((d) => d.entry.kind === 'certificate' && d.info.spki === spki);
       if (same.length !== 1) throw sender(['ter:InvalidArgVal', 'ter:NoMatchingPrivateKey'], `no entry ${JSON.stringify(id)} and ${same.length} entries with this public key`);
-      alias = same[0]!.entry.alias;
-    }
-    await certs.replace('certificate', alias, pem);
+      return { op: 'replace_certificate', alias: same[0]!.entry.alias, certificate: pem };
+    });
+    await batches.apply(steps);
     return el('tds:LoadCertificatesResponse');
   });
 

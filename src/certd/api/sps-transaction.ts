@@ -3,12 +3,20 @@
 // here, seen by that session only, until a commit applies them as one atomic batch of the
 // domain (all or nothing after a crash) or a rollback, a logout, the session's lapse or its
 // own time running out drops them. Staged private keys are only in this memory (wiped when
-// dropped), never in keystored before the commit, so a dropped transaction orphans none.
+// dropped), never in keystored before the commit, so a dropped transaction orphans none. A
+// private_keys object enters keystored at the commit as the key of the x509 object that
+// references it; one that nothing references is dropped with the transaction (the seed: a
+// commit deletes what no longer is referenced).
 import type { BatchStep, Batches } from '../domain/batches';
+import type { UserRecord } from '../auth/users';
 import type { Binding } from '../store/bindings';
 import { SpsError } from './sps-errors';
 
-/** Idle time after which an open transaction rolls back (SPS: the session's 20 minutes). */
+/**
+ * Idle time after which an open transaction rolls back (SPS: the session's 20 minutes;
+ * `remaining_seconds` is the time before the auto-cancel), started again by every call its
+ * session makes.
+ */
 export const TRANSACTION_MS = 20 * 60_000;
 
 export interface StagedX509 {
@@ -25,10 +33,21 @@ export interface Change {
   old_value?: unknown;
 }
 
+/** A private_keys object: the PEM as sent (wiped when dropped) and what GET shows of it. */
+export interface StagedKey {
+  pem: Buffer;
+  type: 'rsa' | 'ec';
+  /** SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex. */
+  spkiSha256: string;
+  /** The x509 object that references it (once at most). */
+  usedBy?: string;
+}
+
 interface Open {
   session: string;
   touched: number;
   x509: Map<string, StagedX509>;
+  privateKeys: Map<string, StagedKey>;
   /** Password objects: key → the password, plain or hashed. */
   passwords: Map<string, { plain?: string; hash?: string }>;
   /** Users' new passwords: user name → password object key. */
@@ -45,9 +64,12 @@ export class Transactions {
     private readonly batches: Batches,
     /** A binding as it is on record (its CA certificates and settings stay when it is re-pointed). */
     private readonly recorded: (name: string) => Binding | undefined,
-    /** Sets users' passwords (the users table: Digest HA1s and all), after the batch. */
-    /** Sets the passwords; `session` is the committing one (kept when its own user's password changes). */
-    private readonly setPasswords: (passwords: Map<string, string>, session: string) => Promise<void>,
+    private readonly passwords: {
+      /** The user's record with this password (Digest HA1s and all): what the batch writes. */
+      record: (user: string, password: string) => UserRecord;
+      /** After the commit; `session` is the committing one (kept when its own user's password changes). */
+      changed: (users: string[], session: string) => void;
+    },
     private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
 
   /** The open transaction of `session`, or undefined (lapsed ones roll back here). */
@@ -62,6 +84,12 @@ export class Transactions {
     return { status: 'open', remainingSeconds: Math.max(0, Math.ceil((mine.touched + this.ttlMs - this.now()) / 1000)), lockedByOther: false };
   }
 
+  /** The session made a call: its open transaction's idle time starts again (a lapsed one stays rolled back). */
+  touch(session: string): void {
+    this.expire();
+    if (this.open?.session === session) this.open.touched = this.now();
+  }
+
   /** Opens (or returns) the session's transaction; 409 while another session holds one. */
   begin(session: string | undefined): Open {
     if (session === undefined) throw new SpsError('SemanticError', 'a transaction needs a session: log in at /api/authentication first');
@@ -71,7 +99,7 @@ export class Transactions {
       return mine;
     }
     if (this.open) throw new SpsError('Locked', 'the configuration is locked by the transaction of another session');
-    this.open = { session, touched: this.now(), x509: new Map(), passwords: new Map(), userPasswords: new Map(), bindings: new Map(), changes: [] };
+    this.open = { session, touched: this.now(), x509: new Map(), privateKeys: new Map(), passwords: new Map(), userPasswords: new Map(), bindings: new Map(), changes: [] };
     return this.open;
   }
 
@@ -79,6 +107,12 @@ export class Transactions {
     const t = this.begin(session);
     t.x509.set(x.key, x);
     t.changes.push({ type: 'create', path: `/api/configuration/x509/${x.key}`, new_value: { certificate: x.certificate, issuer_chain: x.issuerChain } });
+  }
+
+  stagePrivateKey(session: string | undefined, key: string, k: StagedKey): void {
+    const t = this.begin(session);
+    t.privateKeys.set(key, k);
+    t.changes.push({ type: 'create', path: `/api/configuration/private_keys/${key}`, new_value: { type: k.type } });
   }
 
   stagePassword(session: string | undefined, key: string, password: { plain?: string; hash?: string }): void {
@@ -112,10 +146,11 @@ export class Transactions {
       const now = this.recorded(name);
       steps.push({ op: 'set_binding', name, binding: { certificate: id, ca: now?.ca ?? [], settings: now?.settings ?? {} } });
     }
+    // The users' new records are steps of the same batch: after a crash, the new objects and
+    // the new passwords are both there or neither is.
+    for (const [user, key] of t.userPasswords) steps.push({ op: 'set_user_password', record: this.passwords.record(user, t.passwords.get(key)!.plain!) });
     if (steps.length > 0) await this.batches.apply(steps);
-    // The users file is its own atomic write, after the batch: a crash between the two keeps
-    // the committed objects and the old passwords.
-    if (t.userPasswords.size > 0) await this.setPasswords(new Map([...t.userPasswords].map(([user, key]) => [user, t.passwords.get(key)!.plain!])), t.session);
+    if (t.userPasswords.size > 0) this.passwords.changed([...t.userPasswords.keys()], t.session);
     this.drop();
   }
 
@@ -134,6 +169,7 @@ export class Transactions {
 
   private drop(): void {
     for (const x of this.open?.x509.values() ?? []) x.privateKey.fill(0);
+    for (const k of this.open?.privateKeys.values() ?? []) k.pem.fill(0);
     this.open = undefined;
   }
 }

@@ -49,7 +49,10 @@ export function registerSpsX509(app: App, certs: Certificates, sessions: Session
     const extra = Object.keys(body).filter((k) => !['certificate', 'private_key', 'issuer_chain'].includes(k));
     if (extra.length) throw new SpsError('SyntacticError', `unknown field ${extra[0]}`, { field: extra[0] });
     const certificate = pemText(body.certificate, 'certificate');
-    const privateKey = Buffer.from(pemText(body.private_key, 'private_key'), 'utf8');
+    // A private_keys object of this transaction by its key, or the PEM itself.
+    const keyObject = typeof body.private_key === 'string' ? tx.of(session)?.privateKeys.get(body.private_key) : undefined;
+    if (keyObject?.usedBy !== undefined) throw new SpsError('SemanticError', 'a private key object is referenced once', { field: 'private_key' });
+    const privateKey = keyObject ? Buffer.from(keyObject.pem) : Buffer.from(pemText(body.private_key, 'private_key'), 'utf8');
     const chain = body.issuer_chain ?? [];
     if (!Array.isArray(chain) || chain.some((c) => typeof c !== 'string')) throw new SpsError('SyntacticError', 'issuer_chain must be a list of PEM strings', { field: 'issuer_chain' });
     try {
@@ -64,6 +67,7 @@ export function registerSpsX509(app: App, certs: Certificates, sessions: Session
     }
     const key = randomUUID();
     tx.stageX509(session, { key, certificate, issuerChain: chain as string[], privateKey });
+    if (keyObject) keyObject.usedBy = key;
     return { status: 201, body: { key, meta: meta(`${X509}/${key}`) } };
   }), ['application/json']);
 

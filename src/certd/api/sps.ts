@@ -10,6 +10,8 @@ import { meta, object, sessionCookie, spsHandler } from './sps-format';
 import type { Transactions } from './sps-transaction';
 import { jsonBody } from './sps-x509';
 
+const MAX_COMMIT_MESSAGE = 1024;
+
 export const SPS_PREFIXES = ['/api/authentication', '/api/transaction', '/api/configuration'] as const;
 
 export function registerSps(app: App, sessions: Sessions): void {
@@ -59,7 +61,11 @@ export function registerSpsTransaction(app: App, sessions: Sessions, tx: Transac
   app.route('PUT', href, 'admin', spsHandler(sessions, async (req, session) => {
     const body = jsonBody(req) as { status?: unknown; message?: unknown };
     if (typeof body !== 'object' || body === null || body.status !== 'commit') throw new SpsError('SyntacticError', 'the body must be {"status": "commit", "message"?: "…"}', { field: 'status' });
-    if (body.message !== undefined && typeof body.message !== 'string') throw new SpsError('SyntacticError', 'message must be a string', { field: 'message' });
+    // commit_message is "optional": certd has no commit log to require one for (SPS's
+    // require_commitlog); a message is checked and not kept.
+    if (body.message !== undefined && (typeof body.message !== 'string' || body.message.length > MAX_COMMIT_MESSAGE)) {
+      throw new SpsError('SyntacticError', `message must be a string of at most ${MAX_COMMIT_MESSAGE} characters`, { field: 'message' });
+    }
     await tx.commit(session);
     return object('transaction', { status: 'closed', commit_message: 'optional' }, meta(href, { parent: '/api' }));
   }), ['application/json']);

@@ -19,6 +19,7 @@ export class Sessions {
   // Insertion order is the order of last use (a used session is moved to the end).
   private readonly open = new Map<string, Session>();
   private readonly closeHooks: ((id: string) => void)[] = [];
+  private readonly useHooks: ((id: string) => void)[] = [];
 
   constructor(private readonly now: () => number = Date.now, private readonly idleMs = IDLE_MS) {}
 
@@ -42,6 +43,7 @@ export class Sessions {
     this.open.delete(id);
     s.expires = this.now() + this.idleMs;
     this.open.set(id, s);
+    for (const hook of this.useHooks) hook(id);
     return s;
   }
 
@@ -64,6 +66,11 @@ export class Sessions {
   /** Told of every session that ends (logout, lapse, eviction). */
   onEnd(hook: (id: string) => void): void {
     this.closeHooks.push(hook);
+  }
+
+  /** Told of every call a live session makes (its idle time started again). */
+  onUse(hook: (id: string) => void): void {
+    this.useHooks.push(hook);
   }
 
   /** Ends the lapsed sessions. */

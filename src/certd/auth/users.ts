@@ -84,9 +84,24 @@ export class UserStore {
   }
 
   setPassword(name: string, password: string): void {
+    this.putRecords([this.passwordRecord(name, password)]);
+  }
+
+  /** The record `name` would have with `password`: what a batch journals (hashes only, never the password). */
+  passwordRecord(name: string, password: string): UserRecord {
     const u = this.users.get(name);
     if (!u) throw new Error(`no user ${name}`);
-    this.save(new Map(this.users).set(name, this.record(name, u.role, password)));
+    return this.record(name, u.role, password);
+  }
+
+  /** Writes whole records of existing users in one atomic write; writing the same again changes nothing. */
+  putRecords(records: UserRecord[]): void {
+    const next = new Map(this.users);
+    for (const r of records) {
+      if (!next.has(r.name)) throw new Error(`no user ${r.name}`);
+      next.set(r.name, r);
+    }
+    this.save(next);
   }
 
   remove(name: string): void {

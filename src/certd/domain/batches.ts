@@ -1,9 +1,10 @@
 // Atomic batches: several changes (entries made with a new or imported key, CA entries
-// added, entries overwritten with a new key, entries removed, bindings set) applied under
+// added, entries overwritten with a new key, certificates renewed for the key they have,
+// entries removed, bindings set, users' passwords) applied under
 // one journal intent, so that after a crash or power cut at any point either all of them
 // are there or none, and no key is orphaned. ONVIF's all-or-nothing LoadCACertificates /
-// DeleteCertificates, a 2N overwrite (new key, entry replaced, old key deleted) and an SPS
-// commit are batches.
+// DeleteCertificates and LoadCertificates, a 2N overwrite (new key, entry replaced, old key deleted) and an SPS
+// commit (its objects, bindings and users' passwords) are batches.
 //
 // The order of steps, and what a restart does after a crash at each:
 //   1. check every step (aliases, inputs, key stores)       refused: nothing was written
@@ -12,7 +13,7 @@
 //   4. pre-flight the bindings against the planned entries   refused: roll back
 //   5. journal: the commit mark, with every record to write  (fsync)  <- the commit point
 //   6. write the entries (one folder fsync for all), remove  crash: roll forward
-//      the removed, set the bindings
+//      the removed, set the bindings, write the users' records
 //   7. delete the old keys (replaced or removed entries')    crash: roll forward
 //   8. journal: the end of the batch                         (fsync)
 // Roll back deletes the keys the intent names, nothing else (no record was touched before
@@ -23,6 +24,9 @@
 // left behind. As everywhere, only intents of this store generation act: another
 // generation's batch is set aside, never rolled either way.
 //
+// A password step journals the user's record as the users file keeps it (HA1 digests, never
+// the password); the journal is as private as that file (0600 in a 0700 folder).
+//
 // A batch runs in the entries' write queue from step 1 to 8 (key generation included), so
 // no other change interleaves with it and replaying its records can never overwrite a
 // later change.
@@ -31,6 +35,7 @@ import { crashPoint } from '../../common/crash-point';
 import type { Binding } from '../store/bindings';
 import type { BatchCommit, BatchIntent, Journal, KeyRef } from '../store/journal';
 import type { Entry, RecordStore } from '../store/records';
+import type { UserRecord } from '../auth/users';
 import type { Audit } from './audit';
 import { checkShape, type Bindings, type SetBinding } from './bindings';
 import { type Certificates, type CreateCertificate, type EntryDetails, KEY_PREFIX, refuseProtected } from './certificates';
@@ -48,9 +53,20 @@ export type BatchStep =
   | { op: 'add_certificate'; alias: string; certificate: string; privateKey: Uint8Array; passphrase?: Uint8Array; keystore?: string; overwrite?: boolean; id?: string }
   /** `overwrite`: an existing CA certificate entry of that alias gets the certificate (same id). */
   | { op: 'add_ca_certificate'; alias: string; certificate: string; overwrite?: boolean }
+  /** A certificate entry's new certificate (and chain) for the key it has: no key made or deleted. */
+  | { op: 'replace_certificate'; alias: string; certificate: string }
   /** Removes an entry of either kind; its key goes once the batch is committed. */
   | { op: 'delete'; alias: string }
-  | { op: 'set_binding'; name: string; binding: SetBinding };
+  | { op: 'set_binding'; name: string; binding: SetBinding }
+  /** A user's new password, as the record the users file will hold (already hashed). */
+  | { op: 'set_user_password'; record: UserRecord };
+
+/** The users table as a batch writes it. */
+export interface BatchUsers {
+  get(name: string): UserRecord | undefined;
+  /** One atomic write; idempotent. */
+  putRecords(records: UserRecord[]): void;
+}
 
 export interface BatchResult {
   id: string;
@@ -96,6 +112,7 @@ export class Batches {
     private readonly certs: Certificates,
     private readonly bindings: Bindings,
     private readonly audit: Audit,
+    private readonly users: BatchUsers,
     /** A committed batch that could not be written while running: certd must stop and finish it at start. */
     private readonly fatal: (e: Error) => void,
   ) {}
@@ -137,10 +154,13 @@ export class Batches {
       const cas: { step: number; alias: string; existing?: Entry; pem: string }[] = [];
       const removes: { step: number; entry: Entry }[] = [];
       const binds: { step: number; name: string; req: SetBinding }[] = [];
+      const passwords: UserRecord[] = [];
+      const replaced: Entry[] = [];
       const seen = new Set<string>();
       const claim = (alias: string, what: string) => {
-        if (seen.has(alias)) throw new DomainError('INVALID', `the batch names this ${what} twice`, what === 'binding' ? 'name' : 'alias');
-        seen.add(what === 'binding' ? `binding ${alias}` : alias);
+        const name = what === 'alias' ? alias : `${what} ${alias}`;
+        if (seen.has(name)) throw new DomainError('INVALID', `the batch names this ${what} twice`, what === 'alias' ? 'alias' : 'name');
+        seen.add(name);
       };
 
       // 1. Every step checked before anything is written.
@@ -167,12 +187,21 @@ export class Batches {
             const alias = existing?.alias ?? this.certs.requireFreeAlias(step.alias);
             claim(alias, 'alias');
             cas.push({ step: i, alias, existing, pem: this.certs.caCertificate(step.certificate) });
+          } else if (step.op === 'replace_certificate') {
+            const entry = this.certs.byAlias(step.alias);
+            if (!entry || entry.kind !== 'certificate') throw new DomainError('NOT_FOUND', `no certificate entry with alias ${JSON.stringify(step.alias)}`, 'alias');
+            claim(entry.alias, 'alias');
+            replaced.push(this.certs.replacement(entry, step.certificate));
           } else if (step.op === 'delete') {
             const entry = this.certs.byAlias(step.alias);
             if (!entry) throw new DomainError('NOT_FOUND', `no entry with alias ${JSON.stringify(step.alias)}`, 'alias');
             refuseProtected(entry);
             claim(entry.alias, 'alias');
             removes.push({ step: i, entry });
+          } else if (step.op === 'set_user_password') {
+            if (!this.users.get(step.record.name)) throw new DomainError('NOT_FOUND', `no user ${JSON.stringify(step.record.name)}`, 'name');
+            claim(step.record.name, 'user');
+            passwords.push(step.record);
           } else {
             checkShape(step.name, step.binding);
             claim(step.name, 'binding');
@@ -202,6 +231,7 @@ export class Batches {
           });
           crashPoint(`batch:key:${k}`);
         }
+        puts.push(...replaced);
         for (const c of cas) puts.push({ id: c.existing?.id ?? randomUUID(), alias: c.alias, kind: 'ca', certificate: c.pem, chain: [], created: c.existing?.created ?? created });
 
         // 4. Bindings, checked against the entries as they will be.
@@ -222,6 +252,7 @@ export class Batches {
           puts,
           removes: removes.map((r) => ({ alias: r.entry.alias, id: r.entry.id })),
           bindings: bound,
+          ...(passwords.length > 0 ? { users: passwords } : {}),
           old_keys: [...makes.flatMap((m) => (m.existing?.key_id ? [keyOf(m.existing)] : [])), ...removes.flatMap((r) => (r.entry.key_id ? [keyOf(r.entry)] : []))],
         };
       } catch (e) {
@@ -290,6 +321,10 @@ export class Batches {
     for (const [i, b] of commit.bindings.entries()) {
       await this.bindings.recordAndApply(b).catch((e: unknown) => failures.push(e));
       crashPoint(`batch:bound:${i}`);
+    }
+    if (commit.users) {
+      this.users.putRecords(commit.users);
+      crashPoint('batch:users');
     }
     // Bindings that use an overwritten entry take its new certificate.
     const rebound = new Set(commit.bindings.map((b) => b.name));

@@ -332,6 +332,18 @@ export class Certificates {
     return { certificate: leaf!.pem, chain: chain.map((c) => c.pem), privateDer: pair.privateDer };
   }
 
+  /** What a private key is (PEM or DER, unencrypted): its kind and SubjectPublicKeyInfo DER; nothing kept. */
+  describeKey(privateKey: Uint8Array): { type: 'rsa' | 'ec'; spki: Uint8Array } {
+    let pair;
+    try {
+      pair = this.crypto.keys.parse(privateKey);
+    } catch (e) {
+      inputError(e, 'private_key');
+    }
+    wipe(pair.privateDer);
+    return { type: this.crypto.keys.describe(pair.spki).type === 'RSA' ? 'rsa' : 'ec', spki: pair.spki };
+  }
+
   /**
    * Refuses a chain in which a certificate is not issued and signed by the next one (the
    * core checks the signatures; validity times are pre-flight's concern, not an upload's).
@@ -385,17 +397,22 @@ export class Certificates {
   replace(kind: EntryKind, alias: string, certificatePem: string): Promise<void> {
     return this.audit.change('replace_certificate', () => this.target(alias), () => this.serial(async () => {
       const entry = this.entry(kind, alias);
-      refuseProtected(entry);
-      const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
-      if (kind === 'ca' && chain.length > 0) throw new DomainError('INVALID', 'must hold one certificate', 'certificate');
-      const old = this.info(entry.certificate);
-      if (!this.crypto.keys.same(base64(old.spki), base64(leaf!.info.spki))) {
-        throw new DomainError('KEY_MISMATCH', `the new certificate is not for the same ${kind === 'ca' ? 'public key' : 'key pair'}`, 'certificate');
-      }
-      this.store.put({ ...entry, certificate: leaf!.pem, chain: chain.map((c) => c.pem) });
+      this.store.put(this.replacement(entry, certificatePem));
       // A service using the entry takes the new certificate now.
       await this.usage.reapply(entry.id);
     }));
+  }
+
+  /** The entry with a new certificate (and chain) for the same public key; refused for a protected entry. */
+  replacement(entry: Entry, certificatePem: string): Entry {
+    refuseProtected(entry);
+    const [leaf, ...chain] = this.readCertificates(certificatePem, 'certificate');
+    if (entry.kind === 'ca' && chain.length > 0) throw new DomainError('INVALID', 'must hold one certificate', 'certificate');
+    const old = this.info(entry.certificate);
+    if (!this.crypto.keys.same(base64(old.spki), base64(leaf!.info.spki))) {
+      throw new DomainError('KEY_MISMATCH', `the new certificate is not for the same ${entry.kind === 'ca' ? 'public key' : 'key pair'}`, 'certificate');
+    }
+    return { ...entry, certificate: leaf!.pem, chain: chain.map((c) => c.pem) };
   }
 
   // --- certificate requests ------------------------------------------------------------------

@@ -18,6 +18,7 @@
 // and the journal naming it is what keeps it from being taken for an orphan.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { UserRecord } from '../auth/users';
 import { fsyncDir, unlinkDurable, writeFileAtomic } from '../../common/atomic-file';
 import type { Binding } from './bindings';
 import type { Entry } from './records';
@@ -54,6 +55,8 @@ export interface BatchCommit {
   /** Entries removed, each by alias and the id it had when the batch was planned. */
   removes: { alias: string; id: string }[];
   bindings: Binding[];
+  /** Users' records with new passwords (HA1s only); absent when the batch sets none. */
+  users?: UserRecord[];
   /** Keys of replaced or removed entries: deleted only once the records are written. */
   old_keys: KeyRef[];
 }
