@@ -8,7 +8,7 @@ import type { Audit } from '../domain/audit';
 import type { BatchStep, Batches } from '../domain/batches';
 import type { Bindings } from '../domain/bindings';
 import type { Certificates, EntryDetails } from '../domain/certificates';
-import { complianceReport } from '../domain/report';
+import { ComplianceReports } from '../domain/report';
 import { toHttp } from './cert-v1';
 import { certdV1OpenApi } from './certd-v1-openapi';
 import { validBody } from './validate';
@@ -72,7 +72,8 @@ export function registerCertdV1(app: App, certs: Certificates, bindings: Binding
     return ok(entryView(d, bindings.usedBy(d.entry.id)));
   }));
 
-  app.route('GET', `${CERTD_V1_BASE}/report`, 'viewer', h(() => ok(complianceReport(certs, bindings))));
+  const reports = new ComplianceReports(certs, bindings);
+  app.route('GET', `${CERTD_V1_BASE}/report`, 'viewer', h(() => ok(reports.report())));
 
   app.route('GET', `${CERTD_V1_BASE}/bindings`, 'viewer', h(() => ok(bindings.list())));
   app.route('GET', `${CERTD_V1_BASE}/bindings/:name`, 'viewer', h((r) => ok(bindings.get(r.params.name!))));
