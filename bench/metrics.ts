@@ -5,8 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService } from '../test/certd/service';
-import { writeCaEntries } from './bulk';
+import { serviceWithEntries, writeCaEntries } from './bulk';
 import { type Section, table } from './lib';
 import { percentiles, send } from './service';
 
@@ -33,14 +32,12 @@ export const metricsSection: Section = {
     const n = Math.max(50, Math.round(opts.minTime * 100));
     const json: Record<string, unknown> = {};
     const rows: string[][] = [];
-    const svc = await startService();
-    try {
-      await svc.stop();
-      const entries = join(svc.dir, 'certd', 'entries');
-      const { root, issued } = issuedPair();
+    const { root, issued } = issuedPair();
+    const { svc } = await serviceWithEntries((entries) => {
       writeCaEntries(entries, 'bench root', 1, root);
       writeCaEntries(entries, 'bench issued', ENTRIES - 1, issued);
-      await svc.start();
+    });
+    try {
       for (const [key, path, label, check] of [
         ['metrics_1000', '/metrics', `GET /metrics (${ENTRIES} entries)`, (b: string) => b.split('\nx509_cert_not_after{').length - 1 === ENTRIES],
         ['report_1000', '/certd/v1/report', `GET /certd/v1/report (${ENTRIES} entries)`, (b: string) => (JSON.parse(b) as { data: unknown[] }).data.length === ENTRIES],
