@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startService, type Service } from '../test/certd/service';
 
 /** A self-signed EC P-256 CA certificate, PEM (openssl). */
 export function caPem(cn: string): string {
@@ -21,4 +22,18 @@ export function writeCaEntries(entriesDir: string, prefix: string, count: number
     ids.push(id);
   }
   return ids;
+}
+
+/** A running certd whose store `write` filled while it was stopped (write answers what it wrote). */
+export async function serviceWithEntries<T>(write: (entriesDir: string) => T): Promise<{ svc: Service; written: T }> {
+  const svc = await startService();
+  try {
+    await svc.stop();
+    const written = write(join(svc.dir, 'certd', 'entries'));
+    await svc.start();
+    return { svc, written };
+  } catch (e) {
+    await svc.stop();
+    throw e;
+  }
 }

@@ -13,12 +13,13 @@ import { DEFAULT_MODULE_PATH } from '../wasm/core';
 import { coreSection } from './core';
 import { ipcSection } from './ipc';
 import { loadSection } from './load';
+import { metricsSection } from './metrics';
 import { serviceSection } from './service';
 import { soapSection } from './soap';
 import { storeSection } from './store';
 import { type BenchOptions, type Section, machineInfo, saveResults } from './lib';
 
-const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection, soapSection, storeSection, loadSection];
+const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection, soapSection, storeSection, metricsSection, loadSection];
 
 function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; save: boolean } {
   const opts: BenchOptions = { minTime: 1.5, minIters: 5, rounds: 3, only: [], impls: [] };

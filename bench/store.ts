@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../src/certd/store/audit-log';
 import { RecordStore } from '../src/certd/store/records';
-import { startService } from '../test/certd/service';
-import { caPem, writeCaEntries } from './bulk';
+import { caPem, serviceWithEntries, writeCaEntries } from './bulk';
 import { type Section, table, timeOp } from './lib';
 import { percentiles, send } from './service';
 
@@ -22,16 +21,14 @@ export const storeSection: Section = {
     const rows: string[][] = [];
 
     // 9,999 entries of one CA certificate and one of another: the lookup finds the one.
-    const svc = await startService();
-    try {
-      await svc.stop();
-      const entries = join(svc.dir, 'certd', 'entries');
+    const needle = caPem('needle CA');
+    const { svc, written: id } = await serviceWithEntries((entries) => {
       writeCaEntries(entries, 'bulk CA', 9_999, caPem('bulk CA'));
-      const needle = caPem('needle CA');
-      const [id] = writeCaEntries(entries, 'needle CA', 1, needle);
+      return writeCaEntries(entries, 'needle CA', 1, needle)[0]!;
+    });
+    try {
       const hex = sha256(needle);
       const colons = hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
-      await svc.start();
       const samples: number[] = [];
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();

@@ -43,6 +43,7 @@ export const CERTD_CONFIG_SCHEMA = {
     },
     body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
     device_names: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 253 } },
+    metrics: { type: 'object', additionalProperties: false, properties: { anonymous: { type: 'boolean' } } },
     default_certificate: {
       type: 'object', additionalProperties: false,
       properties: { make: { type: 'boolean' }, alias: { type: 'string', minLength: 1, maxLength: 128 }, valid_days: { type: 'integer', minimum: 1, maximum: 36500 } },

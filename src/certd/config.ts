@@ -36,6 +36,11 @@ export interface CertdConfig {
   device_names: string[];
   /** Made at the first start and bound to https (domain/default-certificate.ts). */
   default_certificate: DefaultCertificateConfig;
+  /**
+   * GET /metrics without authentication when true (a loopback Prometheus scraper); by
+   * default it needs a viewer, as the store's contents do.
+   */
+  metrics: { anonymous: boolean };
   /** Factory material imported at every start as protected entries (domain/factory.ts). */
   factory_entries: FactoryDeclaration[];
   http: HttpLimits;
@@ -75,7 +80,8 @@ export interface HttpLimits {
   max_pipelined_requests: number;
 }
 
-type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit'> & HttpLimits> & {
+type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit' | 'metrics'> & HttpLimits> & {
+  metrics?: { anonymous?: boolean };
   audit?: { max_bytes?: number; keep?: number; syslog?: Partial<SyslogTarget> & Pick<SyslogTarget, 'host' | 'port'> };
 };
 
@@ -117,6 +123,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     },
     body_limit: raw.body_limit ?? 1024 * 1024,
     device_names: raw.device_names ?? [],
+    metrics: { anonymous: raw.metrics?.anonymous ?? false },
     default_certificate: { make: raw.default_certificate?.make ?? true, alias: raw.default_certificate?.alias ?? 'default', valid_days: raw.default_certificate?.valid_days ?? 3650 },
     factory_entries: (raw.factory_entries ?? []).map((f) => ({ ...f, certificate_file: abs(f.certificate_file) })),
     audit: {

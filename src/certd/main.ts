@@ -16,6 +16,8 @@ import { createLogger } from '../common/log';
 import { registerCertV1, errorEnvelope } from './api/cert-v1';
 import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
+import { registerMetrics } from './api/metrics';
+import { RequestMetrics } from './metrics/request-metrics';
 import { registerTwoN } from './api/two-n';
 import { registerTwoNCsr } from './api/two-n-csr';
 import { registerSps, registerSpsTransaction } from './api/sps';
@@ -131,12 +133,16 @@ async function main(): Promise<void> {
     freeFailures: t.free_failures, baseDelayMs: t.base_delay_ms, maxDelayMs: t.max_delay_ms, lockAfter: t.lock_after,
     addressLockAfter: t.address_lock_after, windowSeconds: t.window_seconds, lockSeconds: t.lock_seconds, maxTracked: t.max_tracked,
   });
+  const requestMetrics = new RequestMetrics();
   const failureLog = new FailureLog(log, t.log_lines_per_minute, undefined, (user, address, api, outcome) => audit.failedLogin(user, address, api, outcome));
   setInterval(() => failureLog.flush(), 60_000).unref();
   const auth = new Authenticator(users, {
     realm: config.realm, basic: config.auth.basic, basicOverHttp: config.auth.basic_over_http, digestAlgorithms: config.auth.digest,
     nonceTtlSeconds: 300, nonceFailures: config.auth.nonce_failures,
-  }, { throttle, onFailure: (f) => failureLog.record(f) });
+  }, { throttle, onFailure: (f) => {
+    failureLog.record(f);
+    requestMetrics.authFailure(f.api);
+  } });
   const proxies = new Set(config.auth.trusted_proxies);
   const app = new App({
     clientAddress: (remote, forwardedFor) => clientAddress(remote, forwardedFor, proxies),
@@ -145,6 +151,7 @@ async function main(): Promise<void> {
     bodyLimit: config.body_limit,
     trustedOrigins: config.trusted_origins,
     errorBody: errorEnvelope,
+    observe: (api, status, seconds) => requestMetrics.observe(api, status, seconds),
     onError: (e, req) => log.error('request failed', { method: req.method, path: req.url?.split('?')[0], error: (e as Error).message }),
   });
   registerCertV1(app, certs);
@@ -175,6 +182,7 @@ async function main(): Promise<void> {
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
   registerSoap(app, certs, batches, bindings);
+  registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);

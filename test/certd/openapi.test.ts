@@ -89,6 +89,7 @@ t('real answers fit the response schemas', async () => {
   await check('get', '/bindings/https', '/bindings/{name}');
   await check('get', '/audit?limit=5', '/audit');
   await check('get', '/health', '/health');
+  assert.ok((await check('get', '/report', '/report')).json.data.some((e: { findings: { code: string }[] }) => e.findings.some((f) => f.code === 'SELF_SIGNED_HTTPS')));
   assert.is((await check('post', '/batch', '/batch', { data: { steps: [{ op: 'create_certificate', alias: 'batch made', subject: 'CN=b' }] } })).status, 200);
   assert.is((await check('post', '/batch', '/batch', { data: { steps: [{ op: 'delete', alias: 'web' }] } })).status, 409);
   // The schemas can fail: an entry without its id does not fit.

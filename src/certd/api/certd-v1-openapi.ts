@@ -61,6 +61,24 @@ const SCHEMAS = {
       request_id: str,
     },
   },
+  ReportEntry: {
+    type: 'object', required: ['id', 'alias', 'kind', 'subject', 'not_after', 'days_left', 'findings'],
+    properties: {
+      id: str, alias: str, kind: { enum: ['certificate', 'ca'] }, subject: str,
+      not_after: { type: 'string', format: 'date-time' },
+      days_left: { type: 'integer', description: 'whole days until not_after; negative once expired' },
+      findings: {
+        type: 'array',
+        items: {
+          type: 'object', required: ['code', 'message'],
+          properties: {
+            code: { enum: ['EXPIRED', 'EXPIRES_WITHIN_7_DAYS', 'EXPIRES_WITHIN_30_DAYS', 'WEAK_RSA_KEY', 'WEAK_SIGNATURE', 'SELF_SIGNED_HTTPS', 'INCOMPLETE_CHAIN', 'SAN_MISSING_DEVICE_NAMES', 'UNUSED_CA'] },
+            message: str,
+          },
+        },
+      },
+    },
+  },
   Health: {
     type: 'object', required: ['ok', 'keystores', 'factory', 'unowned_keys', 'journal_pending'],
     properties: {
@@ -104,6 +122,12 @@ export function certdV1OpenApi(base: string): Record<string, unknown> {
         get: {
           operationId: 'getEntry', summary: 'One entry (viewer)', parameters: [entryId],
           responses: { 200: answer('the entry', ref('Entry')), 404: error('no such entry'), ...ERRORS },
+        },
+      },
+      '/report': {
+        get: {
+          operationId: 'report', summary: 'Expiry and compliance: each entry\'s days left and findings (viewer)',
+          responses: { 200: answer('one item per entry', { type: 'array', items: ref('ReportEntry') }), ...ERRORS },
         },
       },
       '/bindings': {

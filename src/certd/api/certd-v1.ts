@@ -1,6 +1,6 @@
 // certd's own management API under /certd/v1 (what no camera API has): every entry with
 // its id, fingerprints and the bindings that use it; the bindings; the audit trail; the
-// service's health; its OpenAPI document (certd-v1-openapi.ts). It translates only;
+// service's health; the expiry and compliance report; its OpenAPI document (certd-v1-openapi.ts). It translates only;
 // errors use cert.v1's envelope and codes.
 import type { App, Request, Response } from '../http/app';
 import { HttpError } from '../http/errors';
@@ -8,6 +8,7 @@ import type { Audit } from '../domain/audit';
 import type { BatchStep, Batches } from '../domain/batches';
 import type { Bindings } from '../domain/bindings';
 import type { Certificates, EntryDetails } from '../domain/certificates';
+import { ComplianceReports } from '../domain/report';
 import { toHttp } from './cert-v1';
 import { certdV1OpenApi } from './certd-v1-openapi';
 import { validBody } from './validate';
@@ -70,6 +71,9 @@ export function registerCertdV1(app: App, certs: Certificates, bindings: Binding
     if (!d) throw new HttpError(404, 1, `no entry ${r.params.id}`);
     return ok(entryView(d, bindings.usedBy(d.entry.id)));
   }));
+
+  const reports = new ComplianceReports(certs, bindings);
+  app.route('GET', `${CERTD_V1_BASE}/report`, 'viewer', h(() => ok(reports.report())));
 
   app.route('GET', `${CERTD_V1_BASE}/bindings`, 'viewer', h(() => ok(bindings.list())));
   app.route('GET', `${CERTD_V1_BASE}/bindings/:name`, 'viewer', h((r) => ok(bindings.get(r.params.name!))));

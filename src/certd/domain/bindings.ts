@@ -40,7 +40,7 @@ export class Bindings implements Usage {
     private readonly applierFor: (name: string) => Applier,
     private readonly audit: Audit,
     /** The device's host names and addresses (https SANs should cover them). */
-    private readonly deviceNames: string[] = [],
+    readonly deviceNames: string[] = [],
   ) {}
 
   list(): BindingView[] {

@@ -8,6 +8,7 @@
 //              (when one of them issued it; otherwise a warning)
 // What does not refuse comes back as a warning: for https, device names the SANs miss;
 // a chain that cannot be checked because no CA is known.
+import type { CertificateInfo } from '../../../wasm/x509';
 import type { Certificates, EntryDetails } from './certificates';
 import { DomainError } from './errors';
 
@@ -53,8 +54,7 @@ export async function preflight(service: Service, leaf: EntryDetails, cas: Entry
   }
 
   if (service === 'https') {
-    const covered = new Set(info.subject_alt_names.map((n) => n.value.toLowerCase()));
-    const missing = deviceNames.filter((n) => !covered.has(n.toLowerCase()));
+    const missing = missingDeviceNames(info, deviceNames);
     if (missing.length > 0) warnings.push(`subject_alt_names: the certificate does not name ${missing.join(', ')}`);
   }
 
@@ -66,4 +66,10 @@ export async function preflight(service: Service, leaf: EntryDetails, cas: Entry
     fail('key', `the key does not sign for this certificate (${e instanceof DomainError ? e.code : 'error'})`);
   }
   return warnings;
+}
+
+/** The device names (host names or addresses) the certificate's SANs do not name. */
+export function missingDeviceNames(info: CertificateInfo, deviceNames: string[]): string[] {
+  const covered = new Set(info.subject_alt_names.map((n) => n.value.toLowerCase()));
+  return deviceNames.filter((n) => !covered.has(n.toLowerCase()));
 }

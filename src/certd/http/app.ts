@@ -80,6 +80,8 @@ export interface AppOptions {
   trustedOrigins?: readonly string[];
   errorBody: ErrorBody;
   onError?: (e: unknown, req: { method?: string; url?: string }) => void;
+  /** Told of every answered request: its API (context.ts), status and time taken (metrics). */
+  observe?: (api: string, status: number, seconds: number) => void;
 }
 
 interface RouteStore {
@@ -112,7 +114,7 @@ export class App {
   }
 
   /** A route anyone may call, before authentication: a fixed answer (SPS's login methods). */
-  anonymous(method: HTTPMethod, path: string, answer: () => Response): void {
+  anonymous(method: HTTPMethod, path: string, answer: () => Response | Promise<Response>): void {
     this.open.on(method, path, () => undefined, answer);
   }
 
@@ -128,6 +130,11 @@ export class App {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Buffer | undefined;
+    const observe = this.options.observe;
+    if (observe) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => observe(apiOf(req.url ?? '/'), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    }
     try {
       const url = req.url ?? '/';
       if (Buffer.byteLength(url) > MAX_URL) throw new HttpError(414, 12, `URL over ${MAX_URL} bytes`);
@@ -137,7 +144,7 @@ export class App {
       const anonymous = this.open.find(req.method as HTTPMethod, url);
       if (anonymous) {
         req.resume(); // nothing in a body is read here
-        const out = (anonymous.store as () => Response)();
+        const out = await (anonymous.store as () => Response | Promise<Response>)();
         this.send(res, out.status, out.body, out.headers);
         return;
       }

@@ -21,6 +21,7 @@ const APIS: [prefix: string, api: string][] = [
   ['/api/cert/', '2n'],
   ['/api/', 'sps'],
   ['/certd/', 'certd.v1'],
+  ['/metrics', 'metrics'],
 ];
 
 export function apiOf(path: string): string {
