@@ -4,8 +4,10 @@
 // - a certificate of the network's CA: apply returns once the port is authorized, and
 //   hostapd authorized the client;
 // - one of an untrusted CA: apply throws, the previous config is back and authenticates;
-// - a certificate that does not parse: refused before the supplicant's config is touched.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// - a certificate that does not parse: refused before the supplicant's config is touched;
+// - a key in a SoftHSM2 token (engine mode, `pkcs11:` URI, PIN from the store's PIN file).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -21,12 +23,14 @@ let dir: string;
 let config: Dot1xConfig;
 let applier: WpaSupplicantApplier;
 const keyFiles = new Map<string, string>();
+const token = { module: '/usr/lib/softhsm/libsofthsm2.so', uri: 'pkcs11:token=dot1x;object=dot1x-key;type=private', pin_file: '', certificate: '' };
 const opened: string[] = [];
 
 /** The port as keystored answers it for SOFTWARE keys: a key file per key id. */
 const keys: ServiceKeys = {
   open: async (service, key) => {
     opened.push(`${service}:${key.key_id}`);
+    if (key.keystore === 'SE0') return { kind: 'pkcs11', module: token.module, uri: token.uri, pin_file: token.pin_file };
     return { kind: 'file', path: keyFiles.get(key.key_id)! };
   },
   close: async () => undefined,
@@ -43,9 +47,21 @@ t.before(async () => {
   net = await makeDot1xNet();
   dir = mkdtempSync(join(tmpdir(), 'certd-dot1x-applier-'));
   config = { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: join(dir, 'ctrl'), config_file: join(dir, 'wpa_supplicant.conf'), timeout_ms: 60_000, start_period_s: 3 };
+  // A SoftHSM2 token holding a key the network's CA certified (as keystored's SE0 would).
+  const conf = join(dir, 'softhsm2.conf');
+  mkdirSync(join(dir, 'tokens'));
+  writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\n`);
+  const env = { SOFTHSM2_CONF: conf };
+  token.pin_file = join(dir, 'pin');
+  writeFileSync(token.pin_file, '4711-dot1x\n', { mode: 0o600 });
+  const key = join(dir, 'token-key.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
+  token.certificate = net.ca.sign(execFileSync('openssl', ['req', '-new', '-key', key, '-subj', '/CN=cam1-token']).toString());
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'dot1x', '--pin', '4711-dot1x', '--so-pin', '0000-dot1x'], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  execFileSync('softhsm2-util', ['--import', key, '--token', 'dot1x', '--label', 'dot1x-key', '--id', '01', '--pin', '4711-dot1x'], { env: { ...process.env, ...env }, stdio: 'pipe' });
   // What the device image ships: the supplicant runs with no network until a binding is applied.
   writeFileSync(config.config_file, `ctrl_interface=${config.ctrl_dir}\nap_scan=0\n`);
-  await net.startSupplicant(config.config_file);
+  await net.startSupplicant(config.config_file, env);
   applier = new WpaSupplicantApplier(config, keys);
 });
 t.after(async () => {
@@ -96,6 +112,19 @@ t('a binding with no certificate: the supplicant is left with no network', async
   await applier.apply({ name: 'dot1x', ca: [], settings: {} });
   assert.not.match(readFileSync(config.config_file, 'utf8'), /network=/);
   assert.is.not((await status()).pae, 'AUTHENTICATED');
+});
+
+t('a key in a token: engine mode with the pkcs11: URI authenticates', async () => {
+  const started = Date.now();
+  await applier.apply({ name: 'dot1x', certificate: token.certificate, key: { keystore: 'SE0', key_id: 'dot1x-key' }, ca: [net.serverCaPem], settings: { identity: 'cam1-token' } });
+  const ms = Date.now() - started;
+  assert.equal(await status(), { pae: 'AUTHENTICATED', port: 'Authorized', eap: 'SUCCESS' });
+  assert.match(net.hostapdCli('all_sta'), /dot1xAuthSessionUserName=cam1-token/);
+  const written = readFileSync(config.config_file, 'utf8');
+  assert.match(written, /key_id="pkcs11:token=dot1x;object=dot1x-key;type=private"/);
+  assert.not.match(written, /4711-dot1x/, 'the PIN is hex-encoded (no quoting to break)');
+  assert.is(statSync(config.config_file).mode & 0o777, 0o600, 'the config holding the PIN is 0600, as the PIN file');
+  console.log(`  802.1X (token key): apply -> AUTHENTICATED in ${ms} ms`);
 });
 
 t.run();

@@ -30,8 +30,8 @@ export interface Dot1xNet {
   serverCaPem: string;
   /** Another CA, trusted by nobody. */
   untrusted: NetCa;
-  /** Starts wpa_supplicant in the device namespace on `config` (wired driver). */
-  startSupplicant(config: string): Promise<void>;
+  /** Starts wpa_supplicant in the device namespace on `config` (wired driver); `env`: added to its environment (a token's config). */
+  startSupplicant(config: string, env?: Record<string, string>): Promise<void>;
   stopSupplicant(): Promise<void>;
   /** Everything hostapd logged. */
   hostapdLog(): string;
@@ -136,10 +136,10 @@ export async function makeDot1xNet(): Promise<Dot1xNet> {
 
     return {
       dir, iface: devIf, deviceNs, ca, untrusted, serverCaPem: ca.certPem,
-      async startSupplicant(config) {
+      async startSupplicant(config, env = {}) {
         await kill(supplicant);
         supplicantLog = '';
-        supplicant = spawn('ip', ['netns', 'exec', deviceNs, 'wpa_supplicant', '-D', 'wired', '-i', devIf, '-c', config, '-d'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        supplicant = spawn('ip', ['netns', 'exec', deviceNs, 'wpa_supplicant', '-D', 'wired', '-i', devIf, '-c', config, '-d'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
         supplicant.stdout!.on('data', (d: Buffer) => { supplicantLog += d.toString(); });
         supplicant.stderr!.on('data', (d: Buffer) => { supplicantLog += d.toString(); });
         const s = supplicant;
