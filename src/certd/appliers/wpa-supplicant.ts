@@ -57,7 +57,8 @@ export class WpaSupplicantApplier implements Applier {
       await this.cli.run('reconfigure').catch(() => undefined);
       throw e;
     }
-    if (!m.certificate) await this.keys.close(SERVICE);
+    // The previous key's file goes only now: until here the previous config could come back.
+    await this.keys.close(SERVICE, m.certificate ? m.key : undefined);
     this.prune(text);
   }
 

@@ -1,0 +1,106 @@
+// 802.1X end to end: the real daemons (certd with its `dot1x` config, keystored writing the
+// key for the supplicant) drive wpa_supplicant in the device namespace of a wired network
+// whose switch is hostapd (dot1x-net.ts). Through /certd/v1/bindings:
+// - an entry whose key certd made (CSR signed by the network's CA) bound to dot1x: the API
+//   answers once the port is authorized, and hostapd authorized that identity;
+// - an entry of a CA the network does not trust: the API answers APPLY_FAILED (502), the
+//   previous binding is on record and authenticates again;
+// for a SOFTWARE0 key, then an SE0 (SoftHSM2) key.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WpaCli } from '../../src/certd/appliers/wpa-cli';
+import { startSimulators, type Simulators } from '../sim';
+import { makeDot1xNet, type Dot1xNet } from './dot1x-net';
+import { API, startService, type Service } from './service';
+
+const t = suite('802.1X bindings on a wired network');
+let net: Dot1xNet;
+let sim: Simulators;
+let svc: Service;
+let cli: WpaCli;
+let configFile: string;
+
+const enc = encodeURIComponent;
+const B = '/certd/v1/bindings';
+
+t.before(async () => {
+  sim = startSimulators();
+  net = await makeDot1xNet();
+  const ctrl = join(net.dir, 'supplicant-ctrl');
+  configFile = join(net.dir, 'wpa_supplicant.conf');
+  writeFileSync(configFile, `ctrl_interface=${ctrl}\nap_scan=0\n`);
+  // The supplicant loads the token modules itself (engine mode): it needs the tokens' environment.
+  await net.startSupplicant(configFile, sim.env);
+  cli = new WpaCli('wpa_cli', ctrl, net.iface);
+  svc = await startService({
+    stores: sim.stores, env: sim.env,
+    certd: { dot1x: { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: ctrl, config_file: configFile, timeout_ms: 20_000 } },
+  });
+  const admin = svc.as('admin');
+  for (const [alias, pem] of [['network ca', net.serverCaPem], ['other ca', net.untrusted.certPem]]) {
+    const r = await admin.post(`${API}/ca_certificates`, { alias, certificate: pem });
+    assert.is(r.status, 201, r.text);
+  }
+});
+t.after(async () => {
+  await svc?.stop();
+  await net?.stop();
+  sim?.stop();
+});
+
+/** An entry with a key certd makes in `store`, its CSR signed by `ca`. */
+async function entry(alias: string, store: string, sign: (csr: string) => string): Promise<void> {
+  const admin = svc.as('admin');
+  let r = await admin.post(`${API}/create_certificate`, { alias, subject: `CN=${alias}`, keystore: store, key_type: 'EC-P256' });
+  assert.is(r.status, 200, r.text);
+  r = await admin.post(`${API}/certificates/${enc(alias)}/get_csr`, {});
+  assert.is(r.status, 200, r.text);
+  r = await admin.patch(`${API}/certificates/${enc(alias)}`, { certificate: sign(r.json.data as string) });
+  assert.is(r.status, 200, r.text);
+}
+
+const bind = (alias: string) =>
+  svc.as('admin').call('PUT', `${B}/dot1x`, { data: { certificate: alias, ca: ['network ca'], settings: { identity: alias, eap_method: 'EAP-TLS' } } });
+
+async function authenticatedAs(identity: string, within: number): Promise<void> {
+  const deadline = Date.now() + within;
+  for (let s = await cli.status(); s.pae !== 'AUTHENTICATED' || s.port !== 'Authorized'; s = await cli.status()) {
+    assert.ok(Date.now() < deadline, `authenticated (PAE ${s.pae})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sta = net.hostapdCli('all_sta');
+  assert.match(sta, `dot1xAuthSessionUserName=${identity}\n`);
+  assert.match(sta, /dot1xAuthAuthControlledPortStatus=1/, 'hostapd authorized the port');
+}
+
+for (const store of ['SOFTWARE0', 'SE0']) {
+  t(`${store}: a certificate of the network's CA authenticates once the API answers`, async () => {
+    const alias = `cam-${store.toLowerCase()}`;
+    await entry(alias, store, (csr) => net.ca.sign(csr));
+    const started = Date.now();
+    const r = await bind(alias);
+    assert.is(r.status, 200, r.text);
+    console.log(`  802.1X ${store}: binding change -> answered, authenticated, in ${Date.now() - started} ms`);
+    assert.equal(await cli.status(), { pae: 'AUTHENTICATED', port: 'Authorized', eap: 'SUCCESS' });
+    await authenticatedAs(alias, 1_000);
+    assert.is((await svc.as('viewer').get(`${B}/dot1x`)).json.data.certificate.alias, alias);
+    if (store !== 'SOFTWARE0') assert.match(readFileSync(configFile, 'utf8'), /key_id="pkcs11:/);
+  });
+
+  t(`${store}: a certificate of a CA the network does not trust: APPLY_FAILED, the previous binding is back and authenticates`, async () => {
+    const previous = `cam-${store.toLowerCase()}`;
+    const alias = `${previous}-untrusted`;
+    await entry(alias, store, (csr) => net.untrusted.sign(csr));
+    const started = Date.now();
+    const r = await bind(alias);
+    assert.is(r.status, 502, r.text);
+    assert.is(r.json.error.code, 24, r.text);
+    assert.is((await svc.as('viewer').get(`${B}/dot1x`)).json.data.certificate.alias, previous, 'the previous binding is on record');
+    await authenticatedAs(previous, 90_000);
+    console.log(`  802.1X ${store}: refused binding -> previous one authenticated again ${Date.now() - started} ms after the request`);
+  });
+}
+
+t.run();
