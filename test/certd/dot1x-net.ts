@@ -33,6 +33,8 @@ export interface Dot1xNet {
   /** Starts wpa_supplicant in the device namespace on `config` (wired driver); `env`: added to its environment (a token's config). */
   startSupplicant(config: string, env?: Record<string, string>): Promise<void>;
   stopSupplicant(): Promise<void>;
+  /** Everything the supplicant logged (-d) since it started. */
+  supplicantLog(): string;
   /** Everything hostapd logged. */
   hostapdLog(): string;
   /** hostapd_cli in the switch namespace (`all_sta`, …). */
@@ -147,6 +149,7 @@ export async function makeDot1xNet(): Promise<Dot1xNet> {
         if (s.exitCode !== null) throw new Error(`wpa_supplicant did not start:\n${supplicantLog}`);
       },
       stopSupplicant: () => kill(supplicant),
+      supplicantLog: () => supplicantLog,
       hostapdLog: () => log,
       hostapdCli: (...args) => run('ip', ['netns', 'exec', switchNs, 'hostapd_cli', '-p', ctrl, ...args]),
       stop,
