@@ -151,7 +151,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
         config_file: abs(raw.dot1x.config_file ?? '/etc/wpa_supplicant/wpa_supplicant-wired-certd.conf'),
         // ~2 s to the first EAPOL-Start plus the EAP exchange; a refusal and the previous
         // binding's wait stay under the 60 s request timeout.
-        timeout_ms: raw.dot1x.timeout_ms ?? 20_000,
+        timeout_ms: raw.dot1x.timeout_ms ?? 25_000,
         // A refused binding's predecessor is back in ~8 s instead of ~32 s (default 30).
         start_period_s: raw.dot1x.start_period_s ?? 3,
       },

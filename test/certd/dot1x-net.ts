@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from './client';
+import { API } from './service';
 
 const PACKAGES = join(__dirname, '..', '..', '..', 'scripts', 'packages.sh');
 
@@ -158,4 +160,16 @@ export async function makeDot1xNet(): Promise<Dot1xNet> {
     await stop();
     throw e;
   }
+}
+
+/** An entry with a key certd makes in `store` (cert.v1 create, get_csr), its CSR signed by `sign`. */
+export async function enrolledEntry(admin: Client, alias: string, store: string, sign: (csrPem: string) => string): Promise<void> {
+  const enc = encodeURIComponent;
+  const ok = (r: Awaited<ReturnType<Client['post']>>) => {
+    if (r.status !== 200) throw new Error(`${alias}: ${r.status} ${r.text}`);
+    return r;
+  };
+  ok(await admin.post(`${API}/create_certificate`, { alias, subject: `CN=${alias}`, keystore: store, key_type: 'EC-P256' }));
+  const csr = ok(await admin.post(`${API}/certificates/${enc(alias)}/get_csr`, {})).json.data as string;
+  ok(await admin.patch(`${API}/certificates/${enc(alias)}`, { certificate: sign(csr) }));
 }

@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WpaCli } from '../../src/certd/appliers/wpa-cli';
 import { startSimulators, type Simulators } from '../sim';
-import { makeDot1xNet, type Dot1xNet } from './dot1x-net';
+import { enrolledEntry, makeDot1xNet, type Dot1xNet } from './dot1x-net';
 import { API, startService, type Service } from './service';
 
 const t = suite('802.1X bindings on a wired network');
@@ -22,7 +22,6 @@ let svc: Service;
 let cli: WpaCli;
 let configFile: string;
 
-const enc = encodeURIComponent;
 const B = '/certd/v1/bindings';
 
 t.before(async () => {
@@ -36,7 +35,7 @@ t.before(async () => {
   cli = new WpaCli('wpa_cli', ctrl, net.iface);
   svc = await startService({
     stores: sim.stores, env: sim.env,
-    certd: { dot1x: { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: ctrl, config_file: configFile, timeout_ms: 20_000 } },
+    certd: { dot1x: { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: ctrl, config_file: configFile, timeout_ms: 25_000 } },
   });
   const admin = svc.as('admin');
   for (const [alias, pem] of [['network ca', net.serverCaPem], ['other ca', net.untrusted.certPem]]) {
@@ -50,35 +49,25 @@ t.after(async () => {
   sim?.stop();
 });
 
-/** An entry with a key certd makes in `store`, its CSR signed by `ca`. */
-async function entry(alias: string, store: string, sign: (csr: string) => string): Promise<void> {
-  const admin = svc.as('admin');
-  let r = await admin.post(`${API}/create_certificate`, { alias, subject: `CN=${alias}`, keystore: store, key_type: 'EC-P256' });
-  assert.is(r.status, 200, r.text);
-  r = await admin.post(`${API}/certificates/${enc(alias)}/get_csr`, {});
-  assert.is(r.status, 200, r.text);
-  r = await admin.patch(`${API}/certificates/${enc(alias)}`, { certificate: sign(r.json.data as string) });
-  assert.is(r.status, 200, r.text);
-}
-
 const bind = (alias: string) =>
   svc.as('admin').call('PUT', `${B}/dot1x`, { data: { certificate: alias, ca: ['network ca'], settings: { identity: alias, eap_method: 'EAP-TLS' } } });
 
+/** Both ends agree, within `within` ms: the supplicant's port is authorized, hostapd authorized `identity`. */
 async function authenticatedAs(identity: string, within: number): Promise<void> {
   const deadline = Date.now() + within;
-  for (let s = await cli.status(); s.pae !== 'AUTHENTICATED' || s.port !== 'Authorized'; s = await cli.status()) {
-    assert.ok(Date.now() < deadline, `authenticated (PAE ${s.pae})`);
+  for (;;) {
+    const s = await cli.status();
+    const sta = net.hostapdCli('all_sta');
+    if (s.pae === 'AUTHENTICATED' && s.port === 'Authorized' && sta.includes(`dot1xAuthSessionUserName=${identity}\n`) && /dot1xAuthAuthControlledPortStatus=1/.test(sta)) return;
+    assert.ok(Date.now() < deadline, `authenticated as ${identity} (supplicant PAE ${s.pae}; hostapd: ${/dot1xAuthSessionUserName=.*/.exec(sta)?.[0] ?? 'no session'})`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const sta = net.hostapdCli('all_sta');
-  assert.match(sta, `dot1xAuthSessionUserName=${identity}\n`);
-  assert.match(sta, /dot1xAuthAuthControlledPortStatus=1/, 'hostapd authorized the port');
 }
 
 const keysIn = (store: string) => {
   t(`${store}: a certificate of the network's CA authenticates once the API answers`, async () => {
     const alias = `cam-${store.toLowerCase()}`;
-    await entry(alias, store, (csr) => net.ca.sign(csr));
+    await enrolledEntry(svc.as('admin'), alias, store, (csr) => net.ca.sign(csr));
     const started = Date.now();
     const r = await bind(alias);
     assert.is(r.status, 200, r.text);
@@ -92,7 +81,7 @@ const keysIn = (store: string) => {
   t(`${store}: a certificate of a CA the network does not trust: APPLY_FAILED, the previous binding is back and authenticates`, async () => {
     const previous = `cam-${store.toLowerCase()}`;
     const alias = `${previous}-untrusted`;
-    await entry(alias, store, (csr) => net.untrusted.sign(csr));
+    await enrolledEntry(svc.as('admin'), alias, store, (csr) => net.untrusted.sign(csr));
     const started = Date.now();
     const r = await bind(alias);
     assert.is(r.status, 502, r.text);
