@@ -22,6 +22,10 @@ export enum Opcode {
   DELETE_KEY = 6,
   LIST_KEYS = 7,
   HEALTH = 8,
+  /** Where a device service (nginx, wpa_supplicant) finds a key: a file keystored writes (SOFTWARE) or a PKCS#11 URI. */
+  SERVICE_KEY = 9,
+  /** The service no longer uses those keys: keystored wipes and removes the files it wrote for it. */
+  SERVICE_KEY_RELEASE = 10,
 }
 
 export enum Status {
@@ -85,7 +89,19 @@ export interface Bodies {
   [Opcode.DELETE_KEY]: { req: { store: string; key_id: string }; res: Record<string, never> };
   [Opcode.LIST_KEYS]: { req: { store: string }; res: { key_ids: string[] } };
   [Opcode.HEALTH]: { req: Record<string, never>; res: { stores: { id: string; ok: boolean; detail?: string }[] } };
+  [Opcode.SERVICE_KEY]: {
+    /** uid/gid: the service's user, who gets the key file (SOFTWARE stores); default keystored's own. */
+    req: { service: string; store: string; key_id: string; uid?: number; gid?: number };
+    res: ServiceKeyAnswer;
+  };
+  /** keep: the one key of the service whose file stays (the binding's current key). */
+  [Opcode.SERVICE_KEY_RELEASE]: { req: { service: string; keep?: { store: string; key_id: string } }; res: Record<string, never> };
 }
+
+/** A key file written for the service (PEM, PKCS#8, 0600, the service user's) or a token key. */
+export type ServiceKeyAnswer =
+  | { kind: 'file'; path: string }
+  | { kind: 'pkcs11'; module: string; uri: string; pin_file: string };
 
 /** The body of every reply whose status is not OK. */
 export interface ErrorBody {

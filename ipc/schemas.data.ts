@@ -3,6 +3,8 @@
 import { KEY_TYPES, Opcode } from './protocol';
 
 const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
+const path = { type: 'string', minLength: 1, maxLength: 4096 };
+const account = { type: 'integer', minimum: 0, maximum: 0xfffffffe };
 const bytes = (maxLength: number) => ({ bytes: { maxLength } });
 const obj = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({
   type: 'object',
@@ -56,6 +58,19 @@ export const SCHEMAS: Record<Opcode, { req: object; res: object }> = {
         items: obj({ id, ok: { type: 'boolean' }, detail: { type: 'string', maxLength: 256 } }, ['id', 'ok']),
       },
     }),
+  },
+  [Opcode.SERVICE_KEY]: {
+    req: obj({ service: id, store: id, key_id: id, uid: account, gid: account }, ['service', 'store', 'key_id']),
+    res: {
+      oneOf: [
+        obj({ kind: { const: 'file' }, path }),
+        obj({ kind: { const: 'pkcs11' }, module: path, uri: { type: 'string', minLength: 1, maxLength: 1024 }, pin_file: path }),
+      ],
+    },
+  },
+  [Opcode.SERVICE_KEY_RELEASE]: {
+    req: obj({ service: id, keep: obj({ store: id, key_id: id }) }, ['service']),
+    res: obj({}),
   },
 };
 

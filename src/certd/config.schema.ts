@@ -82,6 +82,17 @@ export const CERTD_CONFIG_SCHEMA = {
     request_timeout_ms: { type: 'integer', minimum: 100, maximum: 3600000 },
     keep_alive_timeout_ms: { type: 'integer', minimum: 100, maximum: 600000 },
     max_pipelined_requests: { type: 'integer', minimum: 1, maximum: 1024 },
+    dot1x: {
+      type: 'object', additionalProperties: false, required: ['interface'],
+      properties: {
+        wpa_cli: { type: 'string', minLength: 1 },
+        interface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$' },
+        ctrl_dir: { type: 'string', minLength: 1 },
+        config_file: { type: 'string', minLength: 1 },
+        timeout_ms: { type: 'integer', minimum: 1000, maximum: 600000 },
+        start_period_s: { type: 'integer', minimum: 1, maximum: 3600 },
+      },
+    },
     trusted_origins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/?#]+$' }, uniqueItems: true },
   },
 };

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadValidators } from '../common/validators';
+import type { Dot1xConfig } from './appliers/wpa-supplicant';
 import type { DefaultCertificateConfig } from './domain/default-certificate';
 import type { FactoryDeclaration } from './domain/factory';
 import type { SyslogTarget } from './store/audit-syslog';
@@ -46,6 +47,8 @@ export interface CertdConfig {
   http: HttpLimits;
   /** Origins (scheme://host[:port]) besides certd's own whose pages may change things. */
   trusted_origins: string[];
+  /** The wired 802.1X supplicant the dot1x binding drives; absent: dot1x is only recorded. */
+  dot1x?: Dot1xConfig;
 }
 
 /** The brute-force throttle (src/certd/auth/throttle.ts); README "Authentication and roles". */
@@ -80,8 +83,9 @@ export interface HttpLimits {
   max_pipelined_requests: number;
 }
 
-type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit' | 'metrics'> & HttpLimits> & {
+type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit' | 'metrics' | 'dot1x'> & HttpLimits> & {
   metrics?: { anonymous?: boolean };
+  dot1x?: Partial<Dot1xConfig> & Pick<Dot1xConfig, 'interface'>;
   audit?: { max_bytes?: number; keep?: number; syslog?: Partial<SyslogTarget> & Pick<SyslogTarget, 'host' | 'port'> };
 };
 
@@ -139,5 +143,18 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
       max_pipelined_requests: raw.max_pipelined_requests ?? 16,
     },
     trusted_origins: (raw.trusted_origins ?? []).map((o) => new URL(o).origin),
+    ...(raw.dot1x ? {
+      dot1x: {
+        wpa_cli: raw.dot1x.wpa_cli ?? '/usr/sbin/wpa_cli',
+        interface: raw.dot1x.interface,
+        ctrl_dir: abs(raw.dot1x.ctrl_dir ?? '/run/wpa_supplicant-certd'),
+        config_file: abs(raw.dot1x.config_file ?? '/etc/wpa_supplicant/wpa_supplicant-wired-certd.conf'),
+        // ~2 s to the first EAPOL-Start plus the EAP exchange; a refusal and the previous
+        // binding's wait stay under the 60 s request timeout.
+        timeout_ms: raw.dot1x.timeout_ms ?? 25_000,
+        // A refused binding's predecessor is back in ~8 s instead of ~32 s (default 30).
+        start_period_s: raw.dot1x.start_period_s ?? 3,
+      },
+    } : {}),
   };
 }

@@ -36,6 +36,8 @@ import { tlsByProxy } from './http/forwarded-tls';
 import { UserStore } from './auth/users';
 import { loadCertdConfig } from './config';
 import { RecordOnlyApplier } from './appliers/record-only';
+import { KeystoredServiceKeys } from './appliers/service-keys';
+import { WpaSupplicantApplier } from './appliers/wpa-supplicant';
 import { Audit } from './domain/audit';
 import { Batches } from './domain/batches';
 import { Bindings } from './domain/bindings';
@@ -93,7 +95,8 @@ async function main(): Promise<void> {
   const certs = new Certificates(store, journal, keystores, crypto, audit);
   // Until a service has a live applier, what it would use is recorded under applied/.
   const recorder = new RecordOnlyApplier(join(config.data_dir, 'applied'));
-  const bindings = new Bindings(new BindingStore(config.data_dir), certs, () => recorder, audit, config.device_names);
+  const dot1x = config.dot1x && new WpaSupplicantApplier(config.dot1x, new KeystoredServiceKeys(keystores));
+  const bindings = new Bindings(new BindingStore(config.data_dir), certs, (name) => (name === 'dot1x' && dot1x) || recorder, audit, config.device_names);
   certs.attach(bindings);
   // Before the batches: one that a crash left committed may still have users' records to write.
   const first = UserStore.firstRun(config.users_file, config.realm);

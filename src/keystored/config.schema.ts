@@ -10,6 +10,7 @@ export const KEYSTORED_CONFIG_SCHEMA = {
   properties: {
     data_dir: { type: 'string', minLength: 1 },
     socket_dir: { type: 'string', minLength: 1 },
+    service_key_dir: { type: 'string', minLength: 1 },
     allowed_uids: { type: 'array', items: { type: 'integer', minimum: 0 } },
     allowed_users: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 16 },
     socket_group: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, { type: 'integer', minimum: 0 }] },

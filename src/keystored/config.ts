@@ -1,6 +1,7 @@
 // keystored's configuration: which key stores exist and how to reach them. With no config
 // file, SOFTWARE0 alone is the embedded default.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadValidators } from '../common/validators';
 import { gidOf, uidsOf } from './system-accounts';
@@ -43,6 +44,8 @@ export interface KeystoredConfig {
   allowed_uids: number[];
   /** Group given the socket folder (0710) and the socket (0660), resolved to a gid; none: 0700 and 0600. */
   socket_gid?: number;
+  /** Where key files for device services go (service_key): a RAM-backed folder. */
+  service_key_dir: string;
   stores: StoreEntry[];
 }
 
@@ -50,10 +53,30 @@ const validate = loadValidators<'config'>('keystored').config;
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..', '..');
 
+/**
+ * Default folder of service key files: on tmpfs (/run as root, else /dev/shm), one per data
+ * folder so daemons of tests and development do not meet; a device's config names its own
+ * (e.g. /run/keystored/service-keys). Without a writable tmpfs: <data_dir>/service-keys
+ * (on disk: tests only).
+ */
+function defaultServiceKeyDir(dataDir: string): string {
+  const tag = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 12);
+  for (const ram of ['/run', '/dev/shm']) {
+    try {
+      accessSync(ram, constants.W_OK);
+      return join(ram, `certd-service-keys.${tag}`);
+    } catch {
+      // Not writable here: try the next.
+    }
+  }
+  return join(dataDir, 'service-keys');
+}
+
 export function defaultConfig(dataDir = join(PROJECT_ROOT, 'data')): KeystoredConfig {
   return {
     data_dir: join(dataDir, 'keystored'),
     socket_dir: join(dataDir, 'run'),
+    service_key_dir: defaultServiceKeyDir(join(dataDir, 'keystored')),
     allowed_uids: [],
     stores: [{ kind: 'software', id: 'SOFTWARE0' }],
   };
@@ -96,6 +119,7 @@ export function loadConfig(path: string | undefined): KeystoredConfig {
   return {
     data_dir: c.data_dir ? abs(c.data_dir) : def.data_dir,
     socket_dir: c.socket_dir ? abs(c.socket_dir) : def.socket_dir,
+    service_key_dir: c.service_key_dir ? abs(c.service_key_dir) : defaultServiceKeyDir(c.data_dir ? abs(c.data_dir) : def.data_dir),
     allowed_uids: [...new Set([...(c.allowed_uids ?? []), ...accounts.uids])],
     ...(accounts.gid === undefined ? {} : { socket_gid: accounts.gid }),
     stores: c.stores.map((s) =>

@@ -7,7 +7,11 @@
 // key to appear later with nobody owning it.
 import { KeystoreError } from '../../ipc/errors';
 import { type Bodies, Opcode, Status } from '../../ipc/protocol';
+import { createLogger } from '../common/log';
 import type { KeyStore } from './port';
+import type { ServiceKeyFiles } from './service-key-files';
+
+const log = createLogger('keystored');
 
 type Req<O extends Opcode> = Bodies[O]['req'];
 
@@ -16,7 +20,7 @@ export class Dispatcher {
   /** The last queued operation per "store/key id"; removed when the queue drains. */
   private readonly keyQueues = new Map<string, Promise<unknown>>();
 
-  constructor(stores: KeyStore[]) {
+  constructor(stores: KeyStore[], private readonly serviceKeys: ServiceKeyFiles) {
     this.stores = new Map(stores.map((s) => [s.description.id, s]));
   }
 
@@ -78,6 +82,14 @@ export class Dispatcher {
       }
       case Opcode.LIST_KEYS:
         return { key_ids: await this.store((body as Req<Opcode.LIST_KEYS>).store).list() };
+      case Opcode.SERVICE_KEY:
+        return this.serviceKey(body as Req<Opcode.SERVICE_KEY>);
+      case Opcode.SERVICE_KEY_RELEASE: {
+        const r = body as Req<Opcode.SERVICE_KEY_RELEASE>;
+        const removed = this.serviceKeys.release(r.service, r.keep);
+        if (removed.length > 0) log.info('service key files wiped', { service: r.service, files: removed });
+        return {};
+      }
       case Opcode.HEALTH:
         return {
           stores: await Promise.all(
@@ -88,6 +100,19 @@ export class Dispatcher {
           ),
         };
     }
+  }
+
+  // Logged as the audit of keystored: which key went to which service and where, never the key.
+  private async serviceKey(r: Req<Opcode.SERVICE_KEY>): Promise<Bodies[Opcode.SERVICE_KEY]['res']> {
+    const source = await this.store(r.store).serviceKey(r.key_id);
+    if (source.kind === 'pkcs11') {
+      log.info('service key given by reference', { service: r.service, store: r.store, key_id: r.key_id });
+      return source;
+    }
+    const owner = r.uid === undefined ? undefined : { uid: r.uid, gid: r.gid ?? r.uid };
+    const path = this.serviceKeys.write(r.service, r.store, r.key_id, source.privateDer, source.spki, owner);
+    log.info('service key file written', { service: r.service, store: r.store, key_id: r.key_id, path, uid: owner?.uid ?? process.getuid!() });
+    return { kind: 'file', path };
   }
 
   private store(id: string): KeyStore {

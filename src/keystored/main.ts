@@ -10,6 +10,7 @@ import { StoreCrypto } from '../../wasm/store';
 import { createLogger } from '../common/log';
 import { loadConfig } from './config';
 import { Dispatcher } from './dispatcher';
+import { ServiceKeyFiles } from './service-key-files';
 import { openStores } from './stores';
 
 const log = createLogger('keystored');
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   // Key generation and RSA signing run in a worker thread: an RSA-4096 keygen takes seconds.
   const workers = new CoreWorkers();
   const deps = { keys: new Keys(core), jobs: new KeyJobs(workers), crypto: new StoreCrypto(core) };
-  const dispatcher = new Dispatcher(await openStores(config, deps));
+  const dispatcher = new Dispatcher(await openStores(config, deps), new ServiceKeyFiles(config.service_key_dir));
   const server = new KeystoreServer(dispatcher.handle, {
     socketDir: config.socket_dir,
     allowedUids: config.allowed_uids,

@@ -15,6 +15,14 @@ export interface Signature {
   format: 'der' | 'raw';
 }
 
+/**
+ * How a device service reaches a key: the private key itself (SOFTWARE; keystored writes it
+ * to the service's file and wipes `privateDer`) or the token's PKCS#11 reference.
+ */
+export type ServiceKeySource =
+  | { kind: 'der'; privateDer: Uint8Array; spki: Uint8Array }
+  | { kind: 'pkcs11'; module: string; uri: string; pin_file: string };
+
 export interface KeyStore {
   readonly description: StoreDescription;
   /** Generates a key inside the store under `keyId`; KEY_EXISTS if the id is taken. Returns its SPKI. */
@@ -26,6 +34,8 @@ export interface KeyStore {
   /** Deletes the key; UNKNOWN_KEY if there is none. */
   delete(keyId: string): Promise<void>;
   list(): Promise<string[]>;
+  /** What a device service needs to use the key (service_key); UNKNOWN_KEY if there is none. */
+  serviceKey(keyId: string): Promise<ServiceKeySource>;
   health(): Promise<{ ok: boolean; detail?: string }>;
   close(): Promise<void>;
 }
@@ -54,6 +64,9 @@ export abstract class BaseKeyStore implements KeyStore {
   }
   list(): Promise<string[]> {
     return notSupported('listing keys', this.description.id);
+  }
+  serviceKey(_keyId: string): Promise<ServiceKeySource> {
+    return notSupported('keys for device services', this.description.id);
   }
   health(): Promise<{ ok: boolean; detail?: string }> {
     return Promise.resolve({ ok: true });

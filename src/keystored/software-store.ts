@@ -10,7 +10,7 @@ import { type KeyJobs, Keys, wipe } from '../../wasm/keys';
 import { StoreCrypto } from '../../wasm/store';
 import { unlinkDurable, writeFileAtomic } from '../common/atomic-file';
 import { loadKek, type KekSealer } from './kek-file';
-import { BaseKeyStore, keyTypeOf, type Signature } from './port';
+import { BaseKeyStore, keyTypeOf, type ServiceKeySource, type Signature } from './port';
 
 const MAGIC = Buffer.from('CKS1');
 const KEY_SUFFIX = '.key';
@@ -117,6 +117,14 @@ export class SoftwareStore extends BaseKeyStore {
         }
         throw e;
       }
+    });
+  }
+
+  /** The key in the clear for a device service's key file; the caller wipes `privateDer`. */
+  override async serviceKey(keyId: string): Promise<ServiceKeySource> {
+    return this.withKey(keyId, (der) => {
+      const pair = this.keys.parse(der);
+      return { kind: 'der' as const, privateDer: pair.privateDer, spki: pair.spki };
     });
   }
 

@@ -7,6 +7,10 @@ import { KeystoreError } from '../../ipc/errors';
 import { Opcode, Status, type KeyType } from '../../ipc/protocol';
 import { Dispatcher } from '../../src/keystored/dispatcher';
 import { BaseKeyStore } from '../../src/keystored/port';
+import { ServiceKeyFiles } from '../../src/keystored/service-key-files';
+
+/** Never written: these requests name no service key (the folder is made on first write). */
+const unusedFiles = new ServiceKeyFiles('/nonexistent/service-keys');
 
 class SlowStore extends BaseKeyStore {
   readonly description = {
@@ -35,7 +39,7 @@ const t = suite('keystored dispatcher');
 
 t('a DELETE sent while the same key is being generated waits for it and deletes the key', async () => {
   const store = new SlowStore();
-  const d = new Dispatcher([store]);
+  const d = new Dispatcher([store], unusedFiles);
   const gen = d.handle(Opcode.GENERATE_KEY, { store: 'SLOW0', key_id: 'k1', key_type: 'EC-P256' });
   const del = d.handle(Opcode.DELETE_KEY, { store: 'SLOW0', key_id: 'k1' });
   await gen;
@@ -45,7 +49,7 @@ t('a DELETE sent while the same key is being generated waits for it and deletes 
 
 t('a failed operation does not stop the next one on the same key', async () => {
   const store = new SlowStore();
-  const d = new Dispatcher([store]);
+  const d = new Dispatcher([store], unusedFiles);
   const first = d.handle(Opcode.DELETE_KEY, { store: 'SLOW0', key_id: 'k2' }).catch((e: KeystoreError) => e.status);
   const gen = d.handle(Opcode.GENERATE_KEY, { store: 'SLOW0', key_id: 'k2', key_type: 'EC-P256' });
   assert.is(await first, Status.UNKNOWN_KEY);
@@ -55,7 +59,7 @@ t('a failed operation does not stop the next one on the same key', async () => {
 
 t('operations on different keys run side by side', async () => {
   const store = new SlowStore();
-  const d = new Dispatcher([store]);
+  const d = new Dispatcher([store], unusedFiles);
   await Promise.all(['a', 'b', 'c'].map((k) => d.handle(Opcode.GENERATE_KEY, { store: 'SLOW0', key_id: k, key_type: 'EC-P256' })));
   assert.is(store.maxRunning, 3);
 });

@@ -37,6 +37,10 @@ export type ServiceKey =
 export interface ServiceKeys {
   /** Where `service` finds `key` from now on; writes the key file for SOFTWARE stores. */
   open(service: string, key: { keystore: string; key_id: string }, owner?: { uid: number; gid: number }): Promise<ServiceKey>;
-  /** The binding moved: keystored wipes and removes the file it wrote for `service` (tokens: nothing). */
-  close(service: string): Promise<void>;
+  /**
+   * The binding moved: keystored wipes and removes the files it wrote for `service` (tokens:
+   * nothing), except the one of `keep` (the key the service uses now: an applier opens the
+   * new key beside the old, so it can go back to the old one until the new one is confirmed).
+   */
+  close(service: string, keep?: { keystore: string; key_id: string }): Promise<void>;
 }

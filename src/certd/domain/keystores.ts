@@ -181,4 +181,12 @@ export class Keystores {
   async list(store: string): Promise<string[]> {
     return (await this.call(Opcode.LIST_KEYS, { store })).key_ids;
   }
+
+  serviceKey(req: Bodies[Opcode.SERVICE_KEY]['req']) {
+    return this.call(Opcode.SERVICE_KEY, req);
+  }
+
+  async releaseServiceKeys(req: Bodies[Opcode.SERVICE_KEY_RELEASE]['req']): Promise<void> {
+    await this.call(Opcode.SERVICE_KEY_RELEASE, req);
+  }
 }

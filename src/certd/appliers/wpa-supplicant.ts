@@ -1,0 +1,107 @@
+// The dot1x applier: the device's wired 802.1X supplicant (wpa_supplicant, run by its own
+// unit on `config_file`) uses the bound certificate and key. It checks the files first
+// (in engine mode a bad file shows only as "PIN needed" ~60 s later), writes them and the
+// config atomically, has the supplicant re-read it with `wpa_cli reconfigure` (never
+// `reauthenticate`: that keeps the old key and certificate in memory), and waits for the
+// port to be authorized. On failure the previous config is put back and re-read before it
+// throws; the domain (domain/bindings.ts) then applies the binding on record again.
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-file';
+import { createLogger } from '../../common/log';
+import type { Applier, BindingMaterial, ServiceKey, ServiceKeys } from './port';
+import { baseConfig, supplicantConfig, type SupplicantFiles } from './supplicant-config';
+import { WpaCli } from './wpa-cli';
+
+export interface Dot1xConfig {
+  /** wpa_cli's path. */
+  wpa_cli: string;
+  /** The wired interface the supplicant runs on. */
+  interface: string;
+  /** The supplicant's control socket folder (its own, nothing else in it). */
+  ctrl_dir: string;
+  /** The config file the supplicant's unit starts it with; certificate files go beside it in `<config_file>.d/`. */
+  config_file: string;
+  /** How long an authentication may take before the apply fails. */
+  timeout_ms: number;
+  /** EAPOL::startPeriod in seconds: how soon the supplicant retries after a failure (default 30). */
+  start_period_s: number;
+}
+
+const SERVICE = 'dot1x';
+const PEM = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g;
+const log = createLogger('dot1x');
+
+export class WpaSupplicantApplier implements Applier {
+  private readonly cli: WpaCli;
+  private readonly filesDir: string;
+
+  constructor(private readonly config: Dot1xConfig, private readonly keys: ServiceKeys) {
+    this.cli = new WpaCli(config.wpa_cli, config.ctrl_dir, config.interface);
+    this.filesDir = `${config.config_file}.d`;
+    mkdirSync(this.filesDir, { recursive: true, mode: 0o700 });
+  }
+
+  async apply(m: BindingMaterial): Promise<void> {
+    const previous = existsSync(this.config.config_file) ? readFileSync(this.config.config_file) : undefined;
+    const text = m.certificate && m.key ? await this.configFor(m, m.key) : supplicantConfig(this.config.ctrl_dir, '');
+    writeFileAtomic(this.config.config_file, Buffer.from(text));
+    try {
+      await this.cli.run('set', 'EAPOL::startPeriod', String(this.config.start_period_s));
+      await this.cli.run('reconfigure');
+      if (m.certificate) await this.cli.waitAuthenticated(this.config.timeout_ms);
+    } catch (e) {
+      log.warn('the supplicant did not take the dot1x binding; its previous config is back', { error: (e as Error).message });
+      writeFileAtomic(this.config.config_file, previous ?? Buffer.from(baseConfig(this.config.ctrl_dir).join('\n') + '\n'));
+      await this.cli.run('reconfigure').catch(() => undefined);
+      throw e;
+    }
+    // The previous key's file goes only now: until here the previous config could come back.
+    await this.keys.close(SERVICE, m.certificate ? m.key : undefined);
+    this.prune(text);
+  }
+
+  /** Checks the binding's files, writes them (named by content: the previous config's stay), and the config text. */
+  private async configFor(m: BindingMaterial, ref: { keystore: string; key_id: string }): Promise<string> {
+    const chain = pems(m.certificate!, 'certificate');
+    const cas = m.ca.flatMap((c) => pems(c, 'CA certificate'));
+    const key = await this.keys.open(SERVICE, ref);
+    checkKey(key);
+    const files: SupplicantFiles = { clientCert: this.write('client', chain.join('')), key, ...(cas.length ? { caCert: this.write('ca', cas.join('')) } : {}) };
+    if (key.kind === 'pkcs11') files.pin = readFileSync(key.pin_file, 'utf8').replace(/\r?\n$/, '');
+    // No identity set: the certificate's CN, as supplicants do.
+    const identity = typeof m.settings.identity === 'string' ? m.settings.identity : /^CN=(.*)$/m.exec(new X509Certificate(chain[0]!).subject)?.[1] ?? 'anonymous';
+    return supplicantConfig(this.config.ctrl_dir, identity, files);
+  }
+
+  private write(kind: string, pem: string): string {
+    const path = join(this.filesDir, `${kind}-${createHash('sha256').update(pem).digest('hex').slice(0, 16)}.pem`);
+    if (!existsSync(path)) writeFileAtomic(path, Buffer.from(pem), 0o644);
+    return path;
+  }
+
+  /** Removes the certificate files the config in force no longer names. */
+  private prune(config: string): void {
+    for (const f of readdirSync(this.filesDir)) if (f.endsWith('.pem') && !config.includes(join(this.filesDir, f))) rmSync(join(this.filesDir, f), { force: true });
+  }
+}
+
+/** Every certificate of `pem`, each parsed: a file the supplicant would choke on is refused here. */
+function pems(pem: string, what: string): string[] {
+  const all = pem.match(PEM) ?? [];
+  if (!all.length) throw new Error(`no ${what} in the binding`);
+  for (const p of all) new X509Certificate(p);
+  return all.map((p) => (p.endsWith('\n') ? p : `${p}\n`));
+}
+
+function checkKey(key: ServiceKey): void {
+  const file = (p: string, what: string) => {
+    if (!existsSync(p) || !statSync(p).isFile()) throw new Error(`the ${what} is not there`);
+  };
+  if (key.kind === 'file') file(key.path, 'key file');
+  else {
+    file(key.module, 'PKCS#11 module');
+    file(key.pin_file, 'PIN file');
+  }
+}

@@ -1,0 +1,106 @@
+// 802.1X end to end: the real daemons (certd with its `dot1x` config, keystored writing the
+// key for the supplicant) drive wpa_supplicant in the device namespace of a wired network
+// whose switch is hostapd (dot1x-net.ts). Through /certd/v1/bindings:
+// - an entry whose key certd made (CSR signed by the network's CA) bound to dot1x: the API
+//   answers once the port is authorized, and hostapd authorized that identity;
+// - an entry of a CA the network does not trust: the API answers APPLY_FAILED (502), the
+//   previous binding is on record and authenticates again;
+// for a SOFTWARE0 key, a TPM0 (swtpm) key and an SE0 (SoftHSM2) key.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WpaCli } from '../../src/certd/appliers/wpa-cli';
+import { startSimulators, type Simulators } from '../sim';
+import { enrolledEntry, makeDot1xNet, type Dot1xNet } from './dot1x-net';
+import { API, startService, type Service } from './service';
+
+const t = suite('802.1X bindings on a wired network');
+let net: Dot1xNet;
+let sim: Simulators;
+let svc: Service;
+let cli: WpaCli;
+let configFile: string;
+
+const B = '/certd/v1/bindings';
+
+t.before(async () => {
+  sim = startSimulators();
+  net = await makeDot1xNet();
+  const ctrl = join(net.dir, 'supplicant-ctrl');
+  configFile = join(net.dir, 'wpa_supplicant.conf');
+  writeFileSync(configFile, `ctrl_interface=${ctrl}\nap_scan=0\n`);
+  // The supplicant loads the token modules itself (engine mode): it needs the tokens' environment.
+  await net.startSupplicant(configFile, sim.env);
+  cli = new WpaCli('wpa_cli', ctrl, net.iface);
+  svc = await startService({
+    stores: sim.stores, env: sim.env,
+    certd: { dot1x: { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: ctrl, config_file: configFile, timeout_ms: 25_000 } },
+  });
+  const admin = svc.as('admin');
+  for (const [alias, pem] of [['network ca', net.serverCaPem], ['other ca', net.untrusted.certPem]]) {
+    const r = await admin.post(`${API}/ca_certificates`, { alias, certificate: pem });
+    assert.is(r.status, 201, r.text);
+  }
+});
+t.after(async () => {
+  await svc?.stop();
+  await net?.stop();
+  sim?.stop();
+});
+
+const bind = (alias: string) =>
+  svc.as('admin').call('PUT', `${B}/dot1x`, { data: { certificate: alias, ca: ['network ca'], settings: { identity: alias, eap_method: 'EAP-TLS' } } });
+
+/** Both ends agree, within `within` ms: the supplicant's port is authorized, hostapd authorized `identity`. */
+async function authenticatedAs(identity: string, within: number): Promise<void> {
+  const deadline = Date.now() + within;
+  for (;;) {
+    const s = await cli.status();
+    const sta = net.hostapdCli('all_sta');
+    if (s.pae === 'AUTHENTICATED' && s.port === 'Authorized' && sta.includes(`dot1xAuthSessionUserName=${identity}\n`) && /dot1xAuthAuthControlledPortStatus=1/.test(sta)) return;
+    assert.ok(Date.now() < deadline, `authenticated as ${identity} (supplicant PAE ${s.pae}; hostapd: ${/dot1xAuthSessionUserName=.*/.exec(sta)?.[0] ?? 'no session'})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const keysIn = (store: string) => {
+  t(`${store}: a certificate of the network's CA authenticates once the API answers`, async () => {
+    const alias = `cam-${store.toLowerCase()}`;
+    await enrolledEntry(svc.as('admin'), alias, store, (csr) => net.ca.sign(csr));
+    const started = Date.now();
+    const r = await bind(alias);
+    assert.is(r.status, 200, r.text);
+    console.log(`  802.1X ${store}: binding change -> answered, authenticated, in ${Date.now() - started} ms`);
+    assert.equal(await cli.status(), { pae: 'AUTHENTICATED', port: 'Authorized', eap: 'SUCCESS' });
+    await authenticatedAs(alias, 1_000);
+    assert.is((await svc.as('viewer').get(`${B}/dot1x`)).json.data.certificate.alias, alias);
+    if (store !== 'SOFTWARE0') assert.match(readFileSync(configFile, 'utf8'), /key_id="pkcs11:/);
+  });
+
+  t(`${store}: a certificate of a CA the network does not trust: APPLY_FAILED, the previous binding is back and authenticates`, async () => {
+    const previous = `cam-${store.toLowerCase()}`;
+    const alias = `${previous}-untrusted`;
+    await enrolledEntry(svc.as('admin'), alias, store, (csr) => net.untrusted.sign(csr));
+    const started = Date.now();
+    const r = await bind(alias);
+    assert.is(r.status, 502, r.text);
+    assert.is(r.json.error.code, 24, r.text);
+    assert.is((await svc.as('viewer').get(`${B}/dot1x`)).json.data.certificate.alias, previous, 'the previous binding is on record');
+    await authenticatedAs(previous, 90_000);
+    console.log(`  802.1X ${store}: refused binding -> previous one authenticated again ${Date.now() - started} ms after the request`);
+  });
+};
+
+keysIn('SOFTWARE0');
+keysIn('TPM0');
+// OpenSSL's pkcs11 engine loads one module per process: the supplicant's unit restarts it
+// to change token module (measured: SE0 -> TPM0 in one process never authenticates).
+t('back to SOFTWARE0, the supplicant restarted: it authenticates with the binding on record', async () => {
+  assert.is((await bind('cam-software0')).status, 200);
+  await net.startSupplicant(configFile, sim.env);
+  await authenticatedAs('cam-software0', 30_000);
+});
+keysIn('SE0');
+
+t.run();

@@ -1,0 +1,127 @@
+// service_key / service_key_release against the real daemon: a SOFTWARE0 key written for a
+// device service (mode, owner, folder, PEM PKCS#8 that openssl reads back to the store's
+// public key), wiped on release; a SoftHSM2 (SE0) key answered as a PKCS#11 URI that
+// OpenSSL's pkcs11 engine (the one nginx uses) opens, with nothing written.
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Opcode } from '../../ipc/protocol';
+import { keyId, status } from './conformance';
+import { startDaemon, type Daemon } from './daemon';
+
+const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so';
+const ENGINE = '/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so';
+const WWW = { uid: 33, gid: 33 };
+
+const t = suite('keystored service_key');
+let d: Daemon;
+let keyDir: string;
+let tokenEnv: Record<string, string>;
+let pinFile: string;
+
+t.before(async () => {
+  execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'openssl', 'softhsm2', 'libengine-pkcs11-openssl']);
+  const dir = mkdtempSync(join(tmpdir(), 'keystored-'));
+  mkdirSync(join(dir, 'tokens'));
+  writeFileSync(join(dir, 'softhsm2.conf'), `directories.tokendir = ${dir}/tokens\nobjectstore.backend = file\n`);
+  tokenEnv = { SOFTHSM2_CONF: join(dir, 'softhsm2.conf') };
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'SE 0', '--pin', '4711', '--so-pin', '8888'], { env: { ...process.env, ...tokenEnv }, stdio: 'ignore' });
+  pinFile = join(dir, 'se0.pin');
+  // No newline: libp11's pin-source=file: takes every byte of the file as the PIN.
+  writeFileSync(pinFile, '4711', { mode: 0o600 });
+  keyDir = join(dir, 'service-keys');
+  d = await startDaemon({
+    service_key_dir: keyDir,
+    stores: [
+      { kind: 'software', id: 'SOFTWARE0' },
+      { kind: 'pkcs11', id: 'SE0', security_level: 'STRONG', key_types: ['EC-P256', 'RSA-2048'], module: SOFTHSM, token_label: 'SE 0', pin_file: pinFile },
+    ],
+  }, tokenEnv, dir);
+});
+t.after(async () => {
+  await d.stop();
+});
+
+/** The SPKI (DER) openssl reads from a key file. */
+const publicOf = (path: string): Buffer => execFileSync('openssl', ['pkey', '-in', path, '-pubout', '-outform', 'DER']);
+
+t('a SOFTWARE0 key for a service: PEM PKCS#8, 0600, owned by its user, in a 0711 folder; openssl finds the same public key', async () => {
+  for (const keyType of ['EC-P256', 'RSA-2048'] as const) {
+    const id = keyId();
+    const { spki } = await d.client().call(Opcode.GENERATE_KEY, { store: 'SOFTWARE0', key_id: id, key_type: keyType });
+    const answer = await d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SOFTWARE0', key_id: id, ...WWW });
+    assert.is(answer.kind, 'file');
+    const path = (answer as { path: string }).path;
+    assert.is(join(path, '..'), keyDir);
+    const st = statSync(path);
+    assert.is(st.mode & 0o777, 0o600);
+    assert.is(st.uid, WWW.uid);
+    assert.is(st.gid, WWW.gid);
+    assert.is(statSync(keyDir).mode & 0o777, 0o711);
+    assert.match(readFileSync(path, 'utf8'), /^-----BEGIN PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END PRIVATE KEY-----\n$/);
+    assert.equal(publicOf(path), Buffer.from(spki), keyType);
+    await d.client().call(Opcode.SERVICE_KEY_RELEASE, { service: 'https' });
+  }
+  assert.equal(readdirSync(keyDir), []);
+  const logs = d.logs();
+  assert.ok(logs.includes('service key file written'));
+  assert.not.ok(logs.includes('PRIVATE KEY'), 'no key text in the logs');
+});
+
+t('release wipes the bytes (zeros seen through a descriptor held open) and keeps the key named by keep', async () => {
+  const [a, b] = [keyId(), keyId()];
+  for (const id of [a, b]) await d.client().call(Opcode.GENERATE_KEY, { store: 'SOFTWARE0', key_id: id, key_type: 'EC-P256' });
+  const pa = (await d.client().call(Opcode.SERVICE_KEY, { service: 'dot1x', store: 'SOFTWARE0', key_id: a }) as { path: string }).path;
+  const pb = (await d.client().call(Opcode.SERVICE_KEY, { service: 'dot1x', store: 'SOFTWARE0', key_id: b }) as { path: string }).path;
+  assert.is.not(pa, pb, 'the previous key stays beside the new one');
+  assert.is(statSync(pa).uid, process.getuid!(), 'no owner given: keystored keeps it');
+  const size = statSync(pa).size;
+  const fd = openSync(pa, 'r');
+  try {
+    await d.client().call(Opcode.SERVICE_KEY_RELEASE, { service: 'dot1x', keep: { store: 'SOFTWARE0', key_id: b } });
+    assert.not.ok(existsSync(pa));
+    const seen = Buffer.alloc(size);
+    readSync(fd, seen, 0, size, 0);
+    assert.equal(seen, Buffer.alloc(size), 'the unlinked file holds zeros');
+  } finally {
+    closeSync(fd);
+  }
+  assert.ok(existsSync(pb), 'the kept key is still there');
+  await d.client().call(Opcode.SERVICE_KEY_RELEASE, { service: 'dot1x' });
+  assert.not.ok(existsSync(pb));
+  // Releasing a service with no files is fine (a binding that never had one).
+  await d.client().call(Opcode.SERVICE_KEY_RELEASE, { service: 'dot1x' });
+});
+
+t('a token key is answered as module + PKCS#11 URI + PIN file, nothing written; the engine nginx uses opens it', async () => {
+  const id = keyId();
+  const { spki } = await d.client().call(Opcode.GENERATE_KEY, { store: 'SE0', key_id: id, key_type: 'EC-P256' });
+  const before = existsSync(keyDir) ? readdirSync(keyDir) : [];
+  const answer = await d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SE0', key_id: id, ...WWW });
+  assert.equal(answer, { kind: 'pkcs11', module: SOFTHSM, uri: `pkcs11:token=SE%200;object=${id};type=private`, pin_file: pinFile });
+  assert.equal(existsSync(keyDir) ? readdirSync(keyDir) : [], before);
+  const conf = join(d.dir, 'openssl.cnf');
+  writeFileSync(conf, [
+    'openssl_conf = init', '[init]', 'engines = engines', '[engines]', 'pkcs11 = pkcs11', '[pkcs11]',
+    'engine_id = pkcs11', `dynamic_path = ${ENGINE}`, `MODULE_PATH = ${SOFTHSM}`, 'init = 1', '',
+  ].join('\n'));
+  const uri = `${(answer as { uri: string }).uri};pin-source=file:${pinFile}`;
+  const pub = execFileSync('openssl', ['pkey', '-engine', 'pkcs11', '-inform', 'ENGINE', '-in', uri, '-pubout', '-outform', 'DER'], {
+    env: { ...process.env, ...tokenEnv, OPENSSL_CONF: conf }, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  assert.equal(pub, Buffer.from(spki));
+});
+
+t('refusals: unknown key, unknown store, a bad service name; nothing written', async () => {
+  const before = existsSync(keyDir) ? readdirSync(keyDir) : [];
+  assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SOFTWARE0', key_id: 'nope' })), 'UNKNOWN_KEY');
+  assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SE0', key_id: 'nope' })), 'UNKNOWN_KEY');
+  assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'NOPE0', key_id: 'nope' })), 'UNKNOWN_STORE');
+  assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: '../etc', store: 'SOFTWARE0', key_id: 'x' })), 'BAD_REQUEST');
+  assert.equal(existsSync(keyDir) ? readdirSync(keyDir) : [], before);
+});
+
+t.run();
