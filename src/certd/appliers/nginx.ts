@@ -12,6 +12,7 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../common/atomic-file';
+import { gidOf, uidsOf } from '../../common/system-accounts';
 import { siteConfig, tlsInclude, type NginxSite } from './nginx-config';
 import type { Applier, BindingMaterial, ServiceKeys } from './port';
 
@@ -155,6 +156,17 @@ export class NginxApplier implements Applier {
       if (!keep.includes(path)) rmSync(path, { force: true });
     }
   }
+}
+
+/**
+ * The applier certd's config asks for: nginx proxying to certd's listener. As root the
+ * workers run as `user` and the key file is theirs; otherwise nginx runs as certd's user.
+ */
+export function nginxApplier(https: { nginx: string; prefix: string; host: string; port: number; user: string }, upstream: { host: string; port: number }, keys: ServiceKeys): NginxApplier {
+  const root = process.getuid?.() === 0;
+  const owner = root ? { uid: uidsOf([https.user])[0]!, gid: gidOf(https.user) } : undefined;
+  const host = upstream.host === '0.0.0.0' ? '127.0.0.1' : upstream.host === '::' ? '::1' : upstream.host;
+  return new NginxApplier({ ...https, ...(root ? { user: https.user, owner } : { user: undefined }), upstream: { host, port: upstream.port } }, keys);
 }
 
 /** SHA-256 (hex) of the leaf a TLS server at host:port presents; null if no handshake. */
