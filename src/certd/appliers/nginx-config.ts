@@ -1,8 +1,6 @@
 // The text of nginx's files: the site (nginx.conf: TLS on the HTTPS port, certd's API paths
 // proxied to certd on loopback, marked as TLS for its Basic rule) and the TLS include the
 // https applier rewrites (certificate chain, key, protocols, ciphers, client certificates).
-import type { ServiceKey } from './port';
-
 export interface NginxSite {
   prefix: string;
   /** Where nginx listens for HTTPS. */
@@ -53,7 +51,8 @@ http {
 
 export interface TlsFiles {
   chain: string;
-  key: ServiceKey;
+  /** The key file keystored wrote for nginx. */
+  key: string;
   /** CA certificates for client certificates; only with client_certificate optional/required. */
   ca?: string;
   settings: Record<string, unknown>;
@@ -61,17 +60,16 @@ export interface TlsFiles {
 
 // Quoted, and refused when a path could end the quote or be read as an nginx variable ($).
 const quoted = (v: string) => {
-  if (/["\\$\n;{}]/.test(v.replace(/^engine:pkcs11:/, ''))) throw new Error(`nginx cannot be given the path ${JSON.stringify(v)}`);
+  if (/["\\$\n;{}]/.test(v)) throw new Error(`nginx cannot be given the path ${JSON.stringify(v)}`);
   return `"${v}"`;
 };
 
 export function tlsInclude(f: TlsFiles): string {
-  const key = f.key.kind === 'file' ? f.key.path : `engine:pkcs11:${f.key.uri};pin-source=file:${f.key.pin_file}`;
   const mode = (f.settings.client_certificate as string | undefined) ?? 'off';
   const lines = [
     '# Written by certd\'s https applier; the previous one comes back if nginx does not take this.',
     `ssl_certificate ${quoted(f.chain)};`,
-    `ssl_certificate_key ${quoted(key)};`,
+    `ssl_certificate_key ${quoted(f.key)};`,
     `ssl_protocols ${(f.settings.protocols as string | undefined) ?? 'TLSv1.2 TLSv1.3'};`,
   ];
   if (typeof f.settings.ciphers === 'string') lines.push(`ssl_ciphers ${f.settings.ciphers};`);

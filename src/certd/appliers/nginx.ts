@@ -50,12 +50,14 @@ export class NginxApplier implements Applier {
     if (!leaf || !m.key) throw new Error('nginx cannot serve HTTPS without a certificate and its key');
     const want = sha256(derOf(leaf));
     const key = await this.keys.open(SERVICE, m.key, this.o.owner);
+    // Token keys need nginx's pkcs11 engine behind p11-kit server (DESIGN.md): not built yet.
+    if (key.kind !== 'file') throw new Error(`nginx here serves keys of SOFTWARE stores only; ${m.key.keystore} is a token`);
     const chain = this.writeAside('chain', m.certificate!);
     const ca = m.ca.length > 0 ? this.writeAside('ca', m.ca.join('')) : undefined;
     const includePath = join(this.conf, 'tls.conf');
     const previous = existsSync(includePath) ? readFileSync(includePath) : undefined;
     writeFileAtomic(join(this.conf, 'nginx.conf'), Buffer.from(siteConfig(this.o)), 0o644);
-    writeFileAtomic(includePath, Buffer.from(tlsInclude({ chain, key, ca, settings: m.settings })), 0o644);
+    writeFileAtomic(includePath, Buffer.from(tlsInclude({ chain, key: key.path, ca, settings: m.settings })), 0o644);
     try {
       await this.check();
       await this.signalOrStart();
