@@ -101,6 +101,10 @@ async function main(): Promise<void> {
   const bindings = new Bindings(new BindingStore(config.data_dir), certs, (name) => (name === 'dot1x' && dot1x) || (name === 'https' && https) || recorder, audit, config.device_names);
   certs.attach(bindings);
   // Before the batches: one that a crash left committed may still have users' records to write.
+  // nginx may not run yet (boot, or https newly configured): it gets the binding on record.
+  const served = https && https.masterPid() === undefined ? bindings.recorded().find((b) => b.name === 'https')?.certificate : undefined;
+  if (served) await bindings.reapply(served).catch((e: Error) => log.error('https binding not served by nginx', { error: e.message }));
+
   const first = UserStore.firstRun(config.users_file, config.realm);
   const users = UserStore.load(config.users_file);
   const batches = new Batches(store, journal, keystores, certs, bindings, audit, users, (e) => {
