@@ -3,7 +3,7 @@
 // The consumer "refuses" for real: the key keystored hands nginx is another key than the
 // certificate's, so `nginx -t` fails on the mismatch and the previous certificate stays.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -106,7 +106,8 @@ e2e.before(async () => {
 });
 e2e.after(async () => {
   await svc?.stop();
-  const pid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8'));
+  const pidFile = join(prefix, 'nginx.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
   if (pid > 1) process.kill(pid, 'SIGTERM');
 });
 
@@ -140,6 +141,16 @@ e2e('a change nginx refuses (client certificates required with no CA: nginx -t f
   assert.equal((await overTls('GET', '/certd/v1/bindings/https')).json.data, before);
   assert.ok(readFileSync(join(prefix, 'conf', 'tls.conf'), 'utf8').includes('ssl_certificate'), 'the include is back');
   assert.not.ok(readFileSync(join(prefix, 'conf', 'tls.conf'), 'utf8').includes('ssl_verify_client'));
+});
+
+e2e('nginx stopped and certd restarted: certd starts nginx with the binding on record', async () => {
+  const pid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8'));
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 200 && (await servedLeaf('127.0.0.1', httpsPort)) !== null; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.is(await servedLeaf('127.0.0.1', httpsPort), null, 'nginx is down');
+  await svc.killCertd();
+  await svc.start();
+  assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('web-a'));
 });
 
 const timings: number[] = [];
