@@ -101,10 +101,6 @@ async function main(): Promise<void> {
   const bindings = new Bindings(new BindingStore(config.data_dir), certs, (name) => (name === 'dot1x' && dot1x) || (name === 'https' && https) || recorder, audit, config.device_names);
   certs.attach(bindings);
   // Before the batches: one that a crash left committed may still have users' records to write.
-  // nginx may not run yet (boot, or https newly configured): it gets the binding on record.
-  const served = https && https.masterPid() === undefined ? bindings.recorded().find((b) => b.name === 'https')?.certificate : undefined;
-  if (served) await bindings.reapply(served).catch((e: Error) => log.error('https binding not served by nginx', { error: e.message }));
-
   const first = UserStore.firstRun(config.users_file, config.realm);
   const users = UserStore.load(config.users_file);
   const batches = new Batches(store, journal, keystores, certs, bindings, audit, users, (e) => {
@@ -136,6 +132,9 @@ async function main(): Promise<void> {
   await ensureDefaultCertificate(config.default_certificate, config.device_names, certs, bindings, new Marker(join(config.data_dir, 'default-certificate.json')))
     .then((outcome) => log.info('default certificate', { alias: config.default_certificate.alias, outcome }))
     .catch((e: Error) => log.error('default certificate not made', { alias: config.default_certificate.alias, error: e.message }));
+  // nginx may not run yet (boot, or https newly configured): it gets the binding on record.
+  const served = https && https.masterPid() === undefined ? bindings.recorded().find((b) => b.name === 'https')?.certificate : undefined;
+  if (served) await bindings.reapply(served).catch((e: Error) => log.error('https binding not served by nginx', { error: e.message }));
 
   const t = config.auth.throttle;
   const throttle = new Throttle({
