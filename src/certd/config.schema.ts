@@ -15,6 +15,16 @@ export const CERTD_CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false, required: ['cert_file', 'key_file'],
       properties: { cert_file: { type: 'string', minLength: 1 }, key_file: { type: 'string', minLength: 1 } },
     },
+    https: {
+      type: 'object', additionalProperties: false, required: ['prefix', 'port'],
+      properties: {
+        nginx: { type: 'string', minLength: 1 },
+        prefix: { type: 'string', minLength: 1 },
+        host: { type: 'string', minLength: 1, maxLength: 45 },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        user: { type: 'string', minLength: 1, maxLength: 64 },
+      },
+    },
     users_file: { type: 'string', minLength: 1 },
     realm: { type: 'string', minLength: 1, maxLength: 128 },
     auth: {

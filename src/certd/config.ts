@@ -16,6 +16,12 @@ export interface CertdConfig {
   listen: { host: string; port: number };
   /** Serve HTTPS with this certificate chain and key (PEM files). */
   tls?: { cert_file: string; key_file: string };
+  /**
+   * nginx fronts certd with the https binding (appliers/nginx.ts): its binary, its prefix
+   * folder (config, TLS files, pid, logs), where it listens, its workers' user (as root).
+   * Absent: the https binding is only recorded.
+   */
+  https?: { nginx: string; prefix: string; host: string; port: number; user: string };
   users_file: string;
   realm: string;
   auth: {
@@ -83,9 +89,10 @@ export interface HttpLimits {
   max_pipelined_requests: number;
 }
 
-type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit' | 'metrics' | 'dot1x'> & HttpLimits> & {
+type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit' | 'metrics' | 'dot1x' | 'https'> & HttpLimits> & {
   metrics?: { anonymous?: boolean };
   dot1x?: Partial<Dot1xConfig> & Pick<Dot1xConfig, 'interface'>;
+  https?: Partial<NonNullable<CertdConfig['https']>> & { prefix: string; port: number };
   audit?: { max_bytes?: number; keep?: number; syslog?: Partial<SyslogTarget> & Pick<SyslogTarget, 'host' | 'port'> };
 };
 
@@ -104,6 +111,8 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
       throw new Error(`config ${path}: ${(e as Error).message}`);
     }
     if (!validate(raw)) throw new Error(`config ${path}: ${validate.errors?.[0]?.instancePath || '/'} ${validate.errors?.[0]?.message ?? 'invalid'}`);
+    // nginx proxies to the configured port: it is written in its config before certd listens.
+    if (raw.https && !raw.listen?.port) throw new Error(`config ${path}: /https needs a fixed /listen/port (nginx proxies to it)`);
     if (raw.audit?.syslog && !isIP(raw.audit.syslog.host)) throw new Error(`config ${path}: /audit/syslog/host must be an IP address`);
     base = resolve(path, '..');
   }
@@ -114,6 +123,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     keystored_socket_dir: raw.keystored_socket_dir ? abs(raw.keystored_socket_dir) : join(dataRoot, 'run'),
     listen: { host: raw.listen?.host ?? '127.0.0.1', port: raw.listen?.port ?? Number(process.env.CERTD_PORT ?? 8080) },
     ...(raw.tls ? { tls: { cert_file: abs(raw.tls.cert_file), key_file: abs(raw.tls.key_file) } } : {}),
+    ...(raw.https ? { https: { nginx: '/usr/sbin/nginx', host: '0.0.0.0', user: 'www-data', ...raw.https, prefix: abs(raw.https.prefix) } } : {}),
     users_file: raw.users_file ? abs(raw.users_file) : join(dataDir, 'users.json'),
     realm: raw.realm ?? 'certd',
     auth: {

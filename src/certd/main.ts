@@ -35,6 +35,7 @@ import { clientAddress, Throttle } from './auth/throttle';
 import { tlsByProxy } from './http/forwarded-tls';
 import { UserStore } from './auth/users';
 import { loadCertdConfig } from './config';
+import { nginxApplier } from './appliers/nginx';
 import { RecordOnlyApplier } from './appliers/record-only';
 import { KeystoredServiceKeys } from './appliers/service-keys';
 import { WpaSupplicantApplier } from './appliers/wpa-supplicant';
@@ -96,7 +97,8 @@ async function main(): Promise<void> {
   // Until a service has a live applier, what it would use is recorded under applied/.
   const recorder = new RecordOnlyApplier(join(config.data_dir, 'applied'));
   const dot1x = config.dot1x && new WpaSupplicantApplier(config.dot1x, new KeystoredServiceKeys(keystores));
-  const bindings = new Bindings(new BindingStore(config.data_dir), certs, (name) => (name === 'dot1x' && dot1x) || recorder, audit, config.device_names);
+  const https = config.https && nginxApplier(config.https, config.listen, new KeystoredServiceKeys(keystores));
+  const bindings = new Bindings(new BindingStore(config.data_dir), certs, (name) => (name === 'dot1x' && dot1x) || (name === 'https' && https) || recorder, audit, config.device_names);
   certs.attach(bindings);
   // Before the batches: one that a crash left committed may still have users' records to write.
   const first = UserStore.firstRun(config.users_file, config.realm);
@@ -130,6 +132,9 @@ async function main(): Promise<void> {
   await ensureDefaultCertificate(config.default_certificate, config.device_names, certs, bindings, new Marker(join(config.data_dir, 'default-certificate.json')))
     .then((outcome) => log.info('default certificate', { alias: config.default_certificate.alias, outcome }))
     .catch((e: Error) => log.error('default certificate not made', { alias: config.default_certificate.alias, error: e.message }));
+  // nginx may not run yet (boot, or https newly configured): it gets the binding on record.
+  const served = https && https.masterPid() === undefined ? bindings.recorded().find((b) => b.name === 'https')?.certificate : undefined;
+  if (served) await bindings.reapply(served).catch((e: Error) => log.error('https binding not served by nginx', { error: e.message }));
 
   const t = config.auth.throttle;
   const throttle = new Throttle({

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadValidators } from '../common/validators';
-import { gidOf, uidsOf } from './system-accounts';
+import { gidOf, uidsOf } from '../common/system-accounts';
 import type { KeyType, SecurityLevel } from '../../ipc/protocol';
 
 export interface SoftwareStoreEntry {

@@ -3,7 +3,7 @@
 // in the clear never reaches flash. One file per service and key, so a service's previous
 // key stays readable until its new one is confirmed (an applier that fails goes back to it);
 // release overwrites with zeros, then unlinks.
-import { chmodSync, closeSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { wipe } from '../../wasm/keys';
 import { fsyncDir, unlinkDurable } from '../common/atomic-file';
@@ -14,13 +14,22 @@ const SUFFIX = '.pem';
 export class ServiceKeyFiles {
   constructor(private readonly dir: string) {}
 
-  /** Writes the key for `service` and returns its path; `privateDer` is wiped here. */
+  /**
+   * Writes the key for `service` and returns its path; `privateDer` is wiped here. A file for
+   * the same key is left as it is (same bytes; the service may be reading it right now) and
+   * only given to `owner`.
+   */
   write(service: string, store: string, keyId: string, privateDer: Uint8Array, spki: Uint8Array, owner?: { uid: number; gid: number }): string {
     let pem: Uint8Array | undefined;
     try {
-      pem = pkcs8Pem(privateDer, spki);
       this.ensureDir();
       const path = join(this.dir, fileName(service, store, keyId));
+      if (existsSync(path)) {
+        if (owner) chownSync(path, owner.uid, owner.gid);
+        chmodSync(path, 0o600);
+        return path;
+      }
+      pem = pkcs8Pem(privateDer, spki);
       const tmp = join(this.dir, `.${fileName(service, store, keyId)}.${process.pid}.tmp`);
       const fd = openSync(tmp, 'wx', 0o600);
       try {
@@ -31,12 +40,8 @@ export class ServiceKeyFiles {
         closeSync(fd);
         unlinkSync(tmp);
         throw e;
-      } finally {
-        wipe(pem);
       }
       closeSync(fd);
-      // The same key written again: the old inode held the same bytes; zero it anyway.
-      this.zero(path);
       renameSync(tmp, path);
       fsyncDir(this.dir);
       return path;

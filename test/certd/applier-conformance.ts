@@ -44,10 +44,11 @@ export interface ApplierUnderTest {
 }
 
 /**
- * `binding`: the binding the applier serves (https, dot1x). `make(dir)` makes the applier
- * and its consumer over `dir`; it is called again over the same folder after a "restart".
+ * `binding`: the binding the applier serves (https, dot1x). `make(dir, keystores)` makes the
+ * applier and its consumer over `dir` (keystores: certd's side of the suite's keystored); it
+ * is called again over the same folder after a "restart".
  */
-export function applierConformance(name: string, binding: string, make: (dir: string) => Promise<ApplierUnderTest> | ApplierUnderTest): void {
+export function applierConformance(name: string, binding: string, make: (dir: string, keystores: Keystores) => Promise<ApplierUnderTest> | ApplierUnderTest): void {
   const t = suite(`applier conformance: ${name}`);
   let svc: Service;
   let client: KeystoreClient;
@@ -105,7 +106,7 @@ export function applierConformance(name: string, binding: string, make: (dir: st
     const core = await Core.load();
     crypto = { keys: new Keys(core), x509: new X509(core), writer: new X509Writer(core), pkcs12: new Pkcs12(workers) };
     dir = mkdtempSync(join(tmpdir(), 'certd-conformance-'));
-    real = await make(join(dir, 'applier'));
+    real = await make(join(dir, 'applier'), new Keystores(client));
     s = spy(real);
     d = domain(s.applier);
     await d.certs.reconcile();
@@ -157,7 +158,7 @@ export function applierConformance(name: string, binding: string, make: (dir: st
     }
     assert.is(await real.inUse(binding), sha('one'), 'the applier never ran');
     // The next start: a fresh domain and applier over the same folders.
-    real = await make(join(dir, 'applier'));
+    real = await make(join(dir, 'applier'), new Keystores(client));
     s = spy(real);
     d = domain(s.applier);
     await d.certs.reconcile();

@@ -1,0 +1,161 @@
+// The https applier against real nginx (Debian's, as root, in a temp prefix on a free port),
+// through the applier conformance suite: the leaf nginx serves is read by a TLS handshake.
+// The consumer "refuses" for real: the key keystored hands nginx is another key than the
+// certificate's, so `nginx -t` fails on the mismatch and the previous certificate stays.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NginxApplier, servedLeaf } from '../../src/certd/appliers/nginx';
+import { KeystoredServiceKeys } from '../../src/certd/appliers/service-keys';
+import type { ServiceKeys } from '../../src/certd/appliers/port';
+import { applierConformance } from './applier-conformance';
+import { API, PASSWORDS, startService, type Service } from './service';
+
+execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'nginx']);
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+const masters = new Set<NginxApplier>();
+process.on('exit', () => {
+  for (const a of masters) {
+    const pid = a.masterPid();
+    if (pid !== undefined) process.kill(pid, 'SIGTERM');
+  }
+});
+
+let port = 0;
+applierConformance('nginx', 'https', async (dir, keystores) => {
+  port ||= await freePort();
+  const real = new KeystoredServiceKeys(keystores);
+  // Broken: the key of the previous open is handed out again, whatever key is asked for.
+  let refusing = false;
+  let last: { keystore: string; key_id: string } | undefined;
+  const keys: ServiceKeys = {
+    open: (service, key, owner) => {
+      const k = refusing && last ? last : key;
+      last = key;
+      return real.open(service, k, owner);
+    },
+    close: (service, keep) => real.close(service, keep),
+  };
+  const applier = new NginxApplier({
+    nginx: '/usr/sbin/nginx', prefix: dir, host: '127.0.0.1', port, user: 'www-data', owner: { uid: 33, gid: 33 },
+    upstream: { host: '127.0.0.1', port: 9 },
+  }, keys);
+  masters.add(applier);
+  return {
+    applier,
+    inUse: () => servedLeaf('127.0.0.1', port),
+    breakConsumer: () => { refusing = true; },
+    repairConsumer: () => { refusing = false; },
+  };
+});
+
+// certd configured with `https`: nginx started by the default certificate's binding, the
+// API reached through it (Basic accepted: nginx marks the request as TLS), the binding
+// moved through certd/v1, and a change nginx refuses leaves the old certificate served.
+const e2e = suite('https through nginx, end to end');
+let svc: Service;
+let httpsPort = 0;
+let prefix = '';
+
+/** A request through nginx with Basic (certd refuses Basic on plain HTTP). */
+function overTls(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request({
+      host: '127.0.0.1', port: httpsPort, method, path, rejectUnauthorized: false,
+      headers: {
+        authorization: `Basic ${Buffer.from(`admin:${PASSWORDS.admin}`).toString('base64')}`,
+        ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}),
+      },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined });
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+const leafOf = async (alias: string): Promise<string> => {
+  const entries = (await overTls('GET', '/certd/v1/entries')).json.data as { alias: string; sha256: string }[];
+  return entries.find((x) => x.alias === alias)!.sha256.replace(/:/g, '').toLowerCase();
+};
+
+e2e.before(async () => {
+  const certdPort = await freePort();
+  httpsPort = await freePort();
+  prefix = mkdtempSync(join(tmpdir(), 'certd-nginx-'));
+  svc = await startService({ basic: true, basicOverHttp: false, certd: { listen: { host: '127.0.0.1', port: certdPort }, https: { prefix, host: '127.0.0.1', port: httpsPort }, default_certificate: { make: true } } });
+});
+e2e.after(async () => {
+  await svc?.stop();
+  const pidFile = join(prefix, 'nginx.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+  if (pid > 1) process.kill(pid, 'SIGTERM');
+});
+
+e2e('nginx serves the default certificate; the API answers through it with Basic (TLS marked by nginx)', async () => {
+  const r = await overTls('GET', `${API}/certificates`);
+  assert.is(r.status, 200, JSON.stringify(r.json));
+  assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('default'));
+  // The same Basic request on certd's plain listener is refused: nginx's header made the difference.
+  assert.is((await svc.as('admin', 'basic').get(`${API}/certificates`)).status, 401);
+});
+
+e2e('binding https to another entry: nginx serves it when the API answers; and back', async () => {
+  for (const alias of ['web-a', 'web-b']) {
+    assert.is((await overTls('POST', `${API}/create_certificate`, { data: { alias, subject: `CN=${alias}` } })).status, 200);
+  }
+  for (const alias of ['web-a', 'web-b', 'web-a']) {
+    const started = performance.now();
+    const r = await overTls('PUT', '/certd/v1/bindings/https', { data: { certificate: alias } });
+    const answered = performance.now();
+    assert.is(r.status, 200, JSON.stringify(r.json));
+    assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf(alias));
+    timings.push(Math.round(answered - started));
+  }
+});
+
+e2e('a change nginx refuses (client certificates required with no CA: nginx -t fails): error, old certificate served, binding unchanged', async () => {
+  const before = (await overTls('GET', '/certd/v1/bindings/https')).json.data;
+  const r = await overTls('PUT', '/certd/v1/bindings/https', { data: { certificate: 'web-b', settings: { client_certificate: 'required' } } });
+  assert.is(r.status, 502, JSON.stringify(r.json));
+  assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('web-a'));
+  assert.equal((await overTls('GET', '/certd/v1/bindings/https')).json.data, before);
+  assert.ok(readFileSync(join(prefix, 'conf', 'tls.conf'), 'utf8').includes('ssl_certificate'), 'the include is back');
+  assert.not.ok(readFileSync(join(prefix, 'conf', 'tls.conf'), 'utf8').includes('ssl_verify_client'));
+});
+
+e2e('nginx stopped and certd restarted: certd starts nginx with the binding on record', async () => {
+  const pid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8'));
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 200 && (await servedLeaf('127.0.0.1', httpsPort)) !== null; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.is(await servedLeaf('127.0.0.1', httpsPort), null, 'nginx is down');
+  await svc.killCertd();
+  await svc.start();
+  assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('web-a'));
+});
+
+const timings: number[] = [];
+e2e.after(() => {
+  console.log(`  PUT /certd/v1/bindings/https through nginx, answered with the new certificate served (ms): ${timings.join(', ')}`);
+});
+
+e2e.run();
