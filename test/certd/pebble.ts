@@ -1,6 +1,7 @@
 // Debian's pebble (an ACME test CA) for the ACME suites: its own TLS certificate made with
 // openssl in a temp folder (the package ships none), free ports, no validation sleeps, a
-// short certificate lifetime, http-01 checked on the port certd listens on.
+// short certificate lifetime, http-01 checked on the port certd listens on. It rejects
+// 15% of nonces, so every ACME run goes through the client's badNonce retry.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
@@ -70,7 +71,7 @@ export async function startPebble(opts: { httpPort: number; validitySeconds: num
   }));
   let out = '';
   const child: ChildProcess = spawn('pebble', ['-config', join(dir, 'config.json')], {
-    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '15' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });

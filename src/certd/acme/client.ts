@@ -36,6 +36,8 @@ const TIMEOUT_MS = 15_000;
 const MAX_BODY = 1 << 20;
 const POLL_MS = 250;
 const POLL_LIMIT = 240;
+/** RFC 8555 §6.5: a client should retry; a CA may reject any nonce (pebble does so at random). */
+const BAD_NONCE_RETRIES = 5;
 
 /** How an http-01 answer is served (certd's listener) while its challenge is pending. */
 export interface ChallengeBoard {
@@ -67,14 +69,14 @@ export class AcmeClient {
     const r = await this.post(await this.endpoint('newOrder'), { identifiers });
     const url = header(r, 'location');
     if (!url) throw new AcmeRejected('malformed', 'newOrder answered no order URL');
-    return { ...(JSON.parse(r.text) as Omit<Order, 'url'>), url };
+    return { ...(json(r) as Omit<Order, 'url'>), url };
   }
 
   /** Proves every pending authorization of the order with http-01. */
   async authorize(order: Order, board: ChallengeBoard): Promise<void> {
     const keyThumb = thumbprint(this.jwk);
     for (const authzUrl of order.authorizations) {
-      const authz = JSON.parse((await this.post(authzUrl, undefined)).text) as { status: string; identifier: Identifier; challenges: { type: string; url: string; token: string }[] };
+      const authz = json(await this.post(authzUrl, undefined)) as { status: string; identifier: Identifier; challenges: { type: string; url: string; token: string }[] };
       if (authz.status === 'valid') continue;
       const ch = authz.challenges.find((c) => c.type === 'http-01');
       if (!ch) throw new AcmeRejected('unsupportedChallenge', `no http-01 challenge for ${authz.identifier.value}`);
@@ -107,7 +109,7 @@ export class AcmeClient {
 
   private async poll(url: string, settled: (b: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
     for (let i = 0; i < POLL_LIMIT; i++) {
-      const body = JSON.parse((await this.post(url, undefined)).text) as Record<string, unknown>;
+      const body = json(await this.post(url, undefined)) as Record<string, unknown>;
       if (settled(body)) return body;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
@@ -118,14 +120,14 @@ export class AcmeClient {
     if (!this.dir) {
       const r = await this.send('GET', this.directoryUrl);
       if (r.status !== 200) throw new AcmeUnreachable(`directory answered HTTP ${r.status}`);
-      this.dir = JSON.parse(r.text) as Record<string, string>;
+      this.dir = json(r) as Record<string, string>;
     }
     const url = this.dir[name];
     if (typeof url !== 'string') throw new AcmeRejected('malformed', `the directory has no ${name}`);
     return url;
   }
 
-  /** A signed POST; a badNonce answer is retried with the fresh nonce it carries (twice at most). */
+  /** A signed POST; a badNonce answer is retried with the fresh nonce it carries. */
   private async post(url: string, payload: unknown, withJwk = false): Promise<Reply> {
     for (let attempt = 0; ; attempt++) {
       if (!this.nonce) {
@@ -140,7 +142,7 @@ export class AcmeClient {
       this.nonce = header(r, 'replay-nonce');
       if (r.status < 400) return r;
       const problem = parseProblem(r);
-      if (problem.type.endsWith(':badNonce') && attempt < 2) continue;
+      if (problem.type.endsWith(':badNonce') && attempt < BAD_NONCE_RETRIES) continue;
       if (r.status >= 500) throw new AcmeUnreachable(`HTTP ${r.status} from ${url}: ${problem.detail}`);
       throw new AcmeRejected(problem.type.replace(/^urn:ietf:params:acme:error:/, ''), problem.detail);
     }
@@ -171,6 +173,14 @@ export class AcmeClient {
 function header(r: Reply, name: string): string | undefined {
   const v = r.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function json(r: Reply): unknown {
+  try {
+    return JSON.parse(r.text);
+  } catch {
+    throw new AcmeRejected('malformed', `HTTP ${r.status}: the answer is not JSON`);
+  }
 }
 
 function parseProblem(r: Reply): { type: string; detail: string } {
