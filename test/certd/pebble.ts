@@ -1,7 +1,7 @@
 // Debian's pebble (an ACME test CA) for the ACME suites: its own TLS certificate made with
 // openssl in a temp folder (the package ships none), free ports, no validation sleeps, a
-// short certificate lifetime, http-01 checked on the port certd listens on. It rejects
-// 15% of nonces, so every ACME run goes through the client's badNonce retry.
+// short certificate lifetime, http-01 checked on the port certd listens on. By default it
+// rejects 15% of nonces, so every ACME run goes through the client's badNonce retry.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
@@ -51,8 +51,11 @@ function fetchText(url: string, ca: string): Promise<{ status: number; text: str
   });
 }
 
-/** `httpPort`: where pebble's validator fetches http-01 answers; `validitySeconds`: issued certificates' lifetime. */
-export async function startPebble(opts: { httpPort: number; validitySeconds: number }): Promise<Pebble> {
+/**
+ * `httpPort`: where pebble's validator fetches http-01 answers; `validitySeconds`: issued
+ * certificates' lifetime; `nonceRejectPercent` (default 15; benchmarks: 0).
+ */
+export async function startPebble(opts: { httpPort: number; validitySeconds: number; nonceRejectPercent?: number }): Promise<Pebble> {
   installPebble();
   const dir = mkdtempSync(join(tmpdir(), 'certd-pebble-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
@@ -71,7 +74,7 @@ export async function startPebble(opts: { httpPort: number; validitySeconds: num
   }));
   let out = '';
   const child: ChildProcess = spawn('pebble', ['-config', join(dir, 'config.json')], {
-    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '15' },
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: String(opts.nonceRejectPercent ?? 15) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
