@@ -116,6 +116,16 @@ t('a restarted certd resumes its enrollments and renews again', async () => {
   assert.is((await svc.as('admin').get(`/certd/v1/entries/${before.current!.id}`)).status, 200);
 });
 
+t('an old entry someone bound by hand is kept, and renewal goes on', async () => {
+  const before = await view(main);
+  const pinned = await svc.as('admin').call('PUT', '/certd/v1/bindings/pinned', { data: { certificate: before.previous!.id } });
+  assert.is(pinned.status, 200, pinned.text);
+  const v = await until(main, (x) => x.issued > before.issued && x.state === 'MONITORING', VALIDITY_S * 2);
+  assert.is(v.why, null);
+  assert.is((await svc.as('admin').get(`/certd/v1/entries/${before.previous!.id}`)).status, 200);
+  assert.equal(await httpsCertificate(), { id: v.current!.id, alias: v.current!.alias });
+});
+
 t('a CA that does not answer: CA_UNREACHABLE, why, https unchanged', async () => {
   const bound = await httpsCertificate();
   const r = await enroll({ directory_url: `https://127.0.0.1:${await freePort()}/dir` });

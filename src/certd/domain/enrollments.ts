@@ -276,8 +276,8 @@ export class Enrollments {
       const b = this.bindings.get(name);
       return { op: 'set_binding', name, binding: { certificate: made.entry.id, ca: b.ca.map((c) => c.id), settings: b.settings } };
     });
-    // The entry before the one now replaced: its rollback time is over.
-    if (e.previous && this.certs.find(e.previous.id)) steps.push({ op: 'delete', alias: e.previous.alias });
+    // The entry before the one now replaced: its rollback time is over (unless someone bound it by hand).
+    if (e.previous && this.certs.find(e.previous.id) && this.bindings.usedBy(e.previous.id).length === 0) steps.push({ op: 'delete', alias: e.previous.alias });
     try {
       if (steps.length) await this.batches.apply(steps);
     } catch (err) {
