@@ -187,8 +187,8 @@ async function main(): Promise<void> {
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
   registerSoap(app, certs, batches, bindings);
-  registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous);
   const enrollments = new Enrollments(config.data_dir, certs, keystores, bindings, batches, audit, new Challenges());
+  registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous, () => enrollments.list());
   registerEnrollments(app, enrollments);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };

@@ -3,8 +3,8 @@
 // pebble's root) becomes an entry bound to https; a short lifetime makes the renewal run
 // here, moving the binding and keeping the replaced entry; a CA that does not answer and a
 // challenge pebble cannot reach leave the old certificate bound and say why; a restarted
-// certd picks its enrollments up again.
-import { execFileSync } from 'node:child_process';
+// certd picks its enrollments up again. /metrics says each enrollment's state.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,13 @@ t('an enrollment reaches MONITORING; its entry holds pebble\'s chain and is boun
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const metrics = (await svc.as('viewer').get('/metrics')).text;
+  assert.ok(metrics.includes(`certd_enrollment_state{enrollment="${main}",state="MONITORING"} 1`), metrics);
+  assert.ok(metrics.includes(`certd_enrollment_state{enrollment="${main}",state="CA_REJECTED"} 0`));
+  assert.is(spawnSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'prometheus'], { stdio: 'inherit' }).status, 0);
+  const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics });
+  assert.is(lint.status, 0, `${lint.stdout}${lint.stderr}`);
+  assert.is(`${lint.stdout}${lint.stderr}`.trim(), '', 'no lint remarks');
   // No challenge stays answered after its authorization.
   assert.is((await svc.anonymous().get('/.well-known/acme-challenge/anything')).status, 404);
 });

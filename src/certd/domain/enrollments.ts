@@ -19,7 +19,8 @@ import type { Certificates } from './certificates';
 import { DomainError } from './errors';
 import type { Keystores } from './keystores';
 
-export type EnrollmentState = 'NEED_TO_SUBMIT' | 'SUBMITTING' | 'CA_UNREACHABLE' | 'CA_REJECTED' | 'NEED_TO_RENEW' | 'MONITORING';
+export const ENROLLMENT_STATES = ['NEED_TO_SUBMIT', 'SUBMITTING', 'CA_UNREACHABLE', 'CA_REJECTED', 'NEED_TO_RENEW', 'MONITORING'] as const;
+export type EnrollmentState = (typeof ENROLLMENT_STATES)[number];
 
 export interface EnrollmentRequest {
   directory_url: string;
