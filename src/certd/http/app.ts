@@ -113,7 +113,7 @@ export class App {
     if (method === 'GET') this.router.on('HEAD', path, () => undefined, store);
   }
 
-  /** A route anyone may call, before authentication, answered from its path alone (SPS's login methods, ACME http-01). */
+  /** A route anyone may call, before authentication; the answer gets the path's parameters, never the body (SPS's login methods, ACME http-01, an open /metrics). */
   anonymous(method: HTTPMethod, path: string, answer: (params: Record<string, string | undefined>) => Response | Promise<Response>): void {
     this.open.on(method, path, () => undefined, answer);
   }
