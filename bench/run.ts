@@ -10,6 +10,7 @@
 // latency, IPC, memory) to SECTIONS.
 import { resolve } from 'node:path';
 import { DEFAULT_MODULE_PATH } from '../wasm/core';
+import { acmeSection } from './acme';
 import { coreSection } from './core';
 import { dot1xSection } from './dot1x';
 import { ipcSection } from './ipc';
@@ -20,7 +21,7 @@ import { soapSection } from './soap';
 import { storeSection } from './store';
 import { type BenchOptions, type Section, machineInfo, saveResults } from './lib';
 
-const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection, soapSection, storeSection, metricsSection, dot1xSection, loadSection];
+const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection, soapSection, storeSection, metricsSection, dot1xSection, acmeSection, loadSection];
 
 function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; save: boolean } {
   const opts: BenchOptions = { minTime: 1.5, minIters: 5, rounds: 3, only: [], impls: [] };

@@ -18,6 +18,7 @@ import { registerCertdV1 } from './api/certd-v1';
 import { registerDiscovery } from './api/discovery';
 import { registerMetrics } from './api/metrics';
 import { RequestMetrics } from './metrics/request-metrics';
+import { registerEnrollments } from './api/enrollments';
 import { registerTwoN } from './api/two-n';
 import { registerTwoNCsr } from './api/two-n-csr';
 import { registerSps, registerSpsTransaction } from './api/sps';
@@ -44,6 +45,7 @@ import { Batches } from './domain/batches';
 import { Bindings } from './domain/bindings';
 import { Certificates } from './domain/certificates';
 import { ensureDefaultCertificate } from './domain/default-certificate';
+import { Challenges, Enrollments } from './domain/enrollments';
 import { importFactoryEntries } from './domain/factory';
 import { Keystores } from './domain/keystores';
 import { App } from './http/app';
@@ -190,7 +192,9 @@ async function main(): Promise<void> {
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
   registerSoap(app, certs, batches, bindings);
-  registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous);
+  const enrollments = new Enrollments(config.data_dir, certs, keystores, bindings, batches, audit, new Challenges());
+  registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous, () => enrollments.list());
+  registerEnrollments(app, enrollments);
 
   const tls = config.tls && { cert: readFileSync(config.tls.cert_file), key: readFileSync(config.tls.key_file) };
   const { server, maxConnections } = createCertdServer({ limits: config.http, tls, errorBody: errorEnvelope }, app.listener);
@@ -209,9 +213,12 @@ async function main(): Promise<void> {
     process.stdout.write(`\ncertd first run: user "${first.user}", password "${first.password}" (shown once; also in ${saved}, mode 0600: delete it once stored)\n\n`);
   }
   log.info('ready', { url, ms: Date.now() - started, max_connections: maxConnections });
+  // After listening: an http-01 answer is served by this listener.
+  enrollments.start();
 
   const stop = (signal: string) => {
     log.info('stopping', { signal });
+    enrollments.stop();
     server.close(() => {
       keystores.close();
       client.close();

@@ -13,6 +13,8 @@ import type { Certificates } from '../../src/certd/domain/certificates';
 import { CERTD_V1_BASE, registerCertdV1 } from '../../src/certd/api/certd-v1';
 import { certdV1OpenApi } from '../../src/certd/api/certd-v1-openapi';
 import { CERTD_V1_SCHEMAS } from '../../src/certd/api/certd-v1-schemas';
+import { registerEnrollments } from '../../src/certd/api/enrollments';
+import type { Enrollments } from '../../src/certd/domain/enrollments';
 import { API, startService, type Service } from './service';
 
 // The validator is an ES module; tsc's CommonJS output would turn import() into require().
@@ -41,10 +43,11 @@ t('the document is valid OpenAPI 3.1', async () => {
   assert.not.ok((await new Validator().validate(broken)).valid, 'the validator refuses a broken document');
 });
 
-t('every route certd-v1.ts registers is described, and nothing else', () => {
+t('every route certd-v1.ts and enrollments.ts register is described, and nothing else', () => {
   const routes: string[] = [];
-  const recorder = { route: (method: string, path: string) => routes.push(`${method.toLowerCase()} ${path.replace(/:(\w+)/g, '{$1}')}`) } as unknown as App;
+  const recorder = { route: (method: string, path: string) => routes.push(`${method.toLowerCase()} ${path.replace(/:(\w+)/g, '{$1}')}`), anonymous: () => undefined } as unknown as App;
   registerCertdV1(recorder, {} as Certificates, {} as Bindings, {} as Batches, {} as Audit);
+  registerEnrollments(recorder, {} as Enrollments);
   assert.ok(routes.length >= 8);
   const described = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${CERTD_V1_BASE}${p}`));
   assert.equal(routes.filter((r) => !described.includes(r)), [], 'routes without a description');
@@ -67,7 +70,7 @@ t('served to viewers; anonymous clients get 401', async () => {
 t('real answers fit the response schemas', async () => {
   const ajv = new Ajv2020({ strict: false, validateFormats: false });
   ajv.addSchema(certdV1OpenApi(CERTD_V1_BASE), 'doc');
-  const check = async (method: 'get' | 'put' | 'post', path: string, template: string, body?: unknown) => {
+  const check = async (method: 'get' | 'put' | 'post' | 'delete', path: string, template: string, body?: unknown) => {
     const c = svc.as('admin');
     const r = method === 'get' ? await c.get(`${CERTD_V1_BASE}${path}`) : await c.call(method.toUpperCase(), `${CERTD_V1_BASE}${path}`, body);
     const responses = doc.paths[template]![method]!.responses;
@@ -90,6 +93,16 @@ t('real answers fit the response schemas', async () => {
   await check('get', '/audit?limit=5', '/audit');
   await check('get', '/health', '/health');
   assert.ok((await check('get', '/report', '/report')).json.data.some((e: { findings: { code: string }[] }) => e.findings.some((f) => f.code === 'SELF_SIGNED_HTTPS')));
+  // An enrollment whose CA is not there: tracked (201), then CA_UNREACHABLE; every answer fits.
+  const anchor = ((await svc.as('admin').get(`${API}/certificates/web`)).json.data as { certificate: string }).certificate;
+  const made = await check('post', '/enrollments', '/enrollments', { data: { directory_url: 'https://127.0.0.1:1/dir', trust_anchors: [anchor], identifiers: [{ type: 'dns', value: 'cam1.local' }] } });
+  assert.is(made.status, 201);
+  const enrollment = (made.json.data as { id: string }).id;
+  await check('post', '/enrollments', '/enrollments', { data: { directory_url: 'https://127.0.0.1:1/dir', trust_anchors: ['x'], identifiers: [] } });
+  await check('get', '/enrollments', '/enrollments');
+  await check('get', `/enrollments/${enrollment}`, '/enrollments/{id}');
+  await check('get', '/enrollments/nope', '/enrollments/{id}');
+  assert.is((await check('delete', `/enrollments/${enrollment}`, '/enrollments/{id}')).status, 200);
   assert.is((await check('post', '/batch', '/batch', { data: { steps: [{ op: 'create_certificate', alias: 'batch made', subject: 'CN=b' }] } })).status, 200);
   assert.is((await check('post', '/batch', '/batch', { data: { steps: [{ op: 'delete', alias: 'web' }] } })).status, 409);
   // The schemas can fail: an entry without its id does not fit.

@@ -79,6 +79,27 @@ const SCHEMAS = {
       },
     },
   },
+  Enrollment: {
+    type: 'object',
+    required: ['id', 'state', 'why', 'directory_url', 'identifiers', 'key_type', 'keystore', 'bindings', 'renew_fraction', 'account_url', 'current', 'previous', 'issued', 'failures', 'next_attempt', 'trust_anchors'],
+    properties: {
+      id: { type: 'string', format: 'uuid' },
+      state: { enum: ['NEED_TO_SUBMIT', 'SUBMITTING', 'NEED_TO_RENEW', 'MONITORING', 'CA_UNREACHABLE', 'CA_REJECTED'], description: 'as certmonger names them' },
+      why: { type: ['string', 'null'], description: 'why the last attempt failed: the CA\'s problem type and detail, or the network error' },
+      directory_url: str,
+      identifiers: { type: 'array', items: { type: 'object', required: ['type', 'value'], properties: { type: { enum: ['dns', 'ip'] }, value: str } } },
+      key_type: str, keystore: str,
+      bindings: { type: 'array', items: str },
+      renew_fraction: { type: 'number', description: 'renews when this fraction of the lifetime is left' },
+      account_url: { type: ['string', 'null'] },
+      current: { anyOf: [{ type: 'object', required: ['id', 'alias', 'not_before', 'not_after'], properties: { id: str, alias: str, not_before: str, not_after: str } }, { type: 'null' }] },
+      previous: { anyOf: [ref('EntryRef'), { type: 'null' }], description: 'the entry the current one replaced, kept for rollback until the next renewal' },
+      issued: { type: 'integer', minimum: 0 },
+      failures: { type: 'integer', minimum: 0, description: 'failed attempts since the last success' },
+      next_attempt: { type: ['string', 'null'], format: 'date-time' },
+      trust_anchors: { type: 'array', items: str },
+    },
+  },
   Health: {
     type: 'object', required: ['ok', 'keystores', 'factory', 'unowned_keys', 'journal_pending'],
     properties: {
@@ -100,7 +121,7 @@ export function certdV1OpenApi(base: string): Record<string, unknown> {
   const bindingName = path('name', 'https, dot1x, or a certificate set\'s name');
   return {
     openapi: '3.1.0',
-    info: { title: 'certd management API', version: '1.0.0', description: 'Entries with ids and fingerprints, bindings of device services, atomic batches, the audit trail and health. Errors use cert.v1\'s envelope and codes.' },
+    info: { title: 'certd management API', version: '1.0.0', description: 'Entries with ids and fingerprints, bindings of device services, atomic batches, ACME enrollments, the audit trail and health. Errors use cert.v1\'s envelope and codes.' },
     servers: [{ url: base }],
     security: [{ digest: [] }, { basic: [] }],
     components: {
@@ -165,6 +186,26 @@ export function certdV1OpenApi(base: string): Record<string, unknown> {
             502: error('committed, but a service did not take its binding (code 24); it is applied again at start'),
             ...ERRORS,
           },
+        },
+      },
+      '/enrollments': {
+        get: { operationId: 'listEnrollments', summary: 'Every ACME enrollment with its state (admin)', responses: { 200: answer('the enrollments', { type: 'array', items: ref('Enrollment') }), ...ERRORS } },
+        post: {
+          operationId: 'createEnrollment', summary: 'Starts an ACME enrollment; it runs at once, then renews in its window (admin)',
+          requestBody: { required: true, ...json(CERTD_V1_SCHEMAS.enrollment) },
+          responses: {
+            201: answer('tracked (state NEED_TO_SUBMIT)', ref('Enrollment')),
+            400: error('invalid body, identifier or trust anchor'),
+            404: error('no such binding or key store'),
+            ...ERRORS,
+          },
+        },
+      },
+      '/enrollments/{id}': {
+        get: { operationId: 'getEnrollment', summary: 'One enrollment (admin)', parameters: [path('id', 'the enrollment\'s id')], responses: { 200: answer('the enrollment', ref('Enrollment')), 404: error('no such enrollment'), ...ERRORS } },
+        delete: {
+          operationId: 'deleteEnrollment', summary: 'Stops tracking; its entries stay, its account key goes (admin)', parameters: [path('id', 'the enrollment\'s id')],
+          responses: { 200: answer('deleted', { type: 'null' }), 404: error('no such enrollment'), ...ERRORS },
         },
       },
       '/audit': {

@@ -48,6 +48,18 @@ export const CERTD_V1_SCHEMAS = {
       },
     },
   }, ['steps']),
+  enrollment: body({
+    directory_url: { type: 'string', minLength: 9, maxLength: 2048, pattern: '^https://' },
+    trust_anchors: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', minLength: 1, maxLength: 16384 } },
+    identifiers: {
+      type: 'array', minItems: 1, maxItems: 32,
+      items: { type: 'object', additionalProperties: false, required: ['type', 'value'], properties: { type: { enum: ['dns', 'ip'] }, value: { type: 'string', minLength: 1, maxLength: 253 } } },
+    },
+    key_type: { enum: KEY_TYPES },
+    keystore: { type: 'string', minLength: 1, maxLength: 64 },
+    bindings: { type: 'array', maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    renew_fraction: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+  }, ['directory_url', 'trust_anchors', 'identifiers']),
 };
 
 export type CertdV1SchemaName = keyof typeof CERTD_V1_SCHEMAS;

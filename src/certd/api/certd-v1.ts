@@ -20,9 +20,9 @@ function one(q: string | string[] | undefined): string | undefined {
   return Array.isArray(q) ? q[q.length - 1] : q;
 }
 
-const ok = (data: unknown, status = 200): Response => ({ status, body: { status: 'success', data } });
+export const ok = (data: unknown, status = 200): Response => ({ status, body: { status: 'success', data } });
 
-const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
+export const h = (fn: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
   try {
     return await fn(req);
   } catch (e) {

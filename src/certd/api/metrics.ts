@@ -7,14 +7,20 @@ import type { Certificates } from '../domain/certificates';
 import { CONTENT_TYPE, Exposition } from '../metrics/exposition';
 import type { RequestMetrics } from '../metrics/request-metrics';
 import { writeStoreMetrics } from '../metrics/store-metrics';
+import { writeEnrollmentMetrics } from '../metrics/enrollment-metrics';
+import type { Enrollment } from '../domain/enrollments';
 
 export const METRICS_PATH = '/metrics';
 
-export function registerMetrics(app: App, certs: Certificates, bindings: Bindings, requests: RequestMetrics, anonymous: boolean): void {
+export function registerMetrics(
+  app: App, certs: Certificates, bindings: Bindings, requests: RequestMetrics, anonymous: boolean,
+  enrollments: () => Pick<Enrollment, 'id' | 'state'>[] = () => [],
+): void {
   const render = async (): Promise<Response> => {
     const { keystores } = await certs.health();
     const out = new Exposition();
     writeStoreMetrics(out, certs, bindings.recorded(), keystores);
+    writeEnrollmentMetrics(out, enrollments());
     requests.write(out);
     return { status: 200, body: out.text(), headers: { 'content-type': CONTENT_TYPE } };
   };

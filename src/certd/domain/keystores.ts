@@ -160,6 +160,10 @@ export class Keystores {
     return this.call(Opcode.IMPORT_KEY, { store, key_id: keyId, private_key: privateKey }, 'keystore');
   }
 
+  publicKey(store: string, keyId: string) {
+    return this.call(Opcode.PUBLIC_KEY, { store, key_id: keyId });
+  }
+
   sign(req: Bodies[Opcode.SIGN_DIGEST]['req']) {
     return this.call(Opcode.SIGN_DIGEST, req);
   }

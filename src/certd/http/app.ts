@@ -113,8 +113,8 @@ export class App {
     if (method === 'GET') this.router.on('HEAD', path, () => undefined, store);
   }
 
-  /** A route anyone may call, before authentication: a fixed answer (SPS's login methods). */
-  anonymous(method: HTTPMethod, path: string, answer: () => Response | Promise<Response>): void {
+  /** A route anyone may call, before authentication; the answer gets the path's parameters, never the body (SPS's login methods, ACME http-01, an open /metrics). */
+  anonymous(method: HTTPMethod, path: string, answer: (params: Record<string, string | undefined>) => Response | Promise<Response>): void {
     this.open.on(method, path, () => undefined, answer);
   }
 
@@ -144,7 +144,7 @@ export class App {
       const anonymous = this.open.find(req.method as HTTPMethod, url);
       if (anonymous) {
         req.resume(); // nothing in a body is read here
-        const out = await (anonymous.store as () => Response | Promise<Response>)();
+        const out = await (anonymous.store as (params: Record<string, string | undefined>) => Response | Promise<Response>)(anonymous.params);
         this.send(res, out.status, out.body, out.headers);
         return;
       }
