@@ -205,12 +205,20 @@ t('deleting the entry HTTPS uses is refused, with the reason in words; search na
   assert.ok(((await fetchJson('/certd/v1/entries')).data as { alias: string }[]).some((e) => e.alias === 'web'), 'still there');
 });
 
+t('the report screen shows GET /certd/v1/report: the PKCS#12 entry expires within 7 days', async () => {
+  await screen('report');
+  const row = page.locator('#report-table tr[data-alias="p12"]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /EXPIRES_WITHIN_7_DAYS/);
+  await shot('10-report');
+});
+
 t('the audit trail shows the page\'s changes', async () => {
   await screen('audit');
   await page.waitForSelector('#audit-table tbody tr');
   const text = await page.innerText('#audit-table');
   for (const op of ['create_certificate', 'set_binding']) assert.match(text, op);
-  await shot('10-audit');
+  await shot('11-audit');
 });
 
 t.run();

@@ -276,6 +276,7 @@ function show(screen) {
     else b.removeAttribute('aria-current');
   }
   if (screen === 'audit') loadAudit();
+  if (screen === 'report') loadReport();
   const h = $(`#${screen} h2`);
   h.tabIndex = -1;
   h.focus();
@@ -423,6 +424,19 @@ for (const form of $$('form.bind')) {
     w.replaceChildren(...result.warnings.map((x) => el('li', {}, `Pre-flight warning: ${x}`)));
     return `${name} now uses ${result.certificate.alias} (pre-flight passed${result.warnings.length ? ' with warnings' : ''}).`;
   });
+}
+
+async function loadReport() {
+  $('#report-error').textContent = '';
+  try {
+    const rows = await api('GET', `${CERTD}/report`);
+    $('#report-table tbody').replaceChildren(...rows.map((r) => el('tr', { 'data-alias': r.alias },
+      el('th', { scope: 'row' }, r.alias), el('td', {}, r.kind === 'ca' ? 'CA' : 'certificate'), el('td', {}, r.subject),
+      el('td', { class: r.days_left < 0 ? 'expired' : r.days_left <= 7 ? 'urgent' : r.days_left <= 30 ? 'soon' : '' }, r.days_left),
+      el('td', {}, r.findings.length ? el('ul', {}, ...r.findings.map((f) => el('li', {}, `${f.code}: ${f.message}`))) : 'none'))));
+  } catch (e) {
+    $('#report-error').textContent = e.message;
+  }
 }
 
 async function loadAudit() {
