@@ -26,6 +26,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let base: string;
+/** What the page logged as an error or threw (a CSP violation shows here). */
+const pageErrors: string[] = [];
 
 const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
 const file = (name: string, text: string | Buffer) => {
@@ -71,6 +73,9 @@ t.before(async () => {
   context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORDS.admin }, acceptDownloads: true });
   context.setDefaultTimeout(WAIT);
   page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  // Answers the suite provokes (400, 409) and the favicon's 404 are logged as failed loads: not errors of the page.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text()); });
 });
 
 t.after(async () => {
@@ -219,6 +224,14 @@ t('the audit trail shows the page\'s changes', async () => {
   const text = await page.innerText('#audit-table');
   for (const op of ['create_certificate', 'set_binding']) assert.match(text, op);
   await shot('11-audit');
+});
+
+t('the page ran with no script error and no CSP violation; a keyboard reaches the screens', async () => {
+  await page.focus('nav button[data-screen="add"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#add:not([hidden])');
+  assert.is(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), 'add-h');
+  assert.equal(pageErrors, []);
 });
 
 t.run();
