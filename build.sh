@@ -121,6 +121,8 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >/dev/null; else npm install --no-audit --no-fund >/dev/null; fi
 fi
 npx --no-install tsc -p tsconfig.json
+# The certificates page's static files go beside the compiled API modules (api/ui-page.ts).
+mkdir -p dist/src/certd/ui && cp src/certd/ui/index.html src/certd/ui/app.js src/certd/ui/app.css dist/src/certd/ui/
 # Request schemas become validator code now, not at every start of certd.
 node dist/src/common/compile-schemas.js
 say "ready: build/wasm/certd-core.wasm, dist/"

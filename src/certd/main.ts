@@ -19,6 +19,7 @@ import { registerDiscovery } from './api/discovery';
 import { registerMetrics } from './api/metrics';
 import { RequestMetrics } from './metrics/request-metrics';
 import { registerEnrollments } from './api/enrollments';
+import { registerUiPage } from './api/ui-page';
 import { registerTwoN } from './api/two-n';
 import { registerTwoNCsr } from './api/two-n-csr';
 import { registerSps, registerSpsTransaction } from './api/sps';
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
   registerCertV1(app, certs);
   registerDiscovery(app);
   registerCertdV1(app, certs, bindings, batches, audit);
+  registerUiPage(app);
   registerTwoN(app, certs, batches);
   registerTwoNCsr(app, certs);
   // SPS: the session cookie, else Basic (auth.basic) to log in with; no Digest challenge.
