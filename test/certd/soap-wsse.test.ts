@@ -15,6 +15,7 @@ import { UserStore } from '../../src/certd/auth/users';
 import { raw, type Reply } from './client';
 import { PASSWORDS, startService, type Service } from './service';
 import { faultCodes, PATH, SPEC } from './soap-client';
+import { SpsClient } from './sps-client';
 
 const THROTTLE = { free_failures: 2, base_delay_ms: 50, max_delay_ms: 100, lock_after: 5, address_lock_after: 50, window_seconds: 600, lock_seconds: 120 };
 const CLI = join(__dirname, '..', '..', 'src', 'certd', 'users-cli.js');
@@ -129,6 +130,18 @@ t('wrong password, stale or future Created, replayed nonce, no sealed password, 
   assert.not.ok(svc.logs().includes(PASSWORDS.admin));
 });
 
+t('an SPS password commit seals the new password: the user without one gets UsernameToken, with the new password only', async () => {
+  const NEW = 'Qx7-tangerine-Vb92-wsse';
+  const a = new SpsClient(svc.port, 'curl', 'admin', PASSWORDS.admin);
+  assert.is((await a.login()).status, 200);
+  const pw = await a.call('POST', '/api/configuration/passwords', { plain: NEW });
+  assert.is((await a.call('PUT', '/api/configuration/aaa/local_database/users/legacy', { name: 'legacy', password: pw.json.key })).status, 200);
+  assert.is((await a.call('PUT', '/api/transaction', { status: 'commit' })).status, 200);
+  assert.is((await post(envelope({ user: 'legacy', password: NEW }))).status, 200);
+  notAuthorized(await post(envelope({ user: 'legacy', password: LEGACY })), 'the old password');
+  assert.not.ok(readFileSync(join(svc.dir, 'users.json'), 'utf8').includes(NEW));
+});
+
 t('failed tokens count toward the throttle: a user locked from one address gets 429 there, in the SOAP form', async () => {
   const from = '127.0.0.3';
   for (let i = 0; i < THROTTLE.lock_after; i++) notAuthorized(await post(envelope({ user: 'operator', password: `wrong-${i}` }), from), `failure ${i + 1}`);
@@ -136,6 +149,21 @@ t('failed tokens count toward the throttle: a user locked from one address gets 
   assert.is(locked.status, 429, locked.text.slice(0, 300));
   assert.equal(faultCodes(locked.text), ['SOAP-ENV:Sender', 'ter:NotAuthorized']);
   assert.is((await post(envelope({ user: 'operator', password: PASSWORDS.operator }), '127.0.0.1')).status, 200, 'from another address');
+});
+
+t('keystored away while a token is checked: Receiver / ter:Action, not a failed login; back, tokens work again', async () => {
+  await svc.killKeystored();
+  const r = await post(envelope({ user: 'viewer', password: PASSWORDS.viewer }), '127.0.0.4');
+  assert.is(r.status, 500, r.text.slice(0, 300));
+  assert.equal(faultCodes(r.text), ['SOAP-ENV:Receiver', 'ter:Action']);
+  assert.not.ok(svc.logs().split('\n').some((l) => l.includes('"scheme":"wsse"') && l.includes('127.0.0.4')));
+  await svc.start();
+  let ok: Reply | undefined;
+  for (let i = 0; i < 60 && ok?.status !== 200; i++) {
+    if (i > 0) await new Promise((res) => setTimeout(res, 500));
+    ok = await post(envelope({ user: 'viewer', password: PASSWORDS.viewer }));
+  }
+  assert.is(ok!.status, 200);
 });
 
 t.run();

@@ -197,7 +197,7 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
 
   op(NS.tds, 'GetServiceCapabilities', 'viewer', () =>
     el('tds:GetServiceCapabilitiesResponse', el('tds:Capabilities',
-      el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" Dot1X="true" HttpDigest="true" UsernameToken="false"') + el('tds:System'))));
+      el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" Dot1X="true" HttpDigest="true" UsernameToken="true"') + el('tds:System'))));
 
   // The https binding as Axis's web server configuration (facts §3): Tls is settings.tls,
   // the Admin connection policy settings.http_listener (HttpAndHttps: the plain listener

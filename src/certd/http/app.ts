@@ -127,7 +127,7 @@ export class App {
    * Requests under `prefix` may carry their credentials in the body (SOAP's WS-Security
    * header): one with no Authorization header has its body read (within bodyLimit) and
    * authenticated again with `parse`'s result as AuthRequest.body. A token there that is
-   * refused is 400 (HttpError code 22), not a 401: the client sent credentials. The chain's
+   * refused is 400 (HttpError code 26), not a 401: the client sent credentials. The chain's
    * HTTP challenges go with it, so a client that also does Digest can fall back to it.
    */
   credentialsInBody(prefix: string, parse: BodyCredentials): void {
@@ -172,7 +172,7 @@ export class App {
         const doc = parse(body);
         const second = doc === undefined ? auth : await this.options.authenticate({ ...asked, body: doc });
         if (!second.ok && (second.reason === 'bad' || second.reason === 'stale')) {
-          throw new HttpError(400, 22, 'the credentials in the body were refused', { 'www-authenticate': second.challenges });
+          throw new HttpError(400, 26, 'the credentials in the body were refused', { 'www-authenticate': second.challenges });
         }
         if (second.ok || second.retryAfterSeconds !== undefined) auth = second;
       }
