@@ -5,7 +5,7 @@
 // Sender / ter:NotAuthorized (HTTP 400) and count as failed logins (throttle, failure log).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as soap from 'soap';
@@ -164,6 +164,16 @@ t('keystored away while a token is checked: Receiver / ter:Action, not a failed 
     ok = await post(envelope({ user: 'viewer', password: PASSWORDS.viewer }));
   }
   assert.is(ok!.status, 200);
+});
+
+t("certd's first run seals the admin password it makes: a token with it reads", async () => {
+  await svc.killCertd();
+  rmSync(join(svc.dir, 'users.json'));
+  await svc.start();
+  const [user, password] = readFileSync(join(svc.dir, 'first-run-password'), 'utf8').trim().split(':') as [string, string];
+  assert.is(user, 'admin');
+  assert.is((await post(envelope({ user, password }))).status, 200);
+  notAuthorized(await post(envelope({ user, password: PASSWORDS.admin })), 'the password before the first run');
 });
 
 t.run();
