@@ -35,7 +35,7 @@ import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
 import { tlsByProxy } from './http/forwarded-tls';
-import { UserStore } from './auth/users';
+import { generatePassword, UserStore } from './auth/users';
 import { WsseScheme } from './auth/wsse-scheme';
 import { loadCertdConfig } from './config';
 import { nginxApplier } from './appliers/nginx';
@@ -202,7 +202,9 @@ async function main(): Promise<void> {
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
   registerSoap(app, certs, batches, bindings);
-  auth.setChain('soap', [...auth.defaultChain, new WsseScheme(users, keystores)]);
+  // Checked for unknown users, so that their refusal takes as long as a wrong password's.
+  const dummy = await keystores.sealPassword(generatePassword()).catch(() => undefined);
+  auth.setChain('soap', [...auth.defaultChain, new WsseScheme(users, keystores, dummy === undefined ? {} : { dummy })]);
   const enrollments = new Enrollments(config.data_dir, certs, keystores, bindings, batches, audit, new Challenges());
   registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous, () => enrollments.list());
   registerEnrollments(app, enrollments);
