@@ -26,6 +26,10 @@ export enum Opcode {
   SERVICE_KEY = 9,
   /** The service no longer uses those keys: keystored wipes and removes the files it wrote for it. */
   SERVICE_KEY_RELEASE = 10,
+  /** Seals a user's password under a key of keystored's (WS-UsernameToken, password-seal.ts). */
+  SEAL_PASSWORD = 11,
+  /** Checks a UsernameToken PasswordDigest against a sealed password: true or false, nothing else. */
+  CHECK_PASSWORD_DIGEST = 12,
 }
 
 export enum Status {
@@ -96,6 +100,12 @@ export interface Bodies {
   };
   /** keep: the one key of the service whose file stays (the binding's current key). */
   [Opcode.SERVICE_KEY_RELEASE]: { req: { service: string; keep?: { store: string; key_id: string } }; res: Record<string, never> };
+  [Opcode.SEAL_PASSWORD]: { req: { password: Uint8Array }; res: { sealed: Uint8Array } };
+  [Opcode.CHECK_PASSWORD_DIGEST]: {
+    /** digest = SHA-1(nonce | created | password), as the client sent it (Base64-decoded). */
+    req: { sealed: Uint8Array; nonce: Uint8Array; created: string; digest: Uint8Array };
+    res: { ok: boolean };
+  };
 }
 
 /** A key file written for the service (PEM, PKCS#8, 0600, the service user's) or a token key. */

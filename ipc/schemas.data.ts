@@ -72,6 +72,12 @@ export const SCHEMAS: Record<Opcode, { req: object; res: object }> = {
     req: obj({ service: id, keep: obj({ store: id, key_id: id }) }, ['service']),
     res: obj({}),
   },
+  // Passwords are at most 1,024 characters (users.ts), 4 UTF-8 bytes each at most.
+  [Opcode.SEAL_PASSWORD]: { req: obj({ password: bytes(4096) }), res: obj({ sealed: bytes(4096 + 128) }) },
+  [Opcode.CHECK_PASSWORD_DIGEST]: {
+    req: obj({ sealed: bytes(4096 + 128), nonce: bytes(256), created: { type: 'string', maxLength: 64 }, digest: bytes(64) }),
+    res: obj({ ok: { type: 'boolean' } }),
+  },
 };
 
 export const ERROR_SCHEMA = obj({ message: { type: 'string', maxLength: 512 } });

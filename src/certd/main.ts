@@ -35,7 +35,8 @@ import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
 import { tlsByProxy } from './http/forwarded-tls';
-import { UserStore } from './auth/users';
+import { generatePassword, UserStore } from './auth/users';
+import { WsseScheme } from './auth/wsse-scheme';
 import { loadCertdConfig } from './config';
 import { nginxApplier } from './appliers/nginx';
 import { RecordOnlyApplier } from './appliers/record-only';
@@ -112,6 +113,13 @@ async function main(): Promise<void> {
   });
 
   await waitForKeystored(keystores);
+  // Every password set seals the password in keystored for WS-UsernameToken (auth/wsse-scheme.ts);
+  // when keystored cannot, the user keeps Digest and Basic and has no UsernameToken until the next set.
+  const sealed = (password: string) => keystores.sealPassword(password).catch((e: Error) => {
+    log.warn('password not sealed: no WS-UsernameToken for this user until the next password set', { error: e.message });
+    return undefined;
+  });
+  if (first.created) users.setPassword(first.user, first.password, await sealed(first.password));
   const rolled = await batches.recover();
   if (rolled.rolledBack + rolled.rolledForward + rolled.setAside > 0) log.warn('finished batches an earlier run left unfinished', rolled);
   const found = await certs.reconcile();
@@ -176,7 +184,7 @@ async function main(): Promise<void> {
   auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
   registerSps(app, sessions);
   const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name), {
-    record: (user, password) => users.passwordRecord(user, password),
+    record: async (user, password) => users.passwordRecord(user, password, await sealed(password)),
     // One audit record per user, naming the user only. The user's other sessions end: a
     // password change is how an admin shuts out whoever learned the old one.
     changed: (changed, session) => {
@@ -194,6 +202,9 @@ async function main(): Promise<void> {
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
   registerSoap(app, certs, batches, bindings);
+  // Checked for unknown users, so that their refusal takes as long as a wrong password's.
+  const dummy = await keystores.sealPassword(generatePassword()).catch(() => undefined);
+  auth.setChain('soap', [...auth.defaultChain, new WsseScheme(users, keystores, dummy === undefined ? {} : { dummy })]);
   const enrollments = new Enrollments(config.data_dir, certs, keystores, bindings, batches, audit, new Challenges());
   registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous, () => enrollments.list());
   registerEnrollments(app, enrollments);

@@ -8,6 +8,7 @@
 import { KeystoreError } from '../../ipc/errors';
 import { type Bodies, Opcode, Status } from '../../ipc/protocol';
 import { createLogger } from '../common/log';
+import { type PasswordSeal, sealedBy } from './password-seal';
 import type { KeyStore } from './port';
 import type { ServiceKeyFiles } from './service-key-files';
 
@@ -99,6 +100,18 @@ export class Dispatcher {
             }),
           ),
         };
+      case Opcode.SEAL_PASSWORD: {
+        const r = body as Req<Opcode.SEAL_PASSWORD>;
+        try {
+          return { sealed: this.seal().seal(r.password) };
+        } finally {
+          r.password.fill(0);
+        }
+      }
+      case Opcode.CHECK_PASSWORD_DIGEST: {
+        const r = body as Req<Opcode.CHECK_PASSWORD_DIGEST>;
+        return { ok: this.seal(sealedBy(r.sealed)).checkDigest(r.sealed, r.nonce, r.created, r.digest) };
+      }
     }
   }
 
@@ -113,6 +126,14 @@ export class Dispatcher {
     const path = this.serviceKeys.write(r.service, r.store, r.key_id, source.privateDer, source.spki, owner);
     log.info('service key file written', { service: r.service, store: r.store, key_id: r.key_id, path, uid: owner?.uid ?? process.getuid!() });
     return { kind: 'file', path };
+  }
+
+  /** The password seal of the store `id` (a blob names it), or of the first open SOFTWARE store. */
+  private seal(id?: string): PasswordSeal {
+    const has = (s: KeyStore): s is KeyStore & { passwords: PasswordSeal } => 'passwords' in s;
+    const s = this.all().find((x) => has(x) && (id === undefined || x.description.id === id));
+    if (!s || !has(s)) throw new KeystoreError(Status.NOT_SUPPORTED, id === undefined ? 'no open SOFTWARE store to seal passwords with' : `no open store ${id} to open the sealed password`);
+    return s.passwords;
   }
 
   private store(id: string): KeyStore {

@@ -11,6 +11,7 @@ import { StoreCrypto } from '../../wasm/store';
 import { unlinkDurable, writeFileAtomic } from '../common/atomic-file';
 import { loadKek, type KekSealer } from './kek-file';
 import { BaseKeyStore, keyTypeOf, type ServiceKeySource, type Signature } from './port';
+import { PasswordSeal } from './password-seal';
 
 const MAGIC = Buffer.from('CKS1');
 const KEY_SUFFIX = '.key';
@@ -28,6 +29,8 @@ export interface SoftwareStoreConfig {
 
 export class SoftwareStore extends BaseKeyStore {
   readonly description: StoreDescription;
+  /** Seals users' passwords under a key derived from this store's KEK (password-seal.ts). */
+  readonly passwords: PasswordSeal;
   private readonly dir: string;
 
   static describe(config: { id: string; certifications?: string[]; key_types?: KeyType[] }): StoreDescription {
@@ -67,6 +70,7 @@ export class SoftwareStore extends BaseKeyStore {
     super();
     this.description = SoftwareStore.describe(config);
     this.dir = config.dir;
+    this.passwords = new PasswordSeal(config.id, kek, crypto);
   }
 
   override async generate(keyId: string, type: KeyType): Promise<Uint8Array> {
@@ -146,6 +150,7 @@ export class SoftwareStore extends BaseKeyStore {
   }
 
   override async close(): Promise<void> {
+    this.passwords.close();
     wipe(this.kek);
   }
 

@@ -96,7 +96,7 @@ t('CreateCertificate, GetPkcs10Request (openssl verifies the CSR), SetCertificat
   assert.equal([dot1x.Dot1XConfiguration.CACertificateID].flat(), ['wsdl root']);
   const [caps] = await admin.GetServiceCapabilitiesAsync({});
   const sec = caps.Capabilities.Security.attributes;
-  assert.equal([sec.OnboardKeyGeneration, sec.Dot1X, sec['TLS1.2'], sec.HttpDigest, sec.UsernameToken].map(String), ['true', 'true', 'true', 'true', 'false']);
+  assert.equal([sec.OnboardKeyGeneration, sec.Dot1X, sec['TLS1.2'], sec.HttpDigest, sec.UsernameToken].map(String), ['true', 'true', 'true', 'true', 'true']);
   await admin.DeleteDot1XConfigurationAsync({ Dot1XConfigurationToken: ['EAPTLS_WIRED'] });
   const [none] = await admin.GetDot1XConfigurationsAsync({});
   assert.is(none?.Dot1XConfiguration, undefined, 'deleted');

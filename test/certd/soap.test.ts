@@ -101,8 +101,12 @@ t('GetClientCertificateMode answers as the 5.55 device did; an operation not bui
   assert.equal(faultCodes(r.text), ['SOAP-ENV:Receiver', 'ter:ActionNotSupported']);
 });
 
-t('no credentials: HTTP 401 with the Digest challenges and the recorded NotAuthorized fault', async () => {
-  const r = await soapPost(svc, null, recorded('axis-5.55/GetCertificates.Request.xml'));
+t('no credentials: HTTP 401 with the Digest challenges and the recorded NotAuthorized fault; the recorded (stale) UsernameToken: 400, the same fault', async () => {
+  const stale = await soapPost(svc, null, recorded('axis-5.55/GetCertificates.Request.xml'));
+  assert.is(stale.status, 400);
+  assert.equal(faultCodes(stale.text), ['SOAP-ENV:Sender', 'ter:NotAuthorized']);
+  assert.ok((stale.headers['www-authenticate'] as string[]).some((c) => c.startsWith('Digest ')), 'Digest offered as the way in');
+  const r = await soapPost(svc, null, recorded('axis-5.55/GetCertificates.Request.xml').replace(/<wsse:Security[\s\S]*<\/wsse:Security>/, ''));
   assert.is(r.status, 401);
   assert.ok((r.headers['www-authenticate'] as string[]).some((c) => c.startsWith('Digest ')));
   assert.equal(faultCodes(r.text), ['SOAP-ENV:Sender', 'ter:NotAuthorized']);
@@ -365,7 +369,7 @@ t('LoadPkcs12 as the Axis documentation writes it; a wrong password or garbage i
   assert.is(bodyOf(r.text), '<acertificates:LoadPkcs12Response></acertificates:LoadPkcs12Response>');
   assert.is((await svc.as('viewer').get(`${API}/certificates/from%20pfx`)).json.data.certificate.trim(), text('web.pem').trim());
   const audit = (await svc.as('admin').get('/certd/v1/audit?limit=1000')).json.data as { api: string; user: string; operation: string; target: { alias?: string }; outcome: string }[];
-  const mine = audit.filter((x) => x.target.alias === 'from pfx');
+  const mine = audit.filter((x) => x.target?.alias === 'from pfx');
   assert.ok(mine.length >= 2, 'refusals and the install are audited');
   assert.ok(mine.every((x) => x.api === 'soap' && x.user === 'admin'));
   assert.not.match(JSON.stringify(audit), 'Pass-');

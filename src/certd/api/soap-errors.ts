@@ -65,7 +65,8 @@ export function faultResponse(f: SoapFault, headers: Record<string, string | str
 /** The HTTP core's errors under /vapix/services (App.errorForm), as faults. */
 export function soapErrorForm(e: HttpError) {
   if (e.status === 401 || e.status === 429) return faultResponse(notAuthorized(e.status), e.headers);
-  if (e.status === 403) return faultResponse(notAuthorized(), e.headers);
+  // 403: a role short of the route's; 400/26: a WS-Security token refused (http/app.ts).
+  if (e.status === 403 || (e.status === 400 && e.code === 26)) return faultResponse(notAuthorized(), e.headers);
   if (e.status >= 500) return faultResponse(new SoapFault({ code: 'Receiver', subcodes: ['ter:Action'], reason: 'Action failed' }), e.headers);
   // 404, 405, 413, 414: the request itself; the status says which.
   return faultResponse(new SoapFault({ code: 'Sender', subcodes: [BAD_ARG], reason: e.message }, e.status), e.headers);

@@ -3,7 +3,9 @@
 // cert.v1 entry of that alias and the other way round. The operation is the Body's first
 // element (namespace + local name); SOAPAction and action= are not needed. Child elements
 // are looked up by name wherever they stand (real clients break the schema's order).
-// Reads need the viewer role, changes admin; HTTP Digest or Basic authenticate (the App).
+// Reads need the viewer role, changes admin; HTTP Digest or Basic authenticate (the App), or a
+// WS-Security UsernameToken in the envelope's header (auth/wsse-scheme.ts; the App reads the
+// body of a request without an Authorization header for it, credentialsInBody).
 import { randomBytes } from 'node:crypto';
 import type { App, Request, Response, Role } from '../http/app';
 import type { BatchStep, Batches } from '../domain/batches';
@@ -129,6 +131,14 @@ const dateTime = (iso: string) => iso.replace(/\.\d+Z$/, 'Z');
 
 export function registerSoap(app: App, certs: Certificates, batches: Batches, bindings: Bindings): void {
   app.errorForm(SOAP_PATH, soapErrorForm);
+  // The envelope for the UsernameToken scheme; one that does not parse carries no token (the route faults it, once authenticated).
+  app.credentialsInBody(SOAP_PATH, (raw) => {
+    try {
+      return parseXml(raw.toString('utf8').replace(/^\uFEFF/, ''));
+    } catch {
+      return undefined;
+    }
+  });
 
   const ofKind = (kind: EntryKind) => certs.details().filter((d) => d.entry.kind === kind);
   const https = () => bindings.list().find((b) => b.name === 'https');
@@ -187,7 +197,7 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
 
   op(NS.tds, 'GetServiceCapabilities', 'viewer', () =>
     el('tds:GetServiceCapabilitiesResponse', el('tds:Capabilities',
-      el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" Dot1X="true" HttpDigest="true" UsernameToken="false"') + el('tds:System'))));
+      el('tds:Network') + el('tds:Security', '', ' TLS1.2="true" OnboardKeyGeneration="true" Dot1X="true" HttpDigest="true" UsernameToken="true"') + el('tds:System'))));
 
   // The https binding as Axis's web server configuration (facts §3): Tls is settings.tls,
   // the Admin connection policy settings.http_listener (HttpAndHttps: the plain listener

@@ -65,8 +65,8 @@ export class Transactions {
     /** A binding as it is on record (its CA certificates and settings stay when it is re-pointed). */
     private readonly recorded: (name: string) => Binding | undefined,
     private readonly passwords: {
-      /** The user's record with this password (Digest HA1s and all): what the batch writes. */
-      record: (user: string, password: string) => UserRecord;
+      /** The user's record with this password (Digest HA1s, the sealed password for WS-UsernameToken): what the batch writes. */
+      record: (user: string, password: string) => UserRecord | Promise<UserRecord>;
       /** After the commit; `session` is the committing one (kept when its own user's password changes). */
       changed: (users: string[], session: string) => void;
     },
@@ -148,7 +148,7 @@ export class Transactions {
     }
     // The users' new records are steps of the same batch: after a crash, the new objects and
     // the new passwords are both there or neither is.
-    for (const [user, key] of t.userPasswords) steps.push({ op: 'set_user_password', record: this.passwords.record(user, t.passwords.get(key)!.plain!) });
+    for (const [user, key] of t.userPasswords) steps.push({ op: 'set_user_password', record: await this.passwords.record(user, t.passwords.get(key)!.plain!) });
     if (steps.length > 0) await this.batches.apply(steps);
     if (t.userPasswords.size > 0) this.passwords.changed([...t.userPasswords.keys()], t.session);
     this.drop();

@@ -12,7 +12,7 @@ import { apiOf } from '../http/context';
 import type { FailedLogin } from './failure-log';
 import type { AuthRequest, AuthScheme } from './scheme';
 import { displayAddress, type Throttle } from './throttle';
-import type { Role, UserStore } from './users';
+import type { Role, UserRecord, UserStore } from './users';
 
 export type { AuthRequest } from './scheme';
 
@@ -76,12 +76,20 @@ export class Authenticator {
 
   /** check(), with the answer to a failure held back as long as the throttle says. */
   async authenticate(req: AuthRequest): Promise<AuthResult> {
-    const r = this.check(req);
+    const r = await this.evaluate(req);
     if (!r.ok && r.reason === 'bad' && r.delayMs) await new Promise((resolve) => setTimeout(resolve, r.delayMs));
     return r;
   }
 
+  /** The decision at once, for chains whose schemes all verify synchronously (Digest, Basic). */
   check(req: AuthRequest): AuthResult {
+    const r = this.evaluate(req);
+    if (r instanceof Promise) throw new Error('a scheme of this chain verifies asynchronously: use authenticate()');
+    return r;
+  }
+
+  // Synchronous as long as the scheme's verify() is: a UsernameToken asks keystored.
+  private evaluate(req: AuthRequest): AuthResult | Promise<AuthResult> {
     const chain = this.chains.get(apiOf(req.url)) ?? this.defaultChain;
     const header = req.headers.authorization;
     const input = { ...req, authorization: header !== undefined && header.length <= MAX_AUTHORIZATION ? parseAuthorization(header) : undefined };
@@ -110,15 +118,18 @@ export class Authenticator {
       report({ reason: refused });
       return fail('bad');
     }
-    const user = attempt.verify();
-    if (!user) {
-      attempt.wrong?.();
-      const delayMs = this.hooks.throttle?.failure(attempt.name, req.remote) ?? 0;
-      report({ reason: this.store.get(attempt.name) ? 'wrong password' : 'unknown user', delayMs });
-      return { ...fail('bad'), delayMs };
-    }
-    this.hooks.throttle?.success(attempt.name, req.remote);
-    if (attempt.current && !attempt.current()) return fail('stale');
-    return { ok: true, user: user.name, role: user.role };
+    const finish = (user: UserRecord | undefined): AuthResult => {
+      if (!user) {
+        attempt.wrong?.();
+        const delayMs = this.hooks.throttle?.failure(attempt.name, req.remote) ?? 0;
+        report({ reason: this.store.get(attempt.name) ? 'wrong password' : 'unknown user', delayMs });
+        return { ...fail('bad'), delayMs };
+      }
+      this.hooks.throttle?.success(attempt.name, req.remote);
+      if (attempt.current && !attempt.current()) return fail('stale');
+      return { ok: true, user: user.name, role: user.role };
+    };
+    const verified = attempt.verify();
+    return verified instanceof Promise ? verified.then(finish) : finish(verified);
   }
 }

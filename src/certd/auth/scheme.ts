@@ -1,5 +1,5 @@
-// One way of proving who the client is (Digest, Basic; WS-UsernameToken and the SPS session
-// cookie come with their front-ends). The Authenticator runs a chain of them per front-end:
+// One way of proving who the client is (Digest, Basic, the SOAP body's WS-UsernameToken, the
+// SPS session cookie). The Authenticator runs a chain of them per front-end:
 // the first scheme that finds its credentials in the request decides, the throttle and the
 // failure log see every scheme alike. A new scheme is one file implementing AuthScheme.
 import type { IncomingHttpHeaders } from 'node:http';
@@ -30,8 +30,8 @@ export interface Attempt {
   name: string;
   /** Refuses before any password is looked at (Digest: a nonce answered wrongly too often). */
   refusal?(): 'nonce used up' | undefined;
-  /** The user, if the password (Digest: the response) is right. */
-  verify(): UserRecord | undefined;
+  /** The user, if the password (Digest: the response) is right; a UsernameToken asks keystored, so it may be a promise. */
+  verify(): UserRecord | undefined | Promise<UserRecord | undefined>;
   /** Told of a wrong password. */
   wrong?(): void;
   /** After a right password: false when the client must renew its credentials (a stale nonce). */

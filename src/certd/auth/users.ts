@@ -13,6 +13,8 @@ export interface UserRecord {
   role: Role;
   ha1_md5: string;
   ha1_sha256: string;
+  /** The password sealed by keystored (Base64; auth/wsse-scheme.ts); absent: no WS-UsernameToken for this user. */
+  wsse?: string;
 }
 
 export type FirstRun = { created: true; user: string; password: string } | { created: false };
@@ -76,22 +78,23 @@ export class UserStore {
     return [...this.users.values()];
   }
 
-  add(name: string, role: Role, password: string): void {
+  /** `wsse`: the password as keystored sealed it (Keystores.sealPassword), where it could. */
+  add(name: string, role: Role, password: string, wsse?: string): void {
     if (!NAME.test(name)) throw new Error('user name must be 1-64 characters of A-Z a-z 0-9 . _ -');
     if (!ROLES.includes(role)) throw new Error(`role must be one of ${ROLES.join(', ')}`);
     if (this.users.has(name)) throw new Error(`user ${name} exists`);
-    this.save(new Map(this.users).set(name, this.record(name, role, password)));
+    this.save(new Map(this.users).set(name, this.record(name, role, password, wsse)));
   }
 
-  setPassword(name: string, password: string): void {
-    this.putRecords([this.passwordRecord(name, password)]);
+  setPassword(name: string, password: string, wsse?: string): void {
+    this.putRecords([this.passwordRecord(name, password, wsse)]);
   }
 
   /** The record `name` would have with `password`: what a batch journals (hashes only, never the password). */
-  passwordRecord(name: string, password: string): UserRecord {
+  passwordRecord(name: string, password: string, wsse?: string): UserRecord {
     const u = this.users.get(name);
     if (!u) throw new Error(`no user ${name}`);
-    return this.record(name, u.role, password);
+    return this.record(name, u.role, password, wsse);
   }
 
   /** Writes whole records of existing users in one atomic write; writing the same again changes nothing. */
@@ -110,11 +113,13 @@ export class UserStore {
     this.save(next);
   }
 
-  private record(name: string, role: Role, password: string): UserRecord {
+  // A password set without a new seal drops the old one: it sealed the old password.
+  private record(name: string, role: Role, password: string, wsse?: string): UserRecord {
     if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD) {
       throw new Error(`password must be 1-${MAX_PASSWORD} characters`);
     }
-    return { name, role, ha1_md5: ha1('MD5', name, this.realm, password), ha1_sha256: ha1('SHA-256', name, this.realm, password) };
+    const r: UserRecord = { name, role, ha1_md5: ha1('MD5', name, this.realm, password), ha1_sha256: ha1('SHA-256', name, this.realm, password) };
+    return wsse === undefined ? r : { ...r, wsse };
   }
 
   // The file first, then memory: a failed write leaves both as they were.
@@ -131,6 +136,9 @@ function checkRecord(u: unknown): UserRecord | undefined {
   const r = u as Record<string, unknown>;
   const ok = typeof r.name === 'string' && NAME.test(r.name) && ROLES.includes(r.role as Role)
     && typeof r.ha1_md5 === 'string' && /^[0-9a-f]{32}$/.test(r.ha1_md5)
-    && typeof r.ha1_sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.ha1_sha256);
-  return ok ? { name: r.name as string, role: r.role as Role, ha1_md5: r.ha1_md5 as string, ha1_sha256: r.ha1_sha256 as string } : undefined;
+    && typeof r.ha1_sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.ha1_sha256)
+    && (r.wsse === undefined || (typeof r.wsse === 'string' && r.wsse.length <= 8192 && /^[A-Za-z0-9+/]+={0,2}$/.test(r.wsse)));
+  if (!ok) return undefined;
+  const rec: UserRecord = { name: r.name as string, role: r.role as Role, ha1_md5: r.ha1_md5 as string, ha1_sha256: r.ha1_sha256 as string };
+  return r.wsse === undefined ? rec : { ...rec, wsse: r.wsse as string };
 }

@@ -182,6 +182,21 @@ export class Keystores {
     return (await this.call(Opcode.HEALTH, {})).stores;
   }
 
+  /** The password sealed by keystored, Base64, for the user's record (auth/wsse-scheme.ts); the bytes sent are wiped. */
+  async sealPassword(password: string): Promise<string> {
+    const bytes = Buffer.from(password, 'utf8');
+    try {
+      return Buffer.from((await this.call(Opcode.SEAL_PASSWORD, { password: bytes })).sealed).toString('base64');
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  /** Whether a UsernameToken's digest is right for the sealed password (keystored decides). */
+  async checkDigest(sealed: Uint8Array, nonce: Uint8Array, created: string, digest: Uint8Array): Promise<boolean> {
+    return (await this.call(Opcode.CHECK_PASSWORD_DIGEST, { sealed, nonce, created, digest })).ok;
+  }
+
   async list(store: string): Promise<string[]> {
     return (await this.call(Opcode.LIST_KEYS, { store })).key_ids;
   }

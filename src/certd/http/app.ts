@@ -51,7 +51,10 @@ export type Handler = (req: Request) => Promise<Response> | Response;
 /** A refusal with retryAfterSeconds is "too many failed logins". */
 export type Authenticate = (req: AuthRequest) => Promise<
   | { ok: true; user: string; role: Role }
-  | { ok: false; challenges: string[]; retryAfterSeconds?: number }>;
+  | { ok: false; challenges: string[]; retryAfterSeconds?: number; reason?: 'missing' | 'bad' | 'stale' | 'locked' }>;
+
+/** A body as the front-end's body scheme reads it (SOAP: the parsed envelope); undefined: none to read. */
+export type BodyCredentials = (raw: Buffer) => unknown;
 
 /** How a front-end turns an error into its wire body. */
 export type ErrorBody = (e: HttpError) => unknown;
@@ -98,6 +101,8 @@ export class App {
 
   private readonly forms: [prefix: string, form: ErrorForm][] = [];
 
+  private readonly bodyCredentials: [prefix: string, parse: BodyCredentials][] = [];
+
   /** Routes answered without authentication (they show nothing of the store). */
   private readonly open = Router({ ignoreTrailingSlash: true, caseSensitive: true });
 
@@ -116,6 +121,17 @@ export class App {
   /** A route anyone may call, before authentication; the answer gets the path's parameters, never the body (SPS's login methods, ACME http-01, an open /metrics). */
   anonymous(method: HTTPMethod, path: string, answer: (params: Record<string, string | undefined>) => Response | Promise<Response>): void {
     this.open.on(method, path, () => undefined, answer);
+  }
+
+  /**
+   * Requests under `prefix` may carry their credentials in the body (SOAP's WS-Security
+   * header): one with no Authorization header has its body read (within bodyLimit) and
+   * authenticated again with `parse`'s result as AuthRequest.body. A token there that is
+   * refused is 400 (HttpError code 26), not a 401: the client sent credentials. The chain's
+   * HTTP challenges go with it, so a client that also does Digest can fall back to it.
+   */
+  credentialsInBody(prefix: string, parse: BodyCredentials): void {
+    this.bodyCredentials.push([prefix, parse]);
   }
 
   /** Errors of requests under `prefix` take this form instead of the errorBody option's. */
@@ -148,7 +164,18 @@ export class App {
         this.send(res, out.status, out.body, out.headers);
         return;
       }
-      const auth = await this.options.authenticate({ method: req.method ?? 'GET', url, headers: req.headers, remote: source, secure });
+      const asked = { method: req.method ?? 'GET', url, headers: req.headers, remote: source, secure };
+      let auth = await this.options.authenticate(asked);
+      const parse = this.bodyCredentials.find(([prefix]) => url.startsWith(prefix))?.[1];
+      if (!auth.ok && auth.reason === 'missing' && parse) {
+        body = await this.readBody(req);
+        const doc = parse(body);
+        const second = doc === undefined ? auth : await this.options.authenticate({ ...asked, body: doc });
+        if (!second.ok && (second.reason === 'bad' || second.reason === 'stale')) {
+          throw new HttpError(400, 26, 'the credentials in the body were refused', { 'www-authenticate': second.challenges });
+        }
+        if (second.ok || second.retryAfterSeconds !== undefined) auth = second;
+      }
       if (!auth.ok) {
         if (auth.retryAfterSeconds !== undefined) {
           throw new HttpError(429, 21, 'too many failed logins; try again later', { 'retry-after': String(auth.retryAfterSeconds) });
@@ -169,7 +196,7 @@ export class App {
       }
       const crossSite = crossSiteRefusal(req.method!, req.headers, route.accepts, this.trusted);
       if (crossSite) throw new HttpError(403, 20, `cross-site request refused: ${crossSite}`);
-      const read = await this.readBody(req);
+      const read = body ?? await this.readBody(req);
       body = read;
       const out = await runInContext({ user: auth.user, source, api: apiOf(req.url ?? '/') }, () => route.handler({
         method: req.method!,
