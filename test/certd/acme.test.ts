@@ -100,6 +100,16 @@ t('an enrollment reaches MONITORING; its entry holds pebble\'s chain and is boun
   assert.is((await svc.anonymous().get('/.well-known/acme-challenge/anything')).status, 404);
 });
 
+t('an RS256 account (RSA-2048 key in keystored, PKCS#1 v1.5) enrolls', async () => {
+  const r = await enroll({ account_key_type: 'RSA-2048', bindings: [] });
+  assert.is(r.status, 201, r.text);
+  assert.is((r.json.data as { account_key_type: string }).account_key_type, 'RSA-2048');
+  const v = await until((r.json.data as View).id, (x) => x.state === 'MONITORING', 60);
+  assert.is(v.why, null);
+  assert.ok(v.current);
+  assert.is((await svc.as('admin').del(`${E}/${v.id}`)).status, 200);
+});
+
 t('renewal within the window moves https to the new entry and keeps the old one', async () => {
   const first = await view(main);
   const v = await until(main, (x) => x.issued >= first.issued + 1 && x.state === 'MONITORING', VALIDITY_S * 2);
@@ -167,6 +177,7 @@ t('bad enrollments are refused and change nothing', async () => {
     [{ identifiers: [{ type: 'dns', value: 'bad name' }] }, 'identifiers'],
     [{ bindings: ['nosuch'] }, ''],
     [{ renew_fraction: 1 }, 'renew_fraction'],
+    [{ account_key_type: 'EC-P384' }, 'account_key_type'],
   ] as const) {
     const res = await enroll(data);
     assert.is(res.status >= 400 && res.status < 500, true, `${JSON.stringify(data)} ${res.status}`);

@@ -19,6 +19,9 @@ import type { Certificates } from './certificates';
 import { DomainError } from './errors';
 import type { Keystores } from './keystores';
 
+export const ACCOUNT_KEY_TYPES = ['EC-P256', 'RSA-2048', 'RSA-3072', 'RSA-4096'] as const;
+export type AccountKeyType = (typeof ACCOUNT_KEY_TYPES)[number];
+
 export const ENROLLMENT_STATES = ['NEED_TO_SUBMIT', 'SUBMITTING', 'CA_UNREACHABLE', 'CA_REJECTED', 'NEED_TO_RENEW', 'MONITORING'] as const;
 export type EnrollmentState = (typeof ENROLLMENT_STATES)[number];
 
@@ -27,6 +30,7 @@ export interface EnrollmentRequest {
   trust_anchors: string[];
   identifiers: Identifier[];
   key_type?: KeyType;
+  account_key_type?: AccountKeyType;
   keystore?: string;
   bindings?: string[];
   renew_fraction?: number;
@@ -38,6 +42,8 @@ export interface Enrollment {
   trust_anchors: string[];
   identifiers: Identifier[];
   key_type: KeyType;
+  /** The account key's type: ES256 or RS256 JWS (absent in enrollments saved before it existed: EC-P256). */
+  account_key_type: AccountKeyType;
   keystore: string;
   bindings: string[];
   renew_fraction: number;
@@ -111,6 +117,7 @@ export class Enrollments {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     for (const e of saved) {
+      e.account_key_type ??= 'EC-P256';
       if (e.state === 'SUBMITTING') e.state = e.current ? 'NEED_TO_RENEW' : 'NEED_TO_SUBMIT';
       this.all.set(e.id, e);
     }
@@ -139,7 +146,7 @@ export class Enrollments {
       const checked = await this.check(req);
       const e: Enrollment = { id, ...checked, state: 'NEED_TO_SUBMIT', account_key: `acme-account-${id}`, issued: 0, failures: 0 };
       // The account key is made like every key: in keystored, never seen here.
-      await this.keystores.generate(e.keystore, e.account_key, 'EC-P256');
+      await this.keystores.generate(e.keystore, e.account_key, e.account_key_type);
       this.all.set(id, e);
       this.save();
       this.arm(e);
@@ -182,6 +189,7 @@ export class Enrollments {
     const keystore = (await this.certs.keystore(req.keystore ?? await this.certs.defaultKeystore())).id;
     return {
       directory_url: url.href, trust_anchors: anchors, identifiers: req.identifiers, key_type: req.key_type ?? 'EC-P256',
+      account_key_type: req.account_key_type ?? 'EC-P256',
       keystore, bindings, renew_fraction: fraction,
     };
   }
@@ -248,7 +256,9 @@ export class Enrollments {
   private async issue(e: Enrollment): Promise<void> {
     const { spki } = await this.keystores.publicKey(e.keystore, e.account_key);
     const signer = {
-      sign: (digest: Uint8Array) => this.keystores.sign({ store: e.keystore, key_id: e.account_key, scheme: 'ECDSA', digest_algorithm: 'SHA-256', digest }),
+      sign: (digest: Uint8Array) => this.keystores.sign({
+        store: e.keystore, key_id: e.account_key, scheme: e.account_key_type === 'EC-P256' ? 'ECDSA' : 'RSA-PKCS1-V1_5', digest_algorithm: 'SHA-256', digest,
+      }),
     };
     const client = new AcmeClient(e.directory_url, e.trust_anchors, signer, jwkOf(spki));
     e.account_url = await client.account();
