@@ -61,6 +61,7 @@ export const CERTD_V1_SCHEMAS = {
     keystore: { type: 'string', minLength: 1, maxLength: 64 },
     bindings: { type: 'array', maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
     renew_fraction: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    new_key: { type: 'boolean' },
   }, ['directory_url', 'trust_anchors', 'identifiers']),
 };
 

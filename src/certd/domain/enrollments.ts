@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { KeyType } from '../../../ipc/protocol';
 import { writeFileAtomic } from '../../common/atomic-file';
-import { AcmeClient, AcmeRejected, AcmeUnreachable, type ChallengeBoard, type Identifier } from '../acme/client';
+import { AcmeClient, AcmeRejected, AcmeUnreachable, type ChallengeBoard, type Identifier, type Order } from '../acme/client';
 import { jwkOf } from '../acme/jws';
 import type { Audit } from './audit';
 import type { Batches, BatchStep } from './batches';
@@ -34,6 +34,7 @@ export interface EnrollmentRequest {
   keystore?: string;
   bindings?: string[];
   renew_fraction?: number;
+  new_key?: boolean;
 }
 
 export interface Enrollment {
@@ -47,6 +48,8 @@ export interface Enrollment {
   keystore: string;
   bindings: string[];
   renew_fraction: number;
+  /** false: a renewal requests for the current entry's key and replaces its certificate in place. */
+  new_key: boolean;
   state: EnrollmentState;
   /** Why the last attempt failed (the CA's problem or the network error). */
   why?: string;
@@ -118,6 +121,7 @@ export class Enrollments {
     }
     for (const e of saved) {
       e.account_key_type ??= 'EC-P256';
+      e.new_key ??= true;
       if (e.state === 'SUBMITTING') e.state = e.current ? 'NEED_TO_RENEW' : 'NEED_TO_SUBMIT';
       this.all.set(e.id, e);
     }
@@ -190,7 +194,7 @@ export class Enrollments {
     return {
       directory_url: url.href, trust_anchors: anchors, identifiers: req.identifiers, key_type: req.key_type ?? 'EC-P256',
       account_key_type: req.account_key_type ?? 'EC-P256',
-      keystore, bindings, renew_fraction: fraction,
+      keystore, bindings, renew_fraction: fraction, new_key: req.new_key ?? true,
     };
   }
 
@@ -265,6 +269,7 @@ export class Enrollments {
     const order = await client.newOrder(e.identifiers);
     this.audit.note('enrollment_order', { id: e.id });
     await client.authorize(order, this.challenges);
+    if (!e.new_key && e.current && this.certs.find(e.current.id)) return this.renewInPlace(e, client, order, e.current);
     const alias = `acme-${e.id.slice(0, 8)}-${e.issued + 1}`;
     // A request left by an attempt that was cut short goes first, with its key.
     if (this.certs.pendingRequests().some((r) => r.alias === alias)) await this.certs.dropRequest(alias);
@@ -299,6 +304,29 @@ export class Enrollments {
     e.previous = e.current ? { id: e.current.id, alias: e.current.alias } : undefined;
     if (!e.previous) delete e.previous;
     e.current = { id: made.entry.id, alias, not_before: made.info.not_before, not_after: made.info.not_after };
+  }
+
+  /**
+   * new_key false: a CSR for the current entry's key, and the issued chain replaces the
+   * entry's certificate (same id and alias; its bindings are applied again). No earlier
+   * certificate is kept, so there is no rollback entry: if applying fails, the old
+   * certificate is put back and the attempt fails.
+   */
+  private async renewInPlace(e: Enrollment, client: AcmeClient, order: Order, current: NonNullable<Enrollment['current']>): Promise<void> {
+    const csr = await this.certs.csr(current.alias, {
+      subjectAltNames: e.identifiers.map((i) => `${i.type === 'dns' ? 'DNS' : 'IP'}:${i.value}`),
+    });
+    const chain = await client.finalize(order, pemToDer(csr));
+    const before = this.certs.find(current.id)!.entry;
+    try {
+      await this.certs.replace('certificate', current.alias, chain);
+    } catch (err) {
+      await this.certs.replace('certificate', current.alias, [before.certificate, ...before.chain].join('\n')).catch(() => undefined);
+      throw err;
+    }
+    e.issued += 1;
+    const made = this.certs.find(current.id)!;
+    e.current = { ...current, not_before: made.info.not_before, not_after: made.info.not_after };
   }
 }
 
