@@ -100,6 +100,35 @@ t('an enrollment reaches MONITORING; its entry holds pebble\'s chain and is boun
   assert.is((await svc.anonymous().get('/.well-known/acme-challenge/anything')).status, 404);
 });
 
+t('an RS256 account (RSA-2048 key in keystored, PKCS#1 v1.5) enrolls', async () => {
+  const r = await enroll({ account_key_type: 'RSA-2048', bindings: [] });
+  assert.is(r.status, 201, r.text);
+  assert.is((r.json.data as { account_key_type: string }).account_key_type, 'RSA-2048');
+  const v = await until((r.json.data as View).id, (x) => x.state === 'MONITORING', 60);
+  assert.is(v.why, null);
+  assert.ok(v.current);
+  assert.is((await svc.as('admin').del(`${E}/${v.id}`)).status, 200);
+});
+
+t('new_key false: the renewal keeps the key, id and alias; the certificate is replaced in place', async () => {
+  const r = await enroll({ new_key: false, bindings: [], renew_fraction: 0.5 });
+  assert.is(r.status, 201, r.text);
+  const id = (r.json.data as View).id;
+  const first = await until(id, (x) => x.state === 'MONITORING', 60);
+  const leaf = async (alias: string) => ((await svc.as('admin').get(`${API}/certificates/${alias}`)).json.data as { certificate: string }).certificate.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)![0];
+  const pubkey = (pem: string) => execFileSync('openssl', ['x509', '-pubkey', '-noout'], { input: pem }).toString();
+  const before = await leaf(first.current!.alias);
+  const v = await until(id, (x) => x.issued > first.issued && x.state === 'MONITORING', VALIDITY_S * 2);
+  assert.equal({ id: v.current!.id, alias: v.current!.alias }, { id: first.current!.id, alias: first.current!.alias });
+  assert.is(v.previous, null, 'no rollback entry: the certificate was replaced in place');
+  const after = await leaf(v.current!.alias);
+  assert.is.not(after, before);
+  assert.is(pubkey(after), pubkey(before));
+  const entries = (await svc.as('admin').get('/certd/v1/entries')).json.data as { alias: string }[];
+  assert.is(entries.filter((e) => e.alias.startsWith(`acme-${id.slice(0, 8)}`)).length, 1);
+  assert.is((await svc.as('admin').del(`${E}/${id}`)).status, 200);
+});
+
 t('renewal within the window moves https to the new entry and keeps the old one', async () => {
   const first = await view(main);
   const v = await until(main, (x) => x.issued >= first.issued + 1 && x.state === 'MONITORING', VALIDITY_S * 2);
@@ -167,6 +196,8 @@ t('bad enrollments are refused and change nothing', async () => {
     [{ identifiers: [{ type: 'dns', value: 'bad name' }] }, 'identifiers'],
     [{ bindings: ['nosuch'] }, ''],
     [{ renew_fraction: 1 }, 'renew_fraction'],
+    [{ account_key_type: 'EC-P384' }, 'account_key_type'],
+    [{ new_key: 'no' }, 'new_key'],
   ] as const) {
     const res = await enroll(data);
     assert.is(res.status >= 400 && res.status < 500, true, `${JSON.stringify(data)} ${res.status}`);

@@ -3,7 +3,7 @@
 // finalize with a CSR made elsewhere, polling, chain download. Failures say whether the CA
 // could not be reached (AcmeUnreachable) or answered no (AcmeRejected, with its problem).
 import { request } from 'node:https';
-import { type DigestSigner, type Jwk, signJws, thumbprint } from './jws';
+import { algOf, type DigestSigner, type Jwk, signJws, thumbprint } from './jws';
 
 export class AcmeUnreachable extends Error {}
 export class AcmeRejected extends Error {
@@ -136,7 +136,7 @@ export class AcmeClient {
         if (!this.nonce) throw new AcmeRejected('badNonce', 'newNonce answered no nonce');
       }
       const key = withJwk ? { jwk: this.jwk } : { kid: this.kid ?? '' };
-      const body = await signJws(this.signer, key, this.nonce, url, payload);
+      const body = await signJws(this.signer, algOf(this.jwk), key, this.nonce, url, payload);
       this.nonce = undefined;
       const r = await this.send('POST', url, body);
       this.nonce = header(r, 'replay-nonce');

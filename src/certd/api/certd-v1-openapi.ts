@@ -3,6 +3,7 @@
 // response bodies are written once here. test/certd/openapi.test.ts checks that every
 // route certd-v1.ts registers is described and that real answers fit their schemas.
 import { CERTD_V1_SCHEMAS } from './certd-v1-schemas';
+import { ACCOUNT_KEY_TYPES } from '../domain/enrollments';
 
 const str = { type: 'string' };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -81,16 +82,17 @@ const SCHEMAS = {
   },
   Enrollment: {
     type: 'object',
-    required: ['id', 'state', 'why', 'directory_url', 'identifiers', 'key_type', 'keystore', 'bindings', 'renew_fraction', 'account_url', 'current', 'previous', 'issued', 'failures', 'next_attempt', 'trust_anchors'],
+    required: ['id', 'state', 'why', 'directory_url', 'identifiers', 'key_type', 'account_key_type', 'keystore', 'bindings', 'renew_fraction', 'new_key', 'account_url', 'current', 'previous', 'issued', 'failures', 'next_attempt', 'trust_anchors'],
     properties: {
       id: { type: 'string', format: 'uuid' },
       state: { enum: ['NEED_TO_SUBMIT', 'SUBMITTING', 'NEED_TO_RENEW', 'MONITORING', 'CA_UNREACHABLE', 'CA_REJECTED'], description: 'as certmonger names them' },
       why: { type: ['string', 'null'], description: 'why the last attempt failed: the CA\'s problem type and detail, or the network error' },
       directory_url: str,
       identifiers: { type: 'array', items: { type: 'object', required: ['type', 'value'], properties: { type: { enum: ['dns', 'ip'] }, value: str } } },
-      key_type: str, keystore: str,
+      key_type: str, account_key_type: { enum: [...ACCOUNT_KEY_TYPES], description: 'the account key: ES256 (EC-P256) or RS256 (RSA) JWS' }, keystore: str,
       bindings: { type: 'array', items: str },
       renew_fraction: { type: 'number', description: 'renews when this fraction of the lifetime is left' },
+      new_key: { type: 'boolean', description: 'false: renewals keep the key and replace the entry\'s certificate in place (no rollback entry)' },
       account_url: { type: ['string', 'null'] },
       current: { anyOf: [{ type: 'object', required: ['id', 'alias', 'not_before', 'not_after'], properties: { id: str, alias: str, not_before: str, not_after: str } }, { type: 'null' }] },
       previous: { anyOf: [ref('EntryRef'), { type: 'null' }], description: 'the entry the current one replaced, kept for rollback until the next renewal' },

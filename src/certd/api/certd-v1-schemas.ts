@@ -1,5 +1,6 @@
 // Request bodies of /certd/v1 as JSON schemas (compiled at build time, like cert.v1's).
 import { KEY_TYPES } from '../../../ipc/protocol';
+import { ACCOUNT_KEY_TYPES } from '../domain/enrollments';
 
 const ref = { type: 'string', minLength: 1, maxLength: 128 };
 const time = { type: 'integer', minimum: 0, maximum: 253402300799 };
@@ -56,9 +57,11 @@ export const CERTD_V1_SCHEMAS = {
       items: { type: 'object', additionalProperties: false, required: ['type', 'value'], properties: { type: { enum: ['dns', 'ip'] }, value: { type: 'string', minLength: 1, maxLength: 253 } } },
     },
     key_type: { enum: KEY_TYPES },
+    account_key_type: { enum: [...ACCOUNT_KEY_TYPES] },
     keystore: { type: 'string', minLength: 1, maxLength: 64 },
     bindings: { type: 'array', maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
     renew_fraction: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    new_key: { type: 'boolean' },
   }, ['directory_url', 'trust_anchors', 'identifiers']),
 };
 

@@ -9,8 +9,8 @@ import { validBody } from './validate';
 /** What a client sees: no account key id (it names a key in keystored, nothing to act on). */
 function view(e: Enrollment) {
   return {
-    id: e.id, state: e.state, why: e.why ?? null, directory_url: e.directory_url, identifiers: e.identifiers, key_type: e.key_type,
-    keystore: e.keystore, bindings: e.bindings, renew_fraction: e.renew_fraction, account_url: e.account_url ?? null,
+    id: e.id, state: e.state, why: e.why ?? null, directory_url: e.directory_url, identifiers: e.identifiers, key_type: e.key_type, account_key_type: e.account_key_type,
+    keystore: e.keystore, bindings: e.bindings, renew_fraction: e.renew_fraction, new_key: e.new_key, account_url: e.account_url ?? null,
     current: e.current ?? null, previous: e.previous ?? null, issued: e.issued, failures: e.failures, next_attempt: e.next_attempt ?? null,
     trust_anchors: e.trust_anchors,
   };

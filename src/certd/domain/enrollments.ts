@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { KeyType } from '../../../ipc/protocol';
 import { writeFileAtomic } from '../../common/atomic-file';
-import { AcmeClient, AcmeRejected, AcmeUnreachable, type ChallengeBoard, type Identifier } from '../acme/client';
+import { AcmeClient, AcmeRejected, AcmeUnreachable, type ChallengeBoard, type Identifier, type Order } from '../acme/client';
 import { jwkOf } from '../acme/jws';
 import type { Audit } from './audit';
 import type { Batches, BatchStep } from './batches';
@@ -18,6 +18,9 @@ import type { Bindings } from './bindings';
 import type { Certificates } from './certificates';
 import { DomainError } from './errors';
 import type { Keystores } from './keystores';
+
+export const ACCOUNT_KEY_TYPES = ['EC-P256', 'RSA-2048', 'RSA-3072', 'RSA-4096'] as const;
+export type AccountKeyType = (typeof ACCOUNT_KEY_TYPES)[number];
 
 export const ENROLLMENT_STATES = ['NEED_TO_SUBMIT', 'SUBMITTING', 'CA_UNREACHABLE', 'CA_REJECTED', 'NEED_TO_RENEW', 'MONITORING'] as const;
 export type EnrollmentState = (typeof ENROLLMENT_STATES)[number];
@@ -27,9 +30,11 @@ export interface EnrollmentRequest {
   trust_anchors: string[];
   identifiers: Identifier[];
   key_type?: KeyType;
+  account_key_type?: AccountKeyType;
   keystore?: string;
   bindings?: string[];
   renew_fraction?: number;
+  new_key?: boolean;
 }
 
 export interface Enrollment {
@@ -38,9 +43,13 @@ export interface Enrollment {
   trust_anchors: string[];
   identifiers: Identifier[];
   key_type: KeyType;
+  /** The account key's type: ES256 or RS256 JWS (absent in enrollments saved before it existed: EC-P256). */
+  account_key_type: AccountKeyType;
   keystore: string;
   bindings: string[];
   renew_fraction: number;
+  /** false: a renewal requests for the current entry's key and replaces its certificate in place. */
+  new_key: boolean;
   state: EnrollmentState;
   /** Why the last attempt failed (the CA's problem or the network error). */
   why?: string;
@@ -111,6 +120,8 @@ export class Enrollments {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     for (const e of saved) {
+      e.account_key_type ??= 'EC-P256';
+      e.new_key ??= true;
       if (e.state === 'SUBMITTING') e.state = e.current ? 'NEED_TO_RENEW' : 'NEED_TO_SUBMIT';
       this.all.set(e.id, e);
     }
@@ -139,7 +150,7 @@ export class Enrollments {
       const checked = await this.check(req);
       const e: Enrollment = { id, ...checked, state: 'NEED_TO_SUBMIT', account_key: `acme-account-${id}`, issued: 0, failures: 0 };
       // The account key is made like every key: in keystored, never seen here.
-      await this.keystores.generate(e.keystore, e.account_key, 'EC-P256');
+      await this.keystores.generate(e.keystore, e.account_key, e.account_key_type);
       this.all.set(id, e);
       this.save();
       this.arm(e);
@@ -182,7 +193,8 @@ export class Enrollments {
     const keystore = (await this.certs.keystore(req.keystore ?? await this.certs.defaultKeystore())).id;
     return {
       directory_url: url.href, trust_anchors: anchors, identifiers: req.identifiers, key_type: req.key_type ?? 'EC-P256',
-      keystore, bindings, renew_fraction: fraction,
+      account_key_type: req.account_key_type ?? 'EC-P256',
+      keystore, bindings, renew_fraction: fraction, new_key: req.new_key ?? true,
     };
   }
 
@@ -248,13 +260,16 @@ export class Enrollments {
   private async issue(e: Enrollment): Promise<void> {
     const { spki } = await this.keystores.publicKey(e.keystore, e.account_key);
     const signer = {
-      sign: (digest: Uint8Array) => this.keystores.sign({ store: e.keystore, key_id: e.account_key, scheme: 'ECDSA', digest_algorithm: 'SHA-256', digest }),
+      sign: (digest: Uint8Array) => this.keystores.sign({
+        store: e.keystore, key_id: e.account_key, scheme: e.account_key_type === 'EC-P256' ? 'ECDSA' : 'RSA-PKCS1-V1_5', digest_algorithm: 'SHA-256', digest,
+      }),
     };
     const client = new AcmeClient(e.directory_url, e.trust_anchors, signer, jwkOf(spki));
     e.account_url = await client.account();
     const order = await client.newOrder(e.identifiers);
     this.audit.note('enrollment_order', { id: e.id });
     await client.authorize(order, this.challenges);
+    if (!e.new_key && e.current && this.certs.find(e.current.id)) return this.renewInPlace(e, client, order, e.current);
     const alias = `acme-${e.id.slice(0, 8)}-${e.issued + 1}`;
     // A request left by an attempt that was cut short goes first, with its key.
     if (this.certs.pendingRequests().some((r) => r.alias === alias)) await this.certs.dropRequest(alias);
@@ -289,6 +304,29 @@ export class Enrollments {
     e.previous = e.current ? { id: e.current.id, alias: e.current.alias } : undefined;
     if (!e.previous) delete e.previous;
     e.current = { id: made.entry.id, alias, not_before: made.info.not_before, not_after: made.info.not_after };
+  }
+
+  /**
+   * new_key false: a CSR for the current entry's key, and the issued chain replaces the
+   * entry's certificate (same id and alias; its bindings are applied again). No earlier
+   * certificate is kept, so there is no rollback entry: if applying fails, the old
+   * certificate is put back and the attempt fails.
+   */
+  private async renewInPlace(e: Enrollment, client: AcmeClient, order: Order, current: NonNullable<Enrollment['current']>): Promise<void> {
+    const csr = await this.certs.csr(current.alias, {
+      subjectAltNames: e.identifiers.map((i) => `${i.type === 'dns' ? 'DNS' : 'IP'}:${i.value}`),
+    });
+    const chain = await client.finalize(order, pemToDer(csr));
+    const before = this.certs.find(current.id)!.entry;
+    try {
+      await this.certs.replace('certificate', current.alias, chain);
+    } catch (err) {
+      await this.certs.replace('certificate', current.alias, [before.certificate, ...before.chain].join('\n')).catch(() => undefined);
+      throw err;
+    }
+    e.issued += 1;
+    const made = this.certs.find(current.id)!;
+    e.current = { ...current, not_before: made.info.not_before, not_after: made.info.not_after };
   }
 }
 
