@@ -151,13 +151,36 @@ t('creates a key and self-signed certificate, gets the CSR as a .pem download, u
   await shot('05-signed');
 });
 
-t('binds the signed certificate to HTTPS after its pre-flight; the binding and what was applied name it', async () => {
+t('the pre-flight result is shown before applying: a refusal in words and no way to apply it; a pass, then the confirmation binds', async () => {
+  // An expired certificate: its check refuses (validity) and it cannot be applied.
+  const made = await page.evaluate(async () => (await fetch('/config/rest/cert/v1/create_certificate', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ data: { alias: 'old', subject: 'CN=old', valid_from: 1_000_000_000, valid_to: 1_100_000_000 } }),
+  })).status);
+  assert.is(made, 200);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
   await screen('services');
   const form = '#f-bind-https';
+  const apply = page.locator(`${form} button[value=apply]`);
+  await page.selectOption(`${form} select[name=certificate]`, { label: 'old (old)' });
+  await page.click(`${form} button[value=check]`);
+  await statusSays('Pre-flight refused: nothing changed.');
+  assert.match(await page.innerText(`${form} .preflight`), /Pre-flight refuses old:\s*validity: expired/);
+  assert.is(await apply.isHidden(), true, 'nothing to confirm after a refusal');
+  await shot('06-preflight-refused');
+
   await page.selectOption(`${form} select[name=certificate]`, { label: 'web (camera.test)' });
-  await page.click(`${form} button[type=submit]`);
+  assert.is(await page.innerText(`${form} .preflight`), '', 'another choice forgets the last result');
+  await page.click(`${form} button[value=check]`);
+  await statusSays('Pre-flight passed; confirm with "Use for HTTPS".');
+  assert.match(await page.innerText(`${form} .preflight`), /Pre-flight passed for web\./);
+  assert.is(((await fetchJson('/certd/v1/bindings')).data as { name: string; certificate: unknown }[]).find((b) => b.name === 'https')?.certificate ?? null, null, 'the check changed nothing');
+  await shot('07-preflight-passed');
+  await apply.click();
   await statusSays('https now uses web (pre-flight passed');
-  await shot('06-services');
+  assert.is(await apply.isHidden(), true);
+  await shot('08-services');
   const https = (await fetchJson('/certd/v1/bindings/https')).data as { certificate: { alias: string } };
   assert.is(https.certificate.alias, 'web');
   const applied = JSON.parse(readFileSync(join(svc.dir, 'certd', 'applied', 'https.json'), 'utf8'));

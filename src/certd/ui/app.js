@@ -217,7 +217,9 @@ function renderServices() {
     $('.current', form).textContent = b && b.certificate ? `Now: ${b.certificate.alias}` : 'Now: none';
     const sel = form.certificate;
     sel.replaceChildren(...entries.filter((e) => e.kind !== 'ca').map((e) => el('option', { value: e.id }, `${e.alias} (${cn(e.subject)})`)));
-    if (b && b.certificate) sel.value = b.certificate.id;
+    // A certificate checked and not yet applied stays chosen.
+    if (form.dataset.checked) sel.value = form.dataset.checked;
+    else if (b && b.certificate) sel.value = b.certificate.id;
   }
 }
 
@@ -286,7 +288,7 @@ function clearErrors(form) {
   for (const p of $$('.field-error', form)) p.remove();
   for (const i of $$('[aria-invalid]', form)) { i.removeAttribute('aria-invalid'); i.removeAttribute('aria-describedby'); }
   $('.form-error', form).textContent = '';
-  const w = $('.warnings', form);
+  const w = $('.preflight', form);
   if (w) w.replaceChildren();
 }
 
@@ -330,10 +332,10 @@ function onSubmit(id, action) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
-    const button = $('button[type=submit]', form);
-    button.disabled = true;
+    const buttons = $$('button[type=submit]', form);
+    for (const b of buttons) b.disabled = true;
     try {
-      const done = await action(form);
+      const done = await action(form, ev.submitter);
       if (done) status(done);
       await load();
       // The details shown follow the change (a new certificate uploaded for the entry).
@@ -342,7 +344,7 @@ function onSubmit(id, action) {
     } catch (e) {
       showError(form, e);
     } finally {
-      button.disabled = false;
+      for (const b of buttons) b.disabled = false;
     }
   });
 }
@@ -413,15 +415,37 @@ onSubmit('#f-add-ca', async (f) => {
   return `Added CA certificate ${alias}.`;
 });
 
+/** The binding request of a service form: the chosen certificate, the CAs and settings kept. */
+function bindingRequest(f) {
+  const was = bindings.find((b) => b.name === f.dataset.binding);
+  return { certificate: f.certificate.value, ca: was ? was.ca.map((c) => c.id) : [], settings: was ? was.settings : {} };
+}
+
+/** Step one checks (POST …/check, nothing changes) and shows the result; step two applies what passed. */
 for (const form of $$('form.bind')) {
-  onSubmit(`#${form.id}`, async (f) => {
+  const apply = $('button[value=apply]', form);
+  const forget = () => { delete form.dataset.checked; apply.hidden = true; $('.preflight', form).replaceChildren(); };
+  form.certificate.addEventListener('change', forget);
+  onSubmit(`#${form.id}`, async (f, submitter) => {
     const name = f.dataset.binding;
-    const was = bindings.find((b) => b.name === name);
-    const result = await api('PUT', `${CERTD}/bindings/${name}`, {
-      certificate: f.certificate.value, ca: was ? was.ca.map((c) => c.id) : [], settings: was ? was.settings : {},
-    });
-    const w = $('.warnings', f);
-    w.replaceChildren(...result.warnings.map((x) => el('li', {}, `Pre-flight warning: ${x}`)));
+    const list = $('.preflight', f);
+    const alias = (entries.find((e) => e.id === f.certificate.value) || {}).alias;
+    if (!submitter || submitter.value !== 'apply') {
+      forget();
+      const r = await api('POST', `${CERTD}/bindings/${name}/check`, bindingRequest(f));
+      list.replaceChildren(
+        el('li', { class: r.ok ? 'passed' : 'error' }, r.ok ? `Pre-flight passed for ${alias}.` : `Pre-flight refuses ${alias}:`),
+        ...r.errors.map((x) => el('li', { class: 'error' }, x.message)),
+        ...r.warnings.map((x) => el('li', { class: 'warning' }, `Warning: ${x}`)));
+      if (r.ok) {
+        f.dataset.checked = f.certificate.value;
+        apply.hidden = false;
+      }
+      return r.ok ? `Pre-flight passed; confirm with "${apply.textContent}".` : 'Pre-flight refused: nothing changed.';
+    }
+    const result = await api('PUT', `${CERTD}/bindings/${name}`, bindingRequest(f));
+    forget();
+    list.replaceChildren(...result.warnings.map((x) => el('li', { class: 'warning' }, `Warning: ${x}`)));
     return `${name} now uses ${result.certificate.alias} (pre-flight passed${result.warnings.length ? ' with warnings' : ''}).`;
   });
 }
