@@ -241,6 +241,37 @@ t('the report screen shows GET /certd/v1/report: the PKCS#12 entry expires withi
   await shot('10-report');
 });
 
+t('enrollments: a refusal beside its field; one whose CA directory is unreachable shows CA_UNREACHABLE and why; deleted from the page', async () => {
+  await screen('enrollments');
+  const form = '#f-enroll';
+  await page.fill(`${form} input[name=directory_url]`, 'https://127.0.0.1:1/directory');
+  await page.fill(`${form} textarea[name=identifiers]`, 'camera.test\n127.0.0.1');
+  await page.click(`${form} button[type=submit]`);
+  const err = page.locator('#f-enroll-trust_anchors-error');
+  await err.waitFor();
+  assert.match(await err.innerText(), /trust_anchors/);
+
+  await page.selectOption(`${form} select[name=trust_anchors]`, { label: 'test-ca (certd UI test CA)' });
+  await page.check(`${form} input[name=bindings][value=https]`);
+  await page.click(`${form} button[type=submit]`);
+  await statusSays('Enrollment for camera.test, 127.0.0.1 created.');
+  const made = ((await fetchJson('/certd/v1/enrollments')).data as { identifiers: { type: string }[]; bindings: string[]; trust_anchors: string[] }[]);
+  assert.is(made.length, 1);
+  assert.equal(made[0]!.identifiers.map((i) => i.type), ['dns', 'ip']);
+  assert.equal(made[0]!.bindings, ['https']);
+  const row = page.locator('#enrollments-table tbody tr').first();
+  for (let i = 0; i < 60 && !/CA_UNREACHABLE/.test(await row.innerText()); i++) {
+    await page.waitForTimeout(500);
+    await page.click('#enrollments-refresh');
+  }
+  assert.match(await row.innerText(), /camera\.test, 127\.0\.0\.1\s+https:\/\/127\.0\.0\.1:1\/directory\s+CA_UNREACHABLE\s+\S/);
+  await shot('12-enrollments');
+  await row.getByRole('button', { name: 'Delete the enrollment of camera.test, 127.0.0.1' }).click();
+  await statusSays('Enrollment deleted.');
+  await page.locator('#enrollments-table tbody', { hasText: 'No enrollments.' }).waitFor();
+  assert.equal((await fetchJson('/certd/v1/enrollments')).data, []);
+});
+
 t('the audit trail shows the page\'s changes', async () => {
   await screen('audit');
   await page.waitForSelector('#audit-table tbody tr');

@@ -197,12 +197,12 @@ function renderKeystores() {
     s.replaceChildren(el('option', { value: '' }, 'default'), ...keystores.map((k) => el('option', { value: k.id }, `${k.id} (${k.security_level})`)));
     s.value = was;
   }
-  renderKeyTypes();
+  for (const form of $$('#f-create, #f-enroll')) renderKeyTypes(form);
+  $('#f-enroll').trust_anchors.replaceChildren(...entries.filter((e) => e.kind === 'ca').map((e) => el('option', { value: e.id }, `${e.alias} (${cn(e.subject)})`)));
 }
 
 /** Key types the chosen key store can generate (the default store: the first listed). */
-function renderKeyTypes() {
-  const form = $('#f-create');
+function renderKeyTypes(form) {
   const chosen = form.keystore.value;
   const k = keystores.find((s) => s.id === chosen) || keystores[0];
   const was = form.key_type.value;
@@ -279,6 +279,7 @@ function show(screen) {
   }
   if (screen === 'audit') loadAudit();
   if (screen === 'report') loadReport();
+  if (screen === 'enrollments') loadEnrollments();
   const h = $(`#${screen} h2`);
   h.tabIndex = -1;
   h.focus();
@@ -450,6 +451,49 @@ for (const form of $$('form.bind')) {
   });
 }
 
+async function loadEnrollments() {
+  $('#enrollments-error').textContent = '';
+  try {
+    const rows = await api('GET', `${CERTD}/enrollments`);
+    $('#enrollments-table tbody').replaceChildren(...rows.map((r) => el('tr', { 'data-id': r.id },
+      el('th', { scope: 'row' }, r.identifiers.map((i) => i.value).join(', ')), el('td', {}, r.directory_url),
+      el('td', { class: /CA_/.test(r.state) ? 'urgent' : '' }, r.state), el('td', {}, r.why || ''),
+      el('td', {}, r.current ? `${r.current.alias} (to ${r.current.not_after})` : 'none yet'), el('td', {}, r.next_attempt || ''),
+      el('td', {}, el('button', { type: 'button', class: 'danger', 'aria-label': `Delete the enrollment of ${r.identifiers.map((i) => i.value).join(', ')}`, onclick: () => dropEnrollment(r.id) }, 'Delete')))));
+    if (rows.length === 0) $('#enrollments-table tbody').append(el('tr', {}, el('td', { colspan: '7' }, 'No enrollments.')));
+  } catch (e) {
+    $('#enrollments-error').textContent = `${e.message}${e.code ? ` (code ${e.code})` : ''}`;
+  }
+}
+
+async function dropEnrollment(id) {
+  try {
+    await api('DELETE', `${CERTD}/enrollments/${id}`);
+    status('Enrollment deleted.');
+  } catch (e) {
+    $('#enrollments-error').textContent = `${e.message}${e.code ? ` (code ${e.code})` : ''}`;
+  }
+  await loadEnrollments();
+}
+
+const IP = /^[0-9.]+$|:/;
+
+onSubmit('#f-enroll', async (f) => {
+  const pem = (id) => (entries.find((e) => e.id === id) || {}).pem;
+  const data = {
+    directory_url: f.directory_url.value.trim(),
+    trust_anchors: [...f.trust_anchors.selectedOptions].map((o) => pem(o.value)),
+    identifiers: lines(f.identifiers.value).map((v) => ({ type: IP.test(v) ? 'ip' : 'dns', value: v })),
+    bindings: $$('input[name=bindings]:checked', f).map((c) => c.value),
+    ...(f.keystore.value ? { keystore: f.keystore.value } : {}),
+    ...(f.key_type.value ? { key_type: f.key_type.value } : {}),
+  };
+  await api('POST', `${CERTD}/enrollments`, data);
+  f.reset();
+  await loadEnrollments();
+  return `Enrollment for ${data.identifiers.map((i) => i.value).join(', ')} created.`;
+});
+
 async function loadReport() {
   $('#report-error').textContent = '';
   try {
@@ -480,7 +524,8 @@ async function loadAudit() {
 for (const b of $$('[data-screen]')) b.addEventListener('click', () => show(b.dataset.screen));
 $('#search').addEventListener('input', renderList);
 $('#sort').addEventListener('change', renderList);
-$('#f-create').keystore.addEventListener('change', renderKeyTypes);
+for (const form of $$('#f-create, #f-enroll')) form.keystore.addEventListener('change', () => renderKeyTypes(form));
+$('#enrollments-refresh').addEventListener('click', loadEnrollments);
 $('#copy-pem').addEventListener('click', () => navigator.clipboard.writeText($('#details-pem').value).then(() => status('PEM copied.'), () => { $('#details-pem').select(); status('Select-all done: copy with Ctrl+C.'); }));
 
 load().then(() => { document.body.dataset.ready = 'true'; }, (e) => { $('#list-error').textContent = e.message; });
