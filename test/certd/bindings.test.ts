@@ -120,6 +120,29 @@ t('pre-flight refusals name their check and change nothing', async () => {
   assert.is(applied('https').certificate_sha256, inForce, 'no refusal changed what https uses');
 });
 
+t('POST /bindings/:name/check runs the pre-flight alone: a refusal names its check, a pass gives the warnings, nothing changes', async () => {
+  const check = (name: string, data: unknown) => svc.as('admin').post(`${B}/${name}/check`, data);
+  const before = applied('https').certificate_sha256;
+  const auditBefore = (await svc.as('admin').get('/certd/v1/audit')).json.data.length as number;
+  let r = await check('https', { certificate: 'client only' });
+  assert.is(r.status, 200, r.text);
+  assert.is(r.json.data.ok, false);
+  assert.is(r.json.data.errors[0].check, 'extended_key_usage');
+  assert.match(r.json.data.errors[0].message, /lacks serverAuth/);
+  r = await check('https', { certificate: 'web no san' });
+  assert.equal(r.json.data, { ok: true, errors: [], warnings: [r.json.data.warnings[0]] });
+  assert.match(r.json.data.warnings[0], /subject_alt_names: .*cam1\.local/);
+  r = await check('https', { certificate: 'keyless' });
+  assert.equal([r.json.data.ok, r.json.data.errors[0].check], [false, 'key']);
+  r = await check('https', { certificate: 'nope' });
+  assert.is(r.status, 404);
+  assert.is((await check('https', { settings: { tls: 'yes' } })).status, 400);
+  assert.is((await svc.as('viewer').post(`${B}/https/check`, { certificate: 'web' })).status, 403, 'admin only: the check signs with the key');
+  assert.is(applied('https').certificate_sha256, before, 'what https uses is unchanged');
+  assert.is((await svc.as('viewer').get(`${B}/https`)).json.data.certificate.alias, 'web');
+  assert.is((await svc.as('admin').get('/certd/v1/audit')).json.data.length, auditBefore, 'no audit record: nothing changed');
+});
+
 t('a bound entry is not deleted (409 code 22); a replaced bound certificate is applied again', async () => {
   const r = await svc.as('admin').del(`${API}/certificates/web`);
   assert.is(r.status, 409);

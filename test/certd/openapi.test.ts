@@ -88,6 +88,8 @@ t('real answers fit the response schemas', async () => {
   await check('get', '/entries?fingerprint=zz', '/entries');
   assert.is((await check('put', '/bindings/https', '/bindings/{name}', { data: { certificate: 'web', settings: { tls: true } } })).status, 200);
   await check('put', '/bindings/https', '/bindings/{name}', { data: { certificate: 'nope' } });
+  assert.is((await check('post', '/bindings/https/check', '/bindings/{name}/check', { data: { certificate: 'web' } })).json.data.ok, true);
+  await check('post', '/bindings/https/check', '/bindings/{name}/check', { data: { certificate: 'nope' } });
   await check('get', '/bindings', '/bindings');
   await check('get', '/bindings/https', '/bindings/{name}');
   await check('get', '/audit?limit=5', '/audit');

@@ -151,13 +151,36 @@ t('creates a key and self-signed certificate, gets the CSR as a .pem download, u
   await shot('05-signed');
 });
 
-t('binds the signed certificate to HTTPS after its pre-flight; the binding and what was applied name it', async () => {
+t('the pre-flight result is shown before applying: a refusal in words and no way to apply it; a pass, then the confirmation binds', async () => {
+  // An expired certificate: its check refuses (validity) and it cannot be applied.
+  const made = await page.evaluate(async () => (await fetch('/config/rest/cert/v1/create_certificate', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ data: { alias: 'old', subject: 'CN=old', valid_from: 1_000_000_000, valid_to: 1_100_000_000 } }),
+  })).status);
+  assert.is(made, 200);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]');
   await screen('services');
   const form = '#f-bind-https';
+  const apply = page.locator(`${form} button[value=apply]`);
+  await page.selectOption(`${form} select[name=certificate]`, { label: 'old (old)' });
+  await page.click(`${form} button[value=check]`);
+  await statusSays('Pre-flight refused: nothing changed.');
+  assert.match(await page.innerText(`${form} .preflight`), /Pre-flight refuses old:\s*validity: expired/);
+  assert.is(await apply.isHidden(), true, 'nothing to confirm after a refusal');
+  await shot('06-preflight-refused');
+
   await page.selectOption(`${form} select[name=certificate]`, { label: 'web (camera.test)' });
-  await page.click(`${form} button[type=submit]`);
+  assert.is(await page.innerText(`${form} .preflight`), '', 'another choice forgets the last result');
+  await page.click(`${form} button[value=check]`);
+  await statusSays('Pre-flight passed; confirm with "Use for HTTPS".');
+  assert.match(await page.innerText(`${form} .preflight`), /Pre-flight passed for web\./);
+  assert.is(((await fetchJson('/certd/v1/bindings')).data as { name: string; certificate: unknown }[]).find((b) => b.name === 'https')?.certificate ?? null, null, 'the check changed nothing');
+  await shot('07-preflight-passed');
+  await apply.click();
   await statusSays('https now uses web (pre-flight passed');
-  await shot('06-services');
+  assert.is(await apply.isHidden(), true);
+  await shot('08-services');
   const https = (await fetchJson('/certd/v1/bindings/https')).data as { certificate: { alias: string } };
   assert.is(https.certificate.alias, 'web');
   const applied = JSON.parse(readFileSync(join(svc.dir, 'certd', 'applied', 'https.json'), 'utf8'));
@@ -216,6 +239,37 @@ t('the report screen shows GET /certd/v1/report: the PKCS#12 entry expires withi
   await row.waitFor();
   assert.match(await row.innerText(), /EXPIRES_WITHIN_7_DAYS/);
   await shot('10-report');
+});
+
+t('enrollments: a refusal beside its field; one whose CA directory is unreachable shows CA_UNREACHABLE and why; deleted from the page', async () => {
+  await screen('enrollments');
+  const form = '#f-enroll';
+  await page.fill(`${form} input[name=directory_url]`, 'https://127.0.0.1:1/directory');
+  await page.fill(`${form} textarea[name=identifiers]`, 'camera.test\n127.0.0.1');
+  await page.click(`${form} button[type=submit]`);
+  const err = page.locator('#f-enroll-trust_anchors-error');
+  await err.waitFor();
+  assert.match(await err.innerText(), /trust_anchors/);
+
+  await page.selectOption(`${form} select[name=trust_anchors]`, { label: 'test-ca (certd UI test CA)' });
+  await page.check(`${form} input[name=bindings][value=https]`);
+  await page.click(`${form} button[type=submit]`);
+  await statusSays('Enrollment for camera.test, 127.0.0.1 created.');
+  const made = ((await fetchJson('/certd/v1/enrollments')).data as { identifiers: { type: string }[]; bindings: string[]; trust_anchors: string[] }[]);
+  assert.is(made.length, 1);
+  assert.equal(made[0]!.identifiers.map((i) => i.type), ['dns', 'ip']);
+  assert.equal(made[0]!.bindings, ['https']);
+  const row = page.locator('#enrollments-table tbody tr').first();
+  for (let i = 0; i < 60 && !/CA_UNREACHABLE/.test(await row.innerText()); i++) {
+    await page.waitForTimeout(500);
+    await page.click('#enrollments-refresh');
+  }
+  assert.match(await row.innerText(), /camera\.test, 127\.0\.0\.1\s+https:\/\/127\.0\.0\.1:1\/directory\s+CA_UNREACHABLE\s+\S/);
+  await shot('12-enrollments');
+  await row.getByRole('button', { name: 'Delete the enrollment of camera.test, 127.0.0.1' }).click();
+  await statusSays('Enrollment deleted.');
+  await page.locator('#enrollments-table tbody', { hasText: 'No enrollments.' }).waitFor();
+  assert.equal((await fetchJson('/certd/v1/enrollments')).data, []);
 });
 
 t('the audit trail shows the page\'s changes', async () => {

@@ -52,6 +52,17 @@ const SCHEMAS = {
       settings: { type: 'object' },
     },
   },
+  PreflightResult: {
+    type: 'object', required: ['ok', 'errors', 'warnings'],
+    properties: {
+      ok: { type: 'boolean', description: 'true: PUT with this body would pass its pre-flight' },
+      errors: {
+        type: 'array', description: 'the check that refuses (key, validity, key_usage, extended_key_usage, chain) and why',
+        items: { type: 'object', required: ['check', 'message'], properties: { check: str, message: str } },
+      },
+      warnings: { type: 'array', items: str },
+    },
+  },
   AuditRecord: {
     type: 'object', required: ['time', 'user', 'source', 'api', 'operation', 'outcome'],
     properties: {
@@ -169,6 +180,18 @@ export function certdV1OpenApi(base: string): Record<string, unknown> {
             400: error('invalid body or settings, or a pre-flight check failed (code 23, the message names the check)'),
             404: error('no such entry'),
             502: error('the service did not take the binding; the previous one is back (code 24)'),
+            ...ERRORS,
+          },
+        },
+      },
+      '/bindings/{name}/check': {
+        post: {
+          operationId: 'checkBinding', summary: 'Runs the pre-flight checks of a binding request alone: nothing is recorded or applied (admin: the check signs with the entry\'s key)', parameters: [bindingName],
+          requestBody: { required: true, ...json(CERTD_V1_SCHEMAS.setBinding) },
+          responses: {
+            200: answer('what PUT would find: ok, or the check that refuses; warnings of checks that do not refuse', ref('PreflightResult')),
+            400: error('invalid body or settings'),
+            404: error('no such entry'),
             ...ERRORS,
           },
         },

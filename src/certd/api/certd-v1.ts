@@ -6,7 +6,7 @@ import type { App, Request, Response } from '../http/app';
 import { HttpError } from '../http/errors';
 import type { Audit } from '../domain/audit';
 import type { BatchStep, Batches } from '../domain/batches';
-import type { Bindings } from '../domain/bindings';
+import type { Bindings, SetBinding } from '../domain/bindings';
 import type { Certificates, EntryDetails } from '../domain/certificates';
 import { ComplianceReports } from '../domain/report';
 import { toHttp } from './cert-v1';
@@ -59,6 +59,12 @@ function batchStep(s: WireStep): BatchStep {
   }
 }
 
+/** The body of PUT /bindings/:name and of its check. */
+function bindingRequest(body: Request['body']): SetBinding {
+  const d = validBody<{ certificate?: string | null; ca?: string[]; settings?: Record<string, unknown> }>('setBinding', body);
+  return { certificate: d.certificate ?? undefined, ca: d.ca ?? [], settings: d.settings ?? {} };
+}
+
 export function registerCertdV1(app: App, certs: Certificates, bindings: Bindings, batches: Batches, audit: Audit): void {
   app.route('GET', `${CERTD_V1_BASE}/entries`, 'viewer', h((r) => {
     const fp = one(r.query.fingerprint);
@@ -78,9 +84,13 @@ export function registerCertdV1(app: App, certs: Certificates, bindings: Binding
   app.route('GET', `${CERTD_V1_BASE}/bindings`, 'viewer', h(() => ok(bindings.list())));
   app.route('GET', `${CERTD_V1_BASE}/bindings/:name`, 'viewer', h((r) => ok(bindings.get(r.params.name!))));
   app.route('PUT', `${CERTD_V1_BASE}/bindings/:name`, 'admin', h(async (r) => {
-    const d = validBody<{ certificate?: string | null; ca?: string[]; settings?: Record<string, unknown> }>('setBinding', r.body);
-    const { warnings } = await bindings.set(r.params.name!, { certificate: d.certificate ?? undefined, ca: d.ca ?? [], settings: d.settings ?? {} });
+    const { warnings } = await bindings.set(r.params.name!, bindingRequest(r.body));
     return ok({ ...bindings.get(r.params.name!), warnings });
+  }));
+
+  // Admin, like PUT: the check asks keystored to sign with the entry's key.
+  app.route('POST', `${CERTD_V1_BASE}/bindings/:name/check`, 'admin', h(async (r) => {
+    return ok(await bindings.preview(r.params.name!, bindingRequest(r.body)));
   }));
 
   app.route('POST', `${CERTD_V1_BASE}/batch`, 'admin', h(async (r) => {

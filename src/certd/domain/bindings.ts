@@ -24,6 +24,13 @@ export interface SetBinding {
   settings: Record<string, unknown>;
 }
 
+/** What a pre-flight alone finds (Bindings.preview). */
+export interface Preview {
+  ok: boolean;
+  errors: { check: string; message: string }[];
+  warnings: string[];
+}
+
 export interface BindingView {
   name: string;
   certificate: { id: string; alias: string } | null;
@@ -65,6 +72,22 @@ export class Bindings implements Usage {
       await this.change(binding);
       return { warnings };
     }));
+  }
+
+  /**
+   * The pre-flight of a request alone: nothing is recorded, applied or audited. A failed
+   * check is an answer here (ok false, the check named), not an error; a request that
+   * names no such entry or bad settings still is one.
+   */
+  async preview(name: string, req: SetBinding): Promise<Preview> {
+    checkShape(name, req);
+    try {
+      const { warnings } = await this.check(name, req, (n) => this.certs.find(n));
+      return { ok: true, errors: [], warnings };
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.code !== 'PREFLIGHT_FAILED') throw e;
+      return { ok: false, errors: [{ check: e.field ?? '', message: e.message }], warnings: [] };
+    }
   }
 
   /**

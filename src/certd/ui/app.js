@@ -197,12 +197,12 @@ function renderKeystores() {
     s.replaceChildren(el('option', { value: '' }, 'default'), ...keystores.map((k) => el('option', { value: k.id }, `${k.id} (${k.security_level})`)));
     s.value = was;
   }
-  renderKeyTypes();
+  for (const form of $$('#f-create, #f-enroll')) renderKeyTypes(form);
+  $('#f-enroll').trust_anchors.replaceChildren(...entries.filter((e) => e.kind === 'ca').map((e) => el('option', { value: e.id }, `${e.alias} (${cn(e.subject)})`)));
 }
 
 /** Key types the chosen key store can generate (the default store: the first listed). */
-function renderKeyTypes() {
-  const form = $('#f-create');
+function renderKeyTypes(form) {
   const chosen = form.keystore.value;
   const k = keystores.find((s) => s.id === chosen) || keystores[0];
   const was = form.key_type.value;
@@ -217,7 +217,9 @@ function renderServices() {
     $('.current', form).textContent = b && b.certificate ? `Now: ${b.certificate.alias}` : 'Now: none';
     const sel = form.certificate;
     sel.replaceChildren(...entries.filter((e) => e.kind !== 'ca').map((e) => el('option', { value: e.id }, `${e.alias} (${cn(e.subject)})`)));
-    if (b && b.certificate) sel.value = b.certificate.id;
+    // A certificate checked and not yet applied stays chosen.
+    if (form.dataset.checked) sel.value = form.dataset.checked;
+    else if (b && b.certificate) sel.value = b.certificate.id;
   }
 }
 
@@ -277,6 +279,7 @@ function show(screen) {
   }
   if (screen === 'audit') loadAudit();
   if (screen === 'report') loadReport();
+  if (screen === 'enrollments') loadEnrollments();
   const h = $(`#${screen} h2`);
   h.tabIndex = -1;
   h.focus();
@@ -286,7 +289,7 @@ function clearErrors(form) {
   for (const p of $$('.field-error', form)) p.remove();
   for (const i of $$('[aria-invalid]', form)) { i.removeAttribute('aria-invalid'); i.removeAttribute('aria-describedby'); }
   $('.form-error', form).textContent = '';
-  const w = $('.warnings', form);
+  const w = $('.preflight', form);
   if (w) w.replaceChildren();
 }
 
@@ -330,10 +333,10 @@ function onSubmit(id, action) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
-    const button = $('button[type=submit]', form);
-    button.disabled = true;
+    const buttons = $$('button[type=submit]', form);
+    for (const b of buttons) b.disabled = true;
     try {
-      const done = await action(form);
+      const done = await action(form, ev.submitter);
       if (done) status(done);
       await load();
       // The details shown follow the change (a new certificate uploaded for the entry).
@@ -342,7 +345,7 @@ function onSubmit(id, action) {
     } catch (e) {
       showError(form, e);
     } finally {
-      button.disabled = false;
+      for (const b of buttons) b.disabled = false;
     }
   });
 }
@@ -413,18 +416,83 @@ onSubmit('#f-add-ca', async (f) => {
   return `Added CA certificate ${alias}.`;
 });
 
+/** The binding request of a service form: the chosen certificate, the CAs and settings kept. */
+function bindingRequest(f) {
+  const was = bindings.find((b) => b.name === f.dataset.binding);
+  return { certificate: f.certificate.value, ca: was ? was.ca.map((c) => c.id) : [], settings: was ? was.settings : {} };
+}
+
+/** Step one checks (POST …/check, nothing changes) and shows the result; step two applies what passed. */
 for (const form of $$('form.bind')) {
-  onSubmit(`#${form.id}`, async (f) => {
+  const apply = $('button[value=apply]', form);
+  const forget = () => { delete form.dataset.checked; apply.hidden = true; $('.preflight', form).replaceChildren(); };
+  form.certificate.addEventListener('change', forget);
+  onSubmit(`#${form.id}`, async (f, submitter) => {
     const name = f.dataset.binding;
-    const was = bindings.find((b) => b.name === name);
-    const result = await api('PUT', `${CERTD}/bindings/${name}`, {
-      certificate: f.certificate.value, ca: was ? was.ca.map((c) => c.id) : [], settings: was ? was.settings : {},
-    });
-    const w = $('.warnings', f);
-    w.replaceChildren(...result.warnings.map((x) => el('li', {}, `Pre-flight warning: ${x}`)));
+    const list = $('.preflight', f);
+    const alias = (entries.find((e) => e.id === f.certificate.value) || {}).alias;
+    if (!submitter || submitter.value !== 'apply') {
+      forget();
+      const r = await api('POST', `${CERTD}/bindings/${name}/check`, bindingRequest(f));
+      list.replaceChildren(
+        el('li', { class: r.ok ? 'passed' : 'error' }, r.ok ? `Pre-flight passed for ${alias}.` : `Pre-flight refuses ${alias}:`),
+        ...r.errors.map((x) => el('li', { class: 'error' }, x.message)),
+        ...r.warnings.map((x) => el('li', { class: 'warning' }, `Warning: ${x}`)));
+      if (r.ok) {
+        f.dataset.checked = f.certificate.value;
+        apply.hidden = false;
+      }
+      return r.ok ? `Pre-flight passed; confirm with "${apply.textContent}".` : 'Pre-flight refused: nothing changed.';
+    }
+    const result = await api('PUT', `${CERTD}/bindings/${name}`, bindingRequest(f));
+    forget();
+    list.replaceChildren(...result.warnings.map((x) => el('li', { class: 'warning' }, `Warning: ${x}`)));
     return `${name} now uses ${result.certificate.alias} (pre-flight passed${result.warnings.length ? ' with warnings' : ''}).`;
   });
 }
+
+async function loadEnrollments() {
+  $('#enrollments-error').textContent = '';
+  try {
+    const rows = await api('GET', `${CERTD}/enrollments`);
+    $('#enrollments-table tbody').replaceChildren(...rows.map((r) => el('tr', { 'data-id': r.id },
+      el('th', { scope: 'row' }, r.identifiers.map((i) => i.value).join(', ')), el('td', {}, r.directory_url),
+      el('td', { class: /CA_/.test(r.state) ? 'urgent' : '' }, r.state), el('td', {}, r.why || ''),
+      el('td', {}, r.current ? `${r.current.alias} (to ${r.current.not_after})` : 'none yet'), el('td', {}, r.next_attempt || ''),
+      el('td', {}, el('button', { type: 'button', class: 'danger', 'aria-label': `Delete the enrollment of ${r.identifiers.map((i) => i.value).join(', ')}`, onclick: () => dropEnrollment(r.id) }, 'Delete')))));
+    if (rows.length === 0) $('#enrollments-table tbody').append(el('tr', {}, el('td', { colspan: '7' }, 'No enrollments.')));
+  } catch (e) {
+    $('#enrollments-error').textContent = `${e.message}${e.code ? ` (code ${e.code})` : ''}`;
+  }
+}
+
+async function dropEnrollment(id) {
+  try {
+    await api('DELETE', `${CERTD}/enrollments/${id}`);
+    status('Enrollment deleted.');
+  } catch (e) {
+    $('#enrollments-error').textContent = `${e.message}${e.code ? ` (code ${e.code})` : ''}`;
+  }
+  await loadEnrollments();
+}
+
+const IP = /^[0-9.]+$|:/;
+
+onSubmit('#f-enroll', async (f) => {
+  const pem = (id) => (entries.find((e) => e.id === id) || {}).pem;
+  const data = {
+    directory_url: f.directory_url.value.trim(),
+    trust_anchors: [...f.trust_anchors.selectedOptions].map((o) => pem(o.value)),
+    identifiers: lines(f.identifiers.value).map((v) => ({ type: IP.test(v) ? 'ip' : 'dns', value: v })),
+    bindings: $$('input[name=bindings]:checked', f).map((c) => c.value),
+    ...(f.keystore.value ? { keystore: f.keystore.value } : {}),
+    ...(f.key_type.value ? { key_type: f.key_type.value } : {}),
+  };
+  await api('POST', `${CERTD}/enrollments`, data);
+  f.reset();
+  await loadEnrollments();
+  return `Enrollment for ${data.identifiers.map((i) => i.value).join(', ')} created.`;
+});
 
 async function loadReport() {
   $('#report-error').textContent = '';
@@ -456,7 +524,8 @@ async function loadAudit() {
 for (const b of $$('[data-screen]')) b.addEventListener('click', () => show(b.dataset.screen));
 $('#search').addEventListener('input', renderList);
 $('#sort').addEventListener('change', renderList);
-$('#f-create').keystore.addEventListener('change', renderKeyTypes);
+for (const form of $$('#f-create, #f-enroll')) form.keystore.addEventListener('change', () => renderKeyTypes(form));
+$('#enrollments-refresh').addEventListener('click', loadEnrollments);
 $('#copy-pem').addEventListener('click', () => navigator.clipboard.writeText($('#details-pem').value).then(() => status('PEM copied.'), () => { $('#details-pem').select(); status('Select-all done: copy with Ctrl+C.'); }));
 
 load().then(() => { document.body.dataset.ready = 'true'; }, (e) => { $('#list-error').textContent = e.message; });
