@@ -13,6 +13,7 @@ import { DEFAULT_MODULE_PATH } from '../wasm/core';
 import { acmeSection } from './acme';
 import { coreSection } from './core';
 import { dot1xSection } from './dot1x';
+import { httpsSection } from './https';
 import { ipcSection } from './ipc';
 import { loadSection } from './load';
 import { metricsSection } from './metrics';
@@ -21,7 +22,7 @@ import { soapSection } from './soap';
 import { storeSection } from './store';
 import { type BenchOptions, type Section, machineInfo, saveResults } from './lib';
 
-const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection, soapSection, storeSection, metricsSection, dot1xSection, acmeSection, loadSection];
+const SECTIONS: readonly Section[] = [coreSection, ipcSection, serviceSection, soapSection, storeSection, metricsSection, dot1xSection, httpsSection, acmeSection, loadSection];
 
 function parseArgs(argv: string[]): { opts: BenchOptions; sections: string[]; save: boolean } {
   const opts: BenchOptions = { minTime: 1.5, minIters: 5, rounds: 3, only: [], impls: [] };
