@@ -304,6 +304,18 @@ t('certificate sets and the web server configuration, made over SOAP with the re
   assert.is((await soapPost(svc, 'admin', web)).status, 200);
   const read = await soapPost(svc, 'viewer', recorded('client-requests/GetHttpsBinding.xml'));
   assert.is(bodyOf(read.text), bodyOf(recorded('axis-12.11/soap-GetWebServerTlsConfiguration.xml')).replace(/^<\?xml[^>]*>\n?/, ''));
+  // ListCertSets: the firmware's names once each (EAPTLS_WIRED_SERVER made above is one of
+  // them), then a set of certd's own made here; every name answers GetCertSet.
+  assert.is((await soapPost(svc, 'admin', axisEnvelope('<acertificates:SetCertSet><acertificates:CertSetName>vms_client</acertificates:CertSetName><acertificates:CertSet>'
+    + '<acert:Certificates/><acert:CACertificates><acert:Id>Axis device ID Root CA ECC</acert:Id></acert:CACertificates><acert:TrustedCertificates/></acertificates:CertSet></acertificates:SetCertSet>'))).status, 200);
+  const list = await soapPost(svc, 'viewer', axisEnvelope('<acertificates:ListCertSets/>'));
+  assert.is(list.status, 200, list.text);
+  const names = texts(list.text, 'acertificates:CertSetName');
+  assert.is(names.length, 18, names.join());
+  assert.is(new Set(names).size, names.length);
+  assert.equal([names[0], names[13], names[17]], ['EAPTLS_WIRED', 'WebServer', 'vms_client']);
+  const mine = await soapPost(svc, 'viewer', axisEnvelope('<acertificates:GetCertSet><acertificates:CertSetName>vms_client</acertificates:CertSetName></acertificates:GetCertSet>'));
+  assert.equal(texts(mine.text, 'acert:Id'), ['Axis device ID Root CA ECC']);
 });
 
 t('SetClientCertificateMode is the https binding\'s client_certificate', async () => {

@@ -78,6 +78,10 @@ const ids = (list: { alias: string }[]) => list.map((x) => textEl('acert:Id', x.
 /** The binding an Axis certificate set name stands for. */
 const SETS: Record<string, string> = { WebServer: 'https', EAPTLS_WIRED: 'dot1x' };
 const bindingOf = (set: string) => SETS[set] ?? set;
+/** The certificate sets Axis firmware 12.11 has (soap-axis-facts.md, recorded notes). */
+const FIRMWARE_SETS = ['EAPTLS_WIRED', 'EAPTLS_WIRED_SERVER', 'EAPTLS_WIFI', 'EAPPEAP_MSCHAPV2_WIFI', 'EAPPEAP_MSCHAPV2_WIRED', 'AUDIOSITE',
+  'MediaPlayerClient', 'NTS', 'AVHS', 'SIP', 'Streaming_RTSPS', 'RemoteSyslog', 'StreamingMediaClient', 'WebServer',
+  'StreamingDeviceEventClient', 'mqtt_client', 'O3C'];
 
 /** The one 802.1X configuration, as Axis names it (Keyfactor asks for it by this token). */
 const DOT1X_TOKEN = 'EAPTLS_WIRED';
@@ -412,6 +416,15 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
     const b = bindings.list().find((x) => x.name === bindingOf(required(o, NS.acertificates, 'CertSetName')));
     return el('acertificates:GetCertSetResponse', el('acertificates:CertSet',
       el('acert:Certificates', ids(b?.certificate ? [b.certificate] : [])) + el('acert:CACertificates', ids(b?.ca ?? [])) + el('acert:TrustedCertificates')));
+  });
+
+  // The answer's shape was never recorded (soap-axis-facts.md): one acertificates:CertSetName
+  // per set, in the form GetCertSet takes, the 12.11 firmware's names first, then any other
+  // set a client made with SetCertSet. UNVERIFIED against a device; written down in the README.
+  op(NS.acertificates, 'ListCertSets', 'viewer', () => {
+    const toSet = Object.fromEntries(Object.entries(SETS).map(([set, binding]) => [binding, set]));
+    const names = new Set([...FIRMWARE_SETS, ...bindings.list().map((b) => toSet[b.name] ?? b.name)]);
+    return el('acertificates:ListCertSetsResponse', [...names].map((n) => textEl('acertificates:CertSetName', n)).join(''));
   });
 
   op(NS.acertificates, 'SetCertSet', 'admin', async (o) => {
