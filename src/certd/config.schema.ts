@@ -101,6 +101,7 @@ export const CERTD_CONFIG_SCHEMA = {
         config_file: { type: 'string', minLength: 1 },
         timeout_ms: { type: 'integer', minimum: 1000, maximum: 600000 },
         start_period_s: { type: 'integer', minimum: 1, maximum: 3600 },
+        restart: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
       },
     },
     trusted_origins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/?#]+$' }, uniqueItems: true },

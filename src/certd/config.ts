@@ -164,6 +164,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
         timeout_ms: raw.dot1x.timeout_ms ?? 25_000,
         // A refused binding's predecessor is back in ~8 s instead of ~32 s (default 30).
         start_period_s: raw.dot1x.start_period_s ?? 3,
+        ...(raw.dot1x.restart ? { restart: raw.dot1x.restart } : {}),
       },
     } : {}),
   };

@@ -146,6 +146,9 @@ async function main(): Promise<void> {
   // nginx may not run yet (boot, or https newly configured): it gets the binding on record.
   const served = https && https.masterPid() === undefined ? bindings.recorded().find((b) => b.name === 'https')?.certificate : undefined;
   if (served) await bindings.reapply(served).catch((e: Error) => log.error('https binding not served by nginx', { error: e.message }));
+  // The supplicant may have been restarted on an older config while certd was away. Not
+  // awaited: authenticating takes seconds; binding changes queue behind it.
+  if (dot1x) void bindings.applyRecorded('dot1x').then(() => log.info('dot1x binding on record applied'), (e: Error) => log.error('dot1x binding on record not applied', { error: e.message }));
 
   const t = config.auth.throttle;
   const throttle = new Throttle({

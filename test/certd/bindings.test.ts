@@ -75,7 +75,17 @@ t('pre-flight refusals name their check and change nothing', async () => {
   assert.is(r.status, 400);
   assert.is(r.json.error.code, 23);
   assert.match(r.json.error.message, /^extended_key_usage: /);
-  assert.is((await put('dot1x', { certificate: 'client only', settings: { identity: 'cam1', eap_method: 'EAP-TLS' } })).status, 200, 'clientAuth fits dot1x');
+  // 802.1X needs the CA that validates the network's server: with none the supplicant trusts any.
+  assert.is((await svc.as('admin').post(`${API}/ca_certificates`, { alias: 'eap ca', certificate: makeCa('eap server ca').certPem })).status, 201);
+  const dot1x = { certificate: 'client only', settings: { identity: 'cam1', eap_method: 'EAP-TLS' } };
+  assert.is((await put('dot1x', { ...dot1x, ca: ['eap ca'] })).status, 200, 'clientAuth fits dot1x');
+  const dot1xInForce = applied('dot1x');
+  r = await put('dot1x', { ...dot1x, settings: { identity: 'other' }, ca: [] });
+  assert.is(r.status, 400, r.text);
+  assert.is(r.json.error.code, 23);
+  assert.match(r.json.error.message, /^ca: .*any server/);
+  assert.equal((await svc.as('viewer').get(`${B}/dot1x`)).json.data.ca.map((c: { alias: string }) => c.alias), ['eap ca'], 'the binding on record is unchanged');
+  assert.equal(applied('dot1x'), dot1xInForce, 'nothing applied');
 
   await upload('no sign', ['keyUsage=keyAgreement']);
   r = await put('https', { certificate: 'no sign' });
@@ -163,7 +173,7 @@ t('an applier that fails answers 502 code 24', async () => {
   rmSync(path, { force: true });
   mkdirSync(path);
   writeFileSync(join(path, 'x'), '');
-  const r = await put('dot1x', { certificate: 'renewable', settings: {} });
+  const r = await put('dot1x', { certificate: 'renewable', ca: ['eap ca'], settings: {} });
   assert.is(r.status, 502, r.text);
   assert.is(r.json.error.code, 24);
   rmSync(path, { recursive: true });

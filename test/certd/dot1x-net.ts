@@ -35,6 +35,12 @@ export interface Dot1xNet {
   /** Starts wpa_supplicant in the device namespace on `config` (wired driver); `env`: added to its environment (a token's config). */
   startSupplicant(config: string, env?: Record<string, string>): Promise<void>;
   stopSupplicant(): Promise<void>;
+  /**
+   * The argv that restarts the supplicant on `config` as its unit would (`systemctl restart`):
+   * stops the one running (started here or by an earlier restart), starts a daemon in the
+   * device namespace with `env` (the tokens' environment).
+   */
+  restartCommand(config: string, env?: Record<string, string>): string[];
   /** Everything the supplicant logged (-d) since it started. */
   supplicantLog(): string;
   /** Everything hostapd logged. */
@@ -103,8 +109,11 @@ export async function makeDot1xNet(): Promise<Dot1xNet> {
   let log = '';
   let supplicantLog = '';
 
+  const pidFile = join(dir, 'wpa_supplicant.pid');
+  const killDaemon = () => spawnSync('sh', ['-c', `p=$(cat ${pidFile} 2>/dev/null) && kill $p 2>/dev/null; while [ -n "$p" ] && kill -0 $p 2>/dev/null; do sleep 0.1; done; true`], { stdio: 'ignore' });
   const stop = async () => {
     await kill(supplicant);
+    killDaemon();
     await kill(hostapd);
     for (const ns of [switchNs, deviceNs]) spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
@@ -147,10 +156,26 @@ export async function makeDot1xNet(): Promise<Dot1xNet> {
         supplicant.stdout!.on('data', (d: Buffer) => { supplicantLog += d.toString(); });
         supplicant.stderr!.on('data', (d: Buffer) => { supplicantLog += d.toString(); });
         const s = supplicant;
+        // `ip netns exec` execs the supplicant: the child's pid is the supplicant's.
+        writeFileSync(pidFile, `${s.pid}\n`);
         await waitFor('wpa_supplicant', () => /Added interface|ctrl_interface|Initializing interface/.test(supplicantLog) || s.exitCode !== null, 20_000);
         if (s.exitCode !== null) throw new Error(`wpa_supplicant did not start:\n${supplicantLog}`);
       },
-      stopSupplicant: () => kill(supplicant),
+      stopSupplicant: async () => {
+        await kill(supplicant);
+        killDaemon();
+      },
+      restartCommand(config, env = {}) {
+        const script = join(dir, 'restart-supplicant.sh');
+        const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+        writeFileSync(script, [
+          `p=$(cat ${pidFile} 2>/dev/null) && kill $p 2>/dev/null`,
+          'while [ -n "$p" ] && kill -0 $p 2>/dev/null; do sleep 0.1; done',
+          ...Object.entries(env).map(([k, v]) => `export ${k}=${q(v)}`),
+          `exec ip netns exec ${deviceNs} wpa_supplicant -B -P ${pidFile} -D wired -i ${devIf} -c ${q(config)}`, '',
+        ].join('\n'), { mode: 0o700 });
+        return ['sh', script];
+      },
       supplicantLog: () => supplicantLog,
       hostapdLog: () => log,
       hostapdCli: (...args) => run('ip', ['netns', 'exec', switchNs, 'hostapd_cli', '-p', ctrl, ...args]),

@@ -184,7 +184,9 @@ t('a firmware update: a new certificate for the same key replaces it (same id, b
 
 t('a CA no longer declared and unused is dropped; an ordinary entry under a declared alias is left alone', async () => {
   const admin = svc.as('admin');
-  const put = await admin.call('PUT', '/certd/v1/bindings/dot1x', { data: { certificate: DEVID, ca: [] } });
+  // dot1x keeps its certificate but names another CA (a certificate with no CA is refused).
+  assert.is((await admin.post(`${API}/ca_certificates`, { alias: 'eap server', certificate: makeCa('eap server').certPem })).status, 201);
+  const put = await admin.call('PUT', '/certd/v1/bindings/dot1x', { data: { certificate: DEVID, ca: ['eap server'] } });
   assert.is(put.status, 200, JSON.stringify(put.json));
   assert.is((await admin.post(`${API}/ca_certificates`, { alias: 'mine', certificate: makeCa('mine').certPem })).status, 201);
   await restartWith([(declared as object[])[0], { alias: 'mine', certificate_file: (declared[1] as { certificate_file: string }).certificate_file }]);

@@ -101,7 +101,7 @@ t('CreateCertificate, GetPkcs10Request (openssl verifies the CSR), SetCertificat
   const [none] = await admin.GetDot1XConfigurationsAsync({});
   assert.is(none?.Dot1XConfiguration, undefined, 'deleted');
   assert.is((await svc.as('viewer').get('/certd/v1/bindings/dot1x')).json.data.certificate, null, 'the dot1x binding holds no certificate');
-  const config = { Dot1XConfigurationToken: 'EAPTLS_WIRED', Identity: 'cam-8', EAPMethod: 13, EAPMethodConfiguration: { TLSConfiguration: { CertificateID: 'wsdl made' } } };
+  const config = { Dot1XConfigurationToken: 'EAPTLS_WIRED', Identity: 'cam-8', EAPMethod: 13, CACertificateID: ['wsdl root'], EAPMethodConfiguration: { TLSConfiguration: { CertificateID: 'wsdl made' } } };
   await admin.CreateDot1XConfigurationAsync({ Dot1XConfiguration: config });
   let again: any;
   await admin.CreateDot1XConfigurationAsync({ Dot1XConfiguration: config }).catch((e: any) => { again = e; });

@@ -226,7 +226,11 @@ t('Keyfactor SetHttpsBinding: the https binding takes the certificate, ciphers a
 });
 
 t('Keyfactor SetIEEEBinding names the certificate by its subject CN; GetIEEEBinding answers the alias in tt:CertificateID; CACertificateID after EAPMethodConfiguration is taken', async () => {
-  const r = await soapPost(svc, 'admin', recorded('client-requests/SetIEEEBinding.xml').replace('{ALIAS}', 'rsa.example'), 'application/xml');
+  // The recorded request names no CA; certd refuses a dot1x binding without one (the
+  // supplicant would trust any server): the CA goes in where pandosme puts it.
+  const keyfactor = recorded('client-requests/SetIEEEBinding.xml').replace('{ALIAS}', 'rsa.example');
+  await refused(keyfactor, 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:BadCertificate']);
+  const r = await soapPost(svc, 'admin', keyfactor.replace('</tt:EAPMethodConfiguration>', '</tt:EAPMethodConfiguration><tt:CACertificateID>soap root 1</tt:CACertificateID>'), 'application/xml');
   assert.is(r.status, 200, r.text);
   const get = await soapPost(svc, 'viewer', recorded('client-requests/GetIEEEBinding.xml'), 'application/xml');
   assert.is(get.status, 200, get.text);

@@ -5,6 +5,7 @@
 // `reauthenticate`: that keeps the old key and certificate in memory), and waits for the
 // port to be authorized. On failure the previous config is put back and re-read before it
 // throws; the domain (domain/bindings.ts) then applies the binding on record again.
+import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,13 @@ export interface Dot1xConfig {
   timeout_ms: number;
   /** EAPOL::startPeriod in seconds: how soon the supplicant retries after a failure (default 30). */
   start_period_s: number;
+  /**
+   * The command (argv) that restarts the supplicant's unit, e.g. `systemctl restart
+   * wpa_supplicant-wired@eth0`: run when a config names another PKCS#11 module than the one
+   * it replaces (OpenSSL's pkcs11 engine keeps the first module for the process's life).
+   * Absent: the supplicant only re-reads its config, and a change of token module fails.
+   */
+  restart?: string[];
 }
 
 const SERVICE = 'dot1x';
@@ -48,18 +56,48 @@ export class WpaSupplicantApplier implements Applier {
     const text = m.certificate && m.key ? await this.configFor(m, m.key) : supplicantConfig(this.config.ctrl_dir, '');
     writeFileAtomic(this.config.config_file, Buffer.from(text));
     try {
-      await this.cli.run('set', 'EAPOL::startPeriod', String(this.config.start_period_s));
-      await this.cli.run('reconfigure');
+      await this.reload(previous?.toString('utf8') ?? '', text);
       if (m.certificate) await this.cli.waitAuthenticated(this.config.timeout_ms);
     } catch (e) {
       log.warn('the supplicant did not take the dot1x binding; its previous config is back', { error: (e as Error).message });
-      writeFileAtomic(this.config.config_file, previous ?? Buffer.from(baseConfig(this.config.ctrl_dir).join('\n') + '\n'));
-      await this.cli.run('reconfigure').catch(() => undefined);
+      const back = previous ?? Buffer.from(baseConfig(this.config.ctrl_dir).join('\n') + '\n');
+      writeFileAtomic(this.config.config_file, back);
+      await this.reload(text, back.toString('utf8')).catch(() => undefined);
       throw e;
     }
     // The previous key's file goes only now: until here the previous config could come back.
     await this.keys.close(SERVICE, m.certificate ? m.key : undefined);
     this.prune(text);
+  }
+
+  /**
+   * Has the supplicant take the config now written (`next`, replacing `current`): restarted
+   * when `next` names a module `current` does not, otherwise `wpa_cli reconfigure`.
+   */
+  private async reload(current: string, next: string): Promise<void> {
+    const module = moduleOf(next);
+    if (this.config.restart && module !== undefined && module !== moduleOf(current)) {
+      const [cmd, ...args] = this.config.restart;
+      await new Promise<void>((resolve, reject) => execFile(cmd!, args, { timeout: this.config.timeout_ms }, (err) => (err ? reject(new Error(`the supplicant's restart failed: ${err.message}`)) : resolve())));
+      await this.controlSocket();
+    } else {
+      await this.cli.run('set', 'EAPOL::startPeriod', String(this.config.start_period_s));
+      await this.cli.run('reconfigure');
+    }
+  }
+
+  /** Waits for a restarted supplicant's control socket, then sets its startPeriod. */
+  private async controlSocket(): Promise<void> {
+    const deadline = Date.now() + this.config.timeout_ms;
+    for (;;) {
+      try {
+        await this.cli.run('set', 'EAPOL::startPeriod', String(this.config.start_period_s));
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   /** Checks the binding's files, writes them (named by content: the previous config's stay), and the config text. */
@@ -94,6 +132,9 @@ function pems(pem: string, what: string): string[] {
   for (const p of all) new X509Certificate(p);
   return all.map((p) => (p.endsWith('\n') ? p : `${p}\n`));
 }
+
+/** The PKCS#11 module a supplicant config loads, if any. */
+const moduleOf = (config: string) => /^pkcs11_module_path=(.*)$/m.exec(config)?.[1];
 
 function checkKey(key: ServiceKey): void {
   const file = (p: string, what: string) => {

@@ -129,6 +129,18 @@ export class Bindings implements Usage {
     });
   }
 
+  /**
+   * Applies the binding `name` as it is on record, changing no record: at start, for a
+   * service that may have lost it while certd was away (a supplicant killed and restarted
+   * on an older config).
+   */
+  applyRecorded(name: string): Promise<void> {
+    return this.serial(async () => {
+      const b = this.store.get(name);
+      if (b) await this.applierFor(name).apply(this.material(b));
+    });
+  }
+
   /** At start: a binding change a crash interrupted is applied again as it is on record. */
   async recover(): Promise<string | undefined> {
     const name = this.store.pending();

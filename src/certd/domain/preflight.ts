@@ -4,6 +4,7 @@
 //   validity   valid now
 //   key_usage  keyUsage, when present, allows signing (digitalSignature; RSA may use keyEncipherment)
 //   extended_key_usage  serverAuth for https, clientAuth for dot1x, when EKU is present
+//   ca         dot1x names at least one CA: without one the supplicant accepts any network's server
 //   chain      the chain links to a CA the entry carries, the binding names or the store holds
 //              (when one of them issued it; otherwise a warning)
 // What does not refuse comes back as a warning: for https, device names the SANs miss;
@@ -24,6 +25,7 @@ const fail = (check: string, why: string): never => {
 export async function preflight(service: Service, leaf: EntryDetails, cas: EntryDetails[], certs: Certificates, deviceNames: string[]): Promise<string[]> {
   const { entry, info } = leaf;
   const warnings: string[] = [];
+  if (service === 'dot1x' && cas.length === 0) fail('ca', 'an 802.1X binding names the CA certificates that validate the network\'s server; with none the supplicant would trust any server');
   const now = certs.nowSeconds();
   if (now < info.not_before_unix) fail('validity', `not valid before ${info.not_before}`);
   if (now > info.not_after_unix) fail('validity', `expired ${info.not_after}`);
