@@ -225,24 +225,29 @@ t('Keyfactor SetHttpsBinding: the https binding takes the certificate, ciphers a
   await refused(recorded('client-requests/SetHttpsBinding.xml').replace('{ALIAS}', 'sec1 ec').replace('<aweb:Admin>Https', '<aweb:Admin>Sometimes'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:ConnectionPolicies']);
 });
 
-t('Keyfactor SetIEEEBinding names the certificate by its subject CN; GetIEEEBinding answers the alias in tt:CertificateID; CACertificateID after EAPMethodConfiguration is taken', async () => {
-  // The recorded request names no CA; certd refuses a dot1x binding without one (the
-  // supplicant would trust any server): the CA goes in where pandosme puts it.
+t('Keyfactor SetIEEEBinding names the certificate by its subject CN and no CA: refused until the device has a network CA, then taken unchanged keeping it; GetIEEEBinding answers the alias; CACertificateID after EAPMethodConfiguration is taken', async () => {
+  // The recorded request names no CA; a dot1x binding without one is refused (the supplicant
+  // would trust any server), so on a device with no network CA set it is refused with why.
   const keyfactor = recorded('client-requests/SetIEEEBinding.xml').replace('{ALIAS}', 'rsa.example');
   await refused(keyfactor, 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:BadCertificate']);
-  const r = await soapPost(svc, 'admin', keyfactor.replace('</tt:EAPMethodConfiguration>', '</tt:EAPMethodConfiguration><tt:CACertificateID>soap root 1</tt:CACertificateID>'), 'application/xml');
+  const pandosme = axisEnvelope('<tds:SetDot1XConfiguration xmlns="http://www.onvif.org/ver10/device/wsdl"><Dot1XConfiguration><tt:Dot1XConfigurationToken>EAPTLS_WIRED</tt:Dot1XConfigurationToken><tt:Identity>cam1</tt:Identity><tt:EAPMethod>13</tt:EAPMethod>'
+    + '<tt:EAPMethodConfiguration><tt:TLSConfiguration><tt:CertificateID>sec1 ec</tt:CertificateID></tt:TLSConfiguration></tt:EAPMethodConfiguration><tt:CACertificateID>soap root 1</tt:CACertificateID></Dot1XConfiguration></tds:SetDot1XConfiguration>');
+  assert.is((await soapPost(svc, 'admin', pandosme)).status, 200);
+  let b = (await svc.as('viewer').get('/certd/v1/bindings/dot1x')).json.data;
+  assert.is(b.certificate.alias, 'sec1 ec');
+  assert.equal(b.ca.map((c: { alias: string }) => c.alias), ['soap root 1']);
+  assert.equal(b.settings, { eap_method: 'EAP-TLS', identity: 'cam1' });
+  // the network CA is set: Keyfactor's request, unchanged, moves the certificate and keeps it
+  const r = await soapPost(svc, 'admin', keyfactor, 'application/xml');
   assert.is(r.status, 200, r.text);
+  b = (await svc.as('viewer').get('/certd/v1/bindings/dot1x')).json.data;
+  assert.is(b.certificate.alias, 'pkcs8 rsa');
+  assert.equal(b.ca.map((c: { alias: string }) => c.alias), ['soap root 1']);
   const get = await soapPost(svc, 'viewer', recorded('client-requests/GetIEEEBinding.xml'), 'application/xml');
   assert.is(get.status, 200, get.text);
   assert.equal(texts(get.text, 'tt:CertificateID'), ['pkcs8 rsa']);
   assert.equal(texts(get.text, 'tt:Identity'), ['identity']);
-  const pandosme = axisEnvelope('<tds:SetDot1XConfiguration xmlns="http://www.onvif.org/ver10/device/wsdl"><Dot1XConfiguration><tt:Dot1XConfigurationToken>EAPTLS_WIRED</tt:Dot1XConfigurationToken><tt:Identity>cam1</tt:Identity><tt:EAPMethod>13</tt:EAPMethod>'
-    + '<tt:EAPMethodConfiguration><tt:TLSConfiguration><tt:CertificateID>sec1 ec</tt:CertificateID></tt:TLSConfiguration></tt:EAPMethodConfiguration><tt:CACertificateID>soap root 1</tt:CACertificateID></Dot1XConfiguration></tds:SetDot1XConfiguration>');
-  assert.is((await soapPost(svc, 'admin', pandosme)).status, 200);
-  const b = (await svc.as('viewer').get('/certd/v1/bindings/dot1x')).json.data;
-  assert.is(b.certificate.alias, 'sec1 ec');
-  assert.equal(b.ca.map((c: { alias: string }) => c.alias), ['soap root 1']);
-  assert.equal(b.settings, { eap_method: 'EAP-TLS', identity: 'cam1' });
+  assert.equal(texts(get.text, 'tt:CACertificateID'), ['soap root 1']);
   await refused(pandosme.replace('<tt:EAPMethod>13', '<tt:EAPMethod>25'), 400, ['SOAP-ENV:Sender', 'ter:InvalidArgVal', 'ter:EAPMethodNotSupported']);
 });
 

@@ -269,7 +269,12 @@ export function registerSoap(app: App, certs: Certificates, batches: Batches, bi
     if (method !== EAP_TLS) throw sender(['ter:InvalidArgVal', 'ter:EAPMethodNotSupported'], 'only EAP-TLS (13) is supported');
     const tlsConf = child(child(c, NS.tt, 'EAPMethodConfiguration') ?? c, NS.tt, 'TLSConfiguration');
     const cert = certs.names.certificateIdOrCn(required(tlsConf, NS.tt, 'CertificateID'), 'certificate');
-    const cas = childrenNamed(c, NS.tt, 'CACertificateID').map((x) => certs.names.certificateId(x.text.trim(), 'ca').id);
+    // No CACertificateID (Keyfactor's SetIEEEBinding sends none) keeps the network CAs the
+    // binding has: replacing them with none would make the supplicant trust any server, and
+    // the domain refuses that, which would break an unchanged real client. A device with no
+    // CA set yet still refuses, with the reason.
+    const named = childrenNamed(c, NS.tt, 'CACertificateID').map((x) => certs.names.certificateId(x.text.trim(), 'ca').id);
+    const cas = named.length > 0 ? named : dot1x()?.ca.map((x) => x.id) ?? [];
     const identity = child(c, NS.tt, 'Identity')?.text.trim();
     await bindings.set('dot1x', { certificate: cert.id, ca: cas, settings: { eap_method: 'EAP-TLS', ...(identity ? { identity } : {}) } });
   };
