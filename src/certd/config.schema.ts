@@ -54,6 +54,10 @@ export const CERTD_CONFIG_SCHEMA = {
     body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
     device_names: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 253 } },
     metrics: { type: 'object', additionalProperties: false, properties: { anonymous: { type: 'boolean' } } },
+    sps: {
+      type: 'object', additionalProperties: false,
+      properties: { root_password_hook: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 4096 } } },
+    },
     default_certificate: {
       type: 'object', additionalProperties: false,
       properties: { make: { type: 'boolean' }, alias: { type: 'string', minLength: 1, maxLength: 128 }, valid_days: { type: 'integer', minimum: 1, maximum: 36500 } },

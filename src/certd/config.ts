@@ -53,6 +53,11 @@ export interface CertdConfig {
   http: HttpLimits;
   /** Origins (scheme://host[:port]) besides certd's own whose pages may change things. */
   trusted_origins: string[];
+  /**
+   * SPS front-end: `root_password_hook`, a command (argv, no shell) given the committed root
+   * password's hash on stdin, to apply it to the OS; absent (the default): only stored.
+   */
+  sps: { root_password_hook?: string[] };
   /** The wired 802.1X supplicant the dot1x binding drives; absent: dot1x is only recorded. */
   dot1x?: Dot1xConfig;
 }
@@ -138,6 +143,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     body_limit: raw.body_limit ?? 1024 * 1024,
     device_names: raw.device_names ?? [],
     metrics: { anonymous: raw.metrics?.anonymous ?? false },
+    sps: raw.sps?.root_password_hook ? { root_password_hook: raw.sps.root_password_hook } : {},
     default_certificate: { make: raw.default_certificate?.make ?? true, alias: raw.default_certificate?.alias ?? 'default', valid_days: raw.default_certificate?.valid_days ?? 3650 },
     factory_entries: (raw.factory_entries ?? []).map((f) => ({ ...f, certificate_file: abs(f.certificate_file) })),
     audit: {

@@ -27,6 +27,8 @@ import { Transactions } from './api/sps-transaction';
 import { registerSpsX509 } from './api/sps-x509';
 import { registerSpsManagement } from './api/sps-management';
 import { registerSpsUsers } from './api/sps-users';
+import { registerSpsRootPassword } from './api/sps-root-password';
+import { hashRootPassword, runRootPasswordHook, writeRootPassword } from './auth/root-password';
 import { registerSpsPrivateKeys } from './api/sps-private-keys';
 import { Sessions } from './auth/sessions';
 import { SessionScheme } from './auth/session-scheme';
@@ -35,7 +37,7 @@ import { Authenticator } from './auth/authenticator';
 import { FailureLog } from './auth/failure-log';
 import { clientAddress, Throttle } from './auth/throttle';
 import { tlsByProxy } from './http/forwarded-tls';
-import { generatePassword, UserStore } from './auth/users';
+import { generatePassword, UserStore, type UserRecord } from './auth/users';
 import { WsseScheme } from './auth/wsse-scheme';
 import { loadCertdConfig } from './config';
 import { nginxApplier } from './appliers/nginx';
@@ -107,7 +109,11 @@ async function main(): Promise<void> {
   // Before the batches: one that a crash left committed may still have users' records to write.
   const first = UserStore.firstRun(config.users_file, config.realm);
   const users = UserStore.load(config.users_file);
-  const batches = new Batches(store, journal, keystores, certs, bindings, audit, users, (e) => {
+  const batchUsers = {
+    get: (name: string) => users.get(name), putRecords: (r: UserRecord[]) => users.putRecords(r),
+    putRootPassword: (hash: string) => writeRootPassword(config.data_dir, hash),
+  };
+  const batches = new Batches(store, journal, keystores, certs, bindings, audit, batchUsers, (e) => {
     log.error('a committed batch could not be written; certd stops and finishes it at start', { error: e.message });
     process.exit(1);
   });
@@ -196,6 +202,16 @@ async function main(): Promise<void> {
         sessions.endUser(user, session);
       }
     },
+    rootHash: hashRootPassword,
+    rootChanged: (hash) => {
+      audit.note('set_root_password', {});
+      const hook = config.sps.root_password_hook;
+      if (hook) {
+        void runRootPasswordHook(hook, hash).then((failure) => {
+          if (failure) log.error('the root password hook failed; the hash is stored, the OS keeps its password', { error: failure });
+        });
+      }
+    },
   });
   sessions.onEnd((id) => transactions.sessionEnded(id));
   sessions.onUse((id) => transactions.touch(id));
@@ -204,6 +220,7 @@ async function main(): Promise<void> {
   registerSpsPrivateKeys(app, certs, sessions, transactions);
   registerSpsManagement(app, certs, bindings, sessions, transactions);
   registerSpsUsers(app, users, sessions, transactions);
+  registerSpsRootPassword(app, sessions, transactions, config.realm);
   registerSoap(app, certs, batches, bindings);
   // Checked for unknown users, so that their refusal takes as long as a wrong password's.
   const dummy = await keystores.sealPassword(generatePassword()).catch(() => undefined);

@@ -16,6 +16,8 @@ function setup() {
   return { applied, changed, clock, tx: new Transactions(batches, () => undefined, {
     record: (name: string, password: string) => ({ name, role: 'operator' as const, ha1_md5: `md5(${password})`, ha1_sha256: `sha256(${password})` }),
     changed: (users: string[]) => { changed.push(...users); },
+    rootHash: (password: string) => `hash(${password})`,
+    rootChanged: (hash: string) => { changed.push(`root ${hash}`); },
   }, () => clock.now) };
 }
 
@@ -58,6 +60,22 @@ t('a user\'s new password is a step of the commit\'s one batch, as the hashed re
   assert.equal(applied[0]!.map((s) => s.op), ['add_certificate', 'set_user_password']);
   assert.equal(applied[0]![1], { op: 'set_user_password', record: { name: 'operator', role: 'operator', ha1_md5: 'md5(new-secret)', ha1_sha256: 'sha256(new-secret)' } });
   assert.equal(changed, ['operator']);
+});
+
+t('the root password is a step of the same batch, as its hash; told changed after it; a rollback stages nothing', async () => {
+  const { applied, changed, tx } = setup();
+  tx.stagePassword('a', 'p1', { plain: 'root-secret' });
+  tx.stageRootPassword('a', 'p1');
+  tx.rollback('a');
+  tx.stagePassword('a', 'p2', { plain: 'other-secret' });
+  tx.stageUserPassword('a', 'operator', 'p2');
+  tx.stagePassword('a', 'p3', { plain: 'root-secret' });
+  tx.stageRootPassword('a', 'p3');
+  await tx.commit('a');
+  assert.is(applied.length, 1);
+  assert.equal(applied[0]!.map((s) => s.op), ['set_user_password', 'set_root_password']);
+  assert.equal(applied[0]![1], { op: 'set_root_password', hash: 'hash(root-secret)' });
+  assert.equal(changed, ['operator', 'root hash(root-secret)']);
 });
 
 t('every call of its session starts the transaction\'s idle time again (reads too); once lapsed, a call does not bring it back', () => {

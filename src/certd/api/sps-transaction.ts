@@ -43,7 +43,7 @@ export interface StagedKey {
   usedBy?: string;
 }
 
-interface Open {
+export interface Open {
   session: string;
   touched: number;
   x509: Map<string, StagedX509>;
@@ -52,6 +52,8 @@ interface Open {
   passwords: Map<string, { plain?: string; hash?: string }>;
   /** Users' new passwords: user name → password object key. */
   userPasswords: Map<string, string>;
+  /** The root password's new password object key. */
+  rootPassword?: string;
   /** Bindings re-pointed: binding name → entry id. */
   bindings: Map<string, string>;
   changes: Change[];
@@ -69,6 +71,10 @@ export class Transactions {
       record: (user: string, password: string) => UserRecord | Promise<UserRecord>;
       /** After the commit; `session` is the committing one (kept when its own user's password changes). */
       changed: (users: string[], session: string) => void;
+      /** The root password's salted hash: what the batch writes. */
+      rootHash: (password: string) => string;
+      /** After a commit that set the root password (its hash, for the OS hook). */
+      rootChanged: (hash: string) => void;
     },
     private readonly now: () => number = Date.now, private readonly ttlMs = TRANSACTION_MS) {}
 
@@ -128,6 +134,13 @@ export class Transactions {
     t.changes.push({ type: 'replace', path: `/api/configuration/aaa/local_database/users/${user}`, old_value: { name: user }, new_value: { name: user, password: key } });
   }
 
+  /** The root password becomes the password object `key` of this transaction at the commit. */
+  stageRootPassword(session: string | undefined, key: string): void {
+    const t = this.begin(session);
+    t.rootPassword = key;
+    t.changes.push({ type: 'replace', path: '/api/configuration/management/root_password', new_value: key });
+  }
+
   /** Re-points bindings (name → entry id) at the commit; `change` is how the changes list shows it. */
   stageBindings(session: string | undefined, next: Map<string, string>, change: Change): void {
     const t = this.begin(session);
@@ -149,8 +162,11 @@ export class Transactions {
     // The users' new records are steps of the same batch: after a crash, the new objects and
     // the new passwords are both there or neither is.
     for (const [user, key] of t.userPasswords) steps.push({ op: 'set_user_password', record: await this.passwords.record(user, t.passwords.get(key)!.plain!) });
+    const rootHash = t.rootPassword === undefined ? undefined : this.passwords.rootHash(t.passwords.get(t.rootPassword)!.plain!);
+    if (rootHash !== undefined) steps.push({ op: 'set_root_password', hash: rootHash });
     if (steps.length > 0) await this.batches.apply(steps);
     if (t.userPasswords.size > 0) this.passwords.changed([...t.userPasswords.keys()], t.session);
+    if (rootHash !== undefined) this.passwords.rootChanged(rootHash);
     this.drop();
   }
 

@@ -10,7 +10,7 @@ import { passwordProblem } from '../auth/password-policy';
 import { randomUUID } from 'node:crypto';
 import { SpsError } from './sps-errors';
 import { meta, object, ref, spsHandler } from './sps-format';
-import type { Transactions } from './sps-transaction';
+import type { Open, Transactions } from './sps-transaction';
 import { jsonBody } from './sps-x509';
 
 export const PASSWORDS = '/api/configuration/passwords';
@@ -55,16 +55,25 @@ export function registerSpsUsers(app: App, users: UserStore, sessions: Sessions,
       throw new SpsError('SyntacticError', 'the body must be {"name": "…", "password": "<key of a password object>"}');
     }
     if (body.name !== name) throw new SpsError('SemanticError', 'a user cannot be renamed here', { field: 'name' });
-    const t = tx.of(session);
-    const password = t?.passwords.get(body.password);
-    if (!password) throw new SpsError('NotFound', `no password object ${body.password} in this transaction`, { field: 'password' });
-    if ([...t!.userPasswords.values()].includes(body.password)) throw new SpsError('SemanticError', 'a password object is referenced once', { field: 'password' });
-    // Digest needs HA1s made from the password itself: a hash cannot give them.
-    if (password.plain === undefined) throw new SpsError('SemanticError', 'a user\'s password must be given plain (Digest keeps HA1s made from it)', { field: 'password' });
-    const problem = passwordProblem(password.plain, name, users.realm);
-    if (problem) throw new SpsError('SemanticError', problem, { field: 'password' });
+    usablePassword(tx.of(session), body.password, name, users.realm);
     tx.stageUserPassword(session, name, body.password);
     const u = users.get(name)!;
     return object(name, { name, role: u.role, password: ref(PASSWORDS, body.password) }, meta(`${USERS}/${name}`));
   }), ['application/json']);
+}
+
+/**
+ * The plain password of the password object `key` for `holder` (a user's name, or root):
+ * it must be in the session's transaction, referenced by nothing else, given plain and pass
+ * the policy.
+ */
+export function usablePassword(t: Open | undefined, key: string, holder: string, realm: string): string {
+  const password = t?.passwords.get(key);
+  if (!t || !password) throw new SpsError('NotFound', `no password object ${key} in this transaction`, { field: 'password' });
+  if ([...t.userPasswords.values(), t.rootPassword].includes(key)) throw new SpsError('SemanticError', 'a password object is referenced once', { field: 'password' });
+  // Digest needs HA1s made from the password itself, the root hash its own salt: a hash cannot give them.
+  if (password.plain === undefined) throw new SpsError('SemanticError', 'the password must be given plain (certd hashes it its own way)', { field: 'password' });
+  const problem = passwordProblem(password.plain, holder, realm);
+  if (problem) throw new SpsError('SemanticError', problem, { field: 'password' });
+  return password.plain;
 }

@@ -13,7 +13,7 @@
 //   4. pre-flight the bindings against the planned entries   refused: roll back
 //   5. journal: the commit mark, with every record to write  (fsync)  <- the commit point
 //   6. write the entries (one folder fsync for all), remove  crash: roll forward
-//      the removed, set the bindings, write the users' records
+//      the removed, set the bindings, write the users' records and root hash
 //   7. delete the old keys (replaced or removed entries')    crash: roll forward
 //   8. journal: the end of the batch                         (fsync)
 // Roll back deletes the keys the intent names, nothing else (no record was touched before
@@ -25,7 +25,8 @@
 // generation's batch is set aside, never rolled either way.
 //
 // A password step journals the user's record as the users file keeps it (HA1 digests, never
-// the password); the journal is as private as that file (0600 in a 0700 folder).
+// the password), the root password step its salted hash; the journal is as private as that
+// file (0600 in a 0700 folder).
 //
 // A batch runs in the entries' write queue from step 1 to 8 (key generation included), so
 // no other change interleaves with it and replaying its records can never overwrite a
@@ -59,13 +60,17 @@ export type BatchStep =
   | { op: 'delete'; alias: string }
   | { op: 'set_binding'; name: string; binding: SetBinding }
   /** A user's new password, as the record the users file will hold (already hashed). */
-  | { op: 'set_user_password'; record: UserRecord };
+  | { op: 'set_user_password'; record: UserRecord }
+  /** The device's root password, as its salted hash (auth/root-password.ts). */
+  | { op: 'set_root_password'; hash: string };
 
 /** The users table as a batch writes it. */
 export interface BatchUsers {
   get(name: string): UserRecord | undefined;
   /** One atomic write; idempotent. */
   putRecords(records: UserRecord[]): void;
+  /** The root password's hash, one atomic write; idempotent. */
+  putRootPassword(hash: string): void;
 }
 
 export interface BatchResult {
@@ -155,6 +160,7 @@ export class Batches {
       const removes: { step: number; entry: Entry }[] = [];
       const binds: { step: number; name: string; req: SetBinding }[] = [];
       const passwords: UserRecord[] = [];
+      let rootPassword: string | undefined;
       const replaced: Entry[] = [];
       const seen = new Set<string>();
       const claim = (alias: string, what: string) => {
@@ -202,6 +208,9 @@ export class Batches {
             if (!this.users.get(step.record.name)) throw new DomainError('NOT_FOUND', `no user ${JSON.stringify(step.record.name)}`, 'name');
             claim(step.record.name, 'user');
             passwords.push(step.record);
+          } else if (step.op === 'set_root_password') {
+            claim('root', 'root password');
+            rootPassword = step.hash;
           } else {
             checkShape(step.name, step.binding);
             claim(step.name, 'binding');
@@ -253,6 +262,7 @@ export class Batches {
           removes: removes.map((r) => ({ alias: r.entry.alias, id: r.entry.id })),
           bindings: bound,
           ...(passwords.length > 0 ? { users: passwords } : {}),
+          ...(rootPassword !== undefined ? { root_password: rootPassword } : {}),
           old_keys: [...makes.flatMap((m) => (m.existing?.key_id ? [keyOf(m.existing)] : [])), ...removes.flatMap((r) => (r.entry.key_id ? [keyOf(r.entry)] : []))],
         };
       } catch (e) {
@@ -325,6 +335,10 @@ export class Batches {
     if (commit.users) {
       this.users.putRecords(commit.users);
       crashPoint('batch:users');
+    }
+    if (commit.root_password !== undefined) {
+      this.users.putRootPassword(commit.root_password);
+      crashPoint('batch:root-password');
     }
     // Bindings that use an overwritten entry take its new certificate.
     const rebound = new Set(commit.bindings.map((b) => b.name));

@@ -57,6 +57,8 @@ export interface BatchCommit {
   bindings: Binding[];
   /** Users' records with new passwords (HA1s only); absent when the batch sets none. */
   users?: UserRecord[];
+  /** The root password's salted hash; absent when the batch sets none. */
+  root_password?: string;
   /** Keys of replaced or removed entries: deleted only once the records are written. */
   old_keys: KeyRef[];
 }
