@@ -1,6 +1,6 @@
 // keystored and certd as real processes for the end-to-end tests, with users of every
 // role, optionally with the TPM0 and SE0 simulators behind keystored.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeystoreClient } from '../../ipc/client';
@@ -35,7 +35,12 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** `throttle`: certd's auth.throttle config (README "Authentication and roles"). */
+// A suite that ends (or dies) with daemons running or its folders left behind must not leave
+// them on a shared machine: at exit, what still runs is killed and the folders removed
+// (CERTD_KEEP_TEST_DIRS=1 keeps the folders for a look after a failure).
+const atExit: (() => void)[] = [];
+process.once('exit', () => { for (const f of atExit) f(); });
+
 /** The keys of certd's (`certd-` ids) that keystored holds in `store`, asked over IPC. */
 export async function certdKeys(svc: Service, store = 'SOFTWARE0'): Promise<string[]> {
   const client = new KeystoreClient(endpointFor(join(svc.dir, 'run')));
@@ -49,6 +54,7 @@ export async function certdKeys(svc: Service, store = 'SOFTWARE0'): Promise<stri
 /**
  * `basic` (default true) turns Basic on; `basicOverHttp` (default: as `basic`) lets it
  * through on this plain-HTTP listener too, for the suites that are about something else.
+ * `throttle`: certd's auth.throttle config (README "Authentication and roles").
  */
 export async function startService(opts: {
   stores?: Record<string, unknown>[]; env?: Record<string, string>; basic?: boolean; basicOverHttp?: boolean; throttle?: Record<string, number>;
@@ -118,6 +124,10 @@ export async function startService(opts: {
       certd = keystored = undefined;
     },
   };
+  atExit.push(() => {
+    for (const d of [certd, keystored]) if (running(d)) d!.child.kill('SIGKILL');
+    if (process.env.CERTD_KEEP_TEST_DIRS !== '1') rmSync(dir, { recursive: true, force: true });
+  });
   await svc.start();
   return svc;
 }
