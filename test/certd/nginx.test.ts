@@ -3,7 +3,8 @@
 // The consumer "refuses" for real: the key keystored hands nginx is another key than the
 // certificate's, so `nginx -t` fails on the mismatch and the previous certificate stays.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,83 @@ applierConformance('nginx', 'https', async (dir, keystores) => {
     repairConsumer: () => { refusing = false; },
   };
 });
+
+// A token key (SE0: a SoftHSM2 token) served by nginx through the pkcs11 engine behind a
+// p11-kit server, with workers as www-data; then a SOFTWARE0 key file, then the token again.
+// Before the socket was made connectable by the workers, their first handshake hung forever.
+const token = suite('nginx with an SE0 (SoftHSM2) token key');
+const tk = { dir: '', port: 0, applier: undefined as NginxApplier | undefined, certs: new Map<string, string>(), files: new Map<string, string>(), env: process.env.SOFTHSM2_CONF };
+const TOKEN_URI = 'pkcs11:token=web;object=web-key;type=private';
+const tokenKeys: ServiceKeys = {
+  open: async (_service, key) => key.keystore === 'SE0'
+    ? { kind: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', uri: TOKEN_URI, pin_file: join(tk.dir, 'pin') }
+    : { kind: 'file', path: tk.files.get(key.key_id)! },
+  close: async () => undefined,
+};
+const selfSigned = (key: string, cn: string) => execFileSync('openssl', ['req', '-new', '-x509', '-key', key, '-subj', `/CN=${cn}`, '-days', '2']).toString();
+const sha = (pem: string) => createHash('sha256').update(Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64')).digest('hex');
+
+token.before(async () => {
+  execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'p11-kit', 'softhsm2', 'libengine-pkcs11-openssl']);
+  tk.dir = mkdtempSync(join(tmpdir(), 'certd-nginx-token-'));
+  // The workers (www-data) connect to the server's socket under the prefix.
+  chmodSync(tk.dir, 0o711);
+  tk.port = await freePort();
+  mkdirSync(join(tk.dir, 'tokens'));
+  writeFileSync(join(tk.dir, 'softhsm2.conf'), `directories.tokendir = ${join(tk.dir, 'tokens')}\nobjectstore.backend = file\n`);
+  // The p11-kit server certd starts inherits certd's environment, as keystored's module does.
+  process.env.SOFTHSM2_CONF = join(tk.dir, 'softhsm2.conf');
+  writeFileSync(join(tk.dir, 'pin'), '4711-web\n', { mode: 0o600 });
+  for (const name of ['token', 'soft']) {
+    const key = join(tk.dir, `${name}.key`);
+    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
+    tk.files.set(name, key);
+    tk.certs.set(name, selfSigned(key, `${name}.camera.test`));
+  }
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'web', '--pin', '4711-web', '--so-pin', '0000-web'], { stdio: 'pipe' });
+  execFileSync('softhsm2-util', ['--import', tk.files.get('token')!, '--token', 'web', '--label', 'web-key', '--id', '01', '--pin', '4711-web'], { stdio: 'pipe' });
+  tk.applier = new NginxApplier({
+    nginx: '/usr/sbin/nginx', prefix: join(tk.dir, 'nginx'), host: '127.0.0.1', port: tk.port, user: 'www-data', owner: { uid: 33, gid: 33 },
+    upstream: { host: '127.0.0.1', port: 9 },
+  }, tokenKeys);
+  masters.add(tk.applier);
+});
+token.after(async () => {
+  await tk.applier?.stop();
+  if (tk.env === undefined) delete process.env.SOFTHSM2_CONF;
+  else process.env.SOFTHSM2_CONF = tk.env;
+});
+
+const bind = (name: 'token' | 'soft') => tk.applier!.apply({
+  name: 'https', certificate: tk.certs.get(name), key: { keystore: name === 'token' ? 'SE0' : 'SOFTWARE0', key_id: name }, ca: [], settings: {},
+});
+
+token('SE0 key bound: the workers (www-data) complete handshakes signed by the token; SOFTWARE0 and back', async () => {
+  await bind('token');
+  const want = sha(tk.certs.get('token')!);
+  for (let i = 0; i < 20; i++) assert.is(await servedLeaf('127.0.0.1', tk.port), want, `handshake ${i}`);
+  const include = readFileSync(join(tk.dir, 'nginx', 'conf', 'tls.conf'), 'utf8');
+  assert.ok(include.includes(`ssl_certificate_key "engine:pkcs11:${TOKEN_URI};pin-source=file:`), include);
+  assert.not.ok(include.includes('4711'), 'no PIN in the config');
+  const sock = readdirSync(join(tk.dir, 'nginx', 'p11')).find((f) => f.endsWith('.sock'))!;
+  const st = statSync(join(tk.dir, 'nginx', 'p11', sock));
+  assert.equal([st.uid, st.gid, st.mode & 0o777], [0, 33, 0o660], 'root and the workers may connect');
+  await bind('soft');
+  assert.is(await servedLeaf('127.0.0.1', tk.port), sha(tk.certs.get('soft')!));
+  await bind('token');
+  for (let i = 0; i < 10; i++) assert.is(await servedLeaf('127.0.0.1', tk.port), want, `handshake ${i} after the swap back`);
+});
+
+token('stop: nginx and its p11-kit server are gone', async () => {
+  const pidFile = readdirSync(join(tk.dir, 'nginx', 'p11')).find((f) => f.endsWith('.pid'))!;
+  const pid = Number(readFileSync(join(tk.dir, 'nginx', 'p11', pidFile), 'utf8'));
+  await tk.applier!.stop();
+  assert.is(await servedLeaf('127.0.0.1', tk.port, 1000), null);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.throws(() => process.kill(pid, 0), 'the p11-kit server was stopped');
+});
+
+token.run();
 
 // certd configured with `https`: nginx started by the default certificate's binding, the
 // API reached through it (Basic accepted: nginx marks the request as TLS), the binding

@@ -21,6 +21,9 @@ export function siteConfig(s: NginxSite): string {
   return `# Written by certd (src/certd/appliers/nginx-config.ts); rewritten at each https apply.
 ${s.user ? `user ${s.user};\n` : ''}worker_processes 1;
 pid ${s.prefix}/nginx.pid;
+# Token keys: the workers reach the pkcs11 engine's p11-kit server (set only when started so).
+env OPENSSL_CONF;
+env P11_KIT_SERVER_ADDRESS;
 error_log ${s.prefix}/logs/error.log;
 events { worker_connections 512; }
 http {
@@ -51,7 +54,7 @@ http {
 
 export interface TlsFiles {
   chain: string;
-  /** The key file keystored wrote for nginx. */
+  /** The key file keystored wrote for nginx, or an `engine:pkcs11:` reference. */
   key: string;
   /** CA certificates for client certificates; only with client_certificate optional/required. */
   ca?: string;
@@ -59,8 +62,9 @@ export interface TlsFiles {
 }
 
 // Quoted, and refused when a path could end the quote or be read as an nginx variable ($).
-const quoted = (v: string) => {
-  if (/["\\$\n;{}]/.test(v)) throw new Error(`nginx cannot be given the path ${JSON.stringify(v)}`);
+// A `;` is literal inside quotes: an engine key reference (pkcs11 URI) has several.
+const quoted = (v: string, semicolons = false) => {
+  if (/["\\$\n{}]/.test(v) || (!semicolons && v.includes(';'))) throw new Error(`nginx cannot be given the path ${JSON.stringify(v)}`);
   return `"${v}"`;
 };
 
@@ -69,7 +73,7 @@ export function tlsInclude(f: TlsFiles): string {
   const lines = [
     '# Written by certd\'s https applier; the previous one comes back if nginx does not take this.',
     `ssl_certificate ${quoted(f.chain)};`,
-    `ssl_certificate_key ${quoted(f.key)};`,
+    `ssl_certificate_key ${quoted(f.key, f.key.startsWith('engine:'))};`,
     `ssl_protocols ${(f.settings.protocols as string | undefined) ?? 'TLSv1.2 TLSv1.3'};`,
   ];
   if (typeof f.settings.ciphers === 'string') lines.push(`ssl_ciphers ${f.settings.ciphers};`);

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../common/atomic-file';
 import { gidOf, uidsOf } from '../../common/system-accounts';
 import { siteConfig, tlsInclude, type NginxSite } from './nginx-config';
+import { engineKey, TokenServers, type EngineEnv } from './nginx-token';
 import type { Applier, BindingMaterial, ServiceKeys } from './port';
 
 const run = promisify(execFile);
@@ -36,6 +37,7 @@ const derOf = (pem: string) => Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '')
 export class NginxApplier implements Applier {
   private readonly conf: string;
   private readonly tls: string;
+  private readonly tokens: TokenServers;
   /** The key nginx was last confirmed to use (released files keep it). */
   private current: { keystore: string; key_id: string } | undefined;
 
@@ -43,6 +45,7 @@ export class NginxApplier implements Applier {
     this.conf = join(o.prefix, 'conf');
     this.tls = join(o.prefix, 'tls');
     for (const d of [this.conf, this.tls, join(o.prefix, 'logs'), join(o.prefix, 'tmp')]) mkdirSync(d, { recursive: true, mode: 0o755 });
+    this.tokens = new TokenServers(o.prefix, o.owner?.gid);
   }
 
   async apply(m: BindingMaterial): Promise<void> {
@@ -50,17 +53,21 @@ export class NginxApplier implements Applier {
     if (!leaf || !m.key) throw new Error('nginx cannot serve HTTPS without a certificate and its key');
     const want = sha256(derOf(leaf));
     const key = await this.keys.open(SERVICE, m.key, this.o.owner);
-    // Token keys need nginx's pkcs11 engine behind p11-kit server (DESIGN.md): not built yet.
-    if (key.kind !== 'file') throw new Error(`nginx here serves keys of SOFTWARE stores only; ${m.key.keystore} is a token`);
+    // Token keys: the engine behind a p11-kit server; a master started without that server's
+    // address in its environment (or another's) is restarted, a HUP keeps its environment.
+    const engine = key.kind === 'pkcs11' ? await this.tokens.ensure(key.module, key.uri) : undefined;
+    const keyRef = key.kind === 'pkcs11' ? engineKey(key.uri, this.tokens.pinFile(key.pin_file)) : key.path;
     const chain = this.writeAside('chain', m.certificate!);
     const ca = m.ca.length > 0 ? this.writeAside('ca', m.ca.join('')) : undefined;
     const includePath = join(this.conf, 'tls.conf');
     const previous = existsSync(includePath) ? readFileSync(includePath) : undefined;
     writeFileAtomic(join(this.conf, 'nginx.conf'), Buffer.from(siteConfig(this.o)), 0o644);
-    writeFileAtomic(includePath, Buffer.from(tlsInclude({ chain, key: key.path, ca, settings: m.settings })), 0o644);
+    writeFileAtomic(includePath, Buffer.from(tlsInclude({ chain, key: keyRef, ca, settings: m.settings })), 0o644);
     try {
-      await this.check();
-      await this.signalOrStart();
+      const env = engine ?? this.startedWith();
+      await this.check(env);
+      if (engine && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
+      await this.signalOrStart(env);
       await this.confirm(want);
     } catch (e) {
       await this.restore(includePath, previous);
@@ -84,8 +91,13 @@ export class NginxApplier implements Applier {
     }
   }
 
-  /** Stops the master (tests, certd's shutdown is not it: nginx outlives certd). */
+  /** Stops the master and its token servers (tests; certd's shutdown is not it: nginx outlives certd). */
   async stop(): Promise<void> {
+    await this.stopMaster();
+    this.tokens.stopAll();
+  }
+
+  private async stopMaster(): Promise<void> {
     const pid = this.masterPid();
     if (pid === undefined) return;
     process.kill(pid, 'SIGTERM');
@@ -96,23 +108,36 @@ export class NginxApplier implements Applier {
     return ['-p', this.o.prefix + '/', '-c', join(this.conf, 'nginx.conf')];
   }
 
-  private async check(): Promise<void> {
+  /** The engine environment the running master was started with, if any (kept beside its pid). */
+  private startedWith(): EngineEnv | undefined {
+    if (this.masterPid() === undefined) return undefined;
     try {
-      await run(this.o.nginx, ['-t', '-q', ...this.args()], { timeout: 30_000 });
+      return JSON.parse(readFileSync(join(this.conf, 'engine.json'), 'utf8')) as EngineEnv;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async check(engine: EngineEnv | undefined): Promise<void> {
+    try {
+      await run(this.o.nginx, ['-t', '-q', ...this.args()], { timeout: 30_000, env: { ...process.env, ...engine } });
     } catch (e) {
       const err = (e as { stderr?: string }).stderr ?? '';
       throw new Error(`nginx -t refused the TLS configuration: ${lastLine(err)}`);
     }
   }
 
-  private async signalOrStart(): Promise<void> {
+  private async signalOrStart(engine: EngineEnv | undefined): Promise<void> {
     const pid = this.masterPid();
     if (pid !== undefined) {
       process.kill(pid, 'SIGHUP');
       return;
     }
+    const record = join(this.conf, 'engine.json');
+    if (engine) writeFileAtomic(record, Buffer.from(JSON.stringify(engine)), 0o644);
+    else rmSync(record, { force: true });
     try {
-      await run(this.o.nginx, this.args(), { timeout: 30_000 });
+      await run(this.o.nginx, this.args(), { timeout: 30_000, env: { ...process.env, ...engine } });
     } catch (e) {
       throw new Error(`nginx did not start: ${lastLine((e as { stderr?: string }).stderr ?? '')}`);
     }

@@ -1,0 +1,77 @@
+// Token keys through nginx end to end: keystored with the simulators (SE0: SoftHSM2, TPM0:
+// swtpm + tpm2-pkcs11), certd with `https`; an entry whose key certd made in the token is
+// bound to https, nginx (workers as www-data) serves it through the pkcs11 engine and the
+// p11-kit server certd started for that token; then back to the default (SOFTWARE0) entry.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { servedLeaf } from '../../src/certd/appliers/nginx';
+import { startSimulators, type Simulators } from '../sim';
+import { enrolledEntry } from './dot1x-net';
+import { freePort } from './pebble';
+import { startService, type Service } from './service';
+
+execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'nginx', 'p11-kit', 'libengine-pkcs11-openssl']);
+
+const t = suite('https token keys through nginx, end to end');
+let sim: Simulators;
+let svc: Service;
+let prefix = '';
+let ca = '';
+let httpsPort = 0;
+
+/** Signs a CSR with the suite's CA (openssl), as an enrollment would. */
+function sign(csr: string): string {
+  const n = readdirSync(ca).length;
+  writeFileSync(join(ca, `${n}.csr`), csr);
+  return execFileSync('openssl', ['x509', '-req', '-in', join(ca, `${n}.csr`), '-CA', join(ca, 'ca.pem'), '-CAkey', join(ca, 'ca.key'), '-set_serial', String(100 + n), '-days', '2'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+t.before(async () => {
+  sim = startSimulators();
+  ca = mkdtempSync(join(tmpdir(), 'certd-nginx-tokens-ca-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(ca, 'ca.key'), '-out', join(ca, 'ca.pem'), '-subj', '/CN=web test CA', '-days', '2'], { stdio: 'pipe' });
+  prefix = mkdtempSync(join(tmpdir(), 'certd-nginx-tokens-'));
+  // The workers (www-data) connect to the p11-kit socket under the prefix.
+  chmodSync(prefix, 0o711);
+  httpsPort = await freePort();
+  svc = await startService({
+    stores: sim.stores, env: sim.env,
+    certd: { listen: { host: '127.0.0.1', port: await freePort() }, https: { prefix, host: '127.0.0.1', port: httpsPort }, default_certificate: { make: true } },
+  });
+});
+t.after(async () => {
+  await svc?.stop();
+  const pid = (f: string) => (existsSync(f) ? Number(readFileSync(f, 'utf8')) : 0);
+  const kill = (p: number) => { if (p > 1) try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } };
+  kill(pid(join(prefix, 'nginx.pid')));
+  const p11 = join(prefix, 'p11');
+  if (existsSync(p11)) for (const f of readdirSync(p11)) if (f.endsWith('.pid')) kill(pid(join(p11, f)));
+  sim?.stop();
+});
+
+const leafOf = async (alias: string): Promise<string> => {
+  const entries = (await svc.as('admin').get('/certd/v1/entries')).json.data as { alias: string; sha256: string }[];
+  return entries.find((x) => x.alias === alias)!.sha256.replace(/:/g, '').toLowerCase();
+};
+const bind = (alias: string) => svc.as('admin').call('PUT', '/certd/v1/bindings/https', { data: { certificate: alias } });
+
+for (const store of ['SE0', 'TPM0']) {
+  t(`${store} entry bound to https: nginx serves it (handshakes signed by the token), then the default entry again`, async () => {
+    const alias = `web-${store.toLowerCase()}`;
+    await enrolledEntry(svc.as('admin'), alias, store, sign);
+    const r = await bind(alias);
+    assert.is(r.status, 200, r.text);
+    const want = await leafOf(alias);
+    for (let i = 0; i < 20; i++) assert.is(await servedLeaf('127.0.0.1', httpsPort), want, `handshake ${i}`);
+    assert.match(readFileSync(join(prefix, 'conf', 'tls.conf'), 'utf8'), /ssl_certificate_key "engine:pkcs11:pkcs11:/);
+    const back = await bind('default');
+    assert.is(back.status, 200, back.text);
+    assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('default'));
+  });
+}
+
+t.run();
