@@ -54,6 +54,15 @@ export const CERTD_CONFIG_SCHEMA = {
     body_limit: { type: 'integer', minimum: 1024, maximum: 16777216 },
     device_names: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 253 } },
     metrics: { type: 'object', additionalProperties: false, properties: { anonymous: { type: 'boolean' } } },
+    acme: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        retry: {
+          type: 'object', additionalProperties: false,
+          properties: { first_ms: { type: 'integer', minimum: 100, maximum: 86400000 }, max_ms: { type: 'integer', minimum: 100, maximum: 86400000 } },
+        },
+      },
+    },
     sps: {
       type: 'object', additionalProperties: false,
       properties: { root_password_hook: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 4096 } } },

@@ -48,6 +48,8 @@ export interface CertdConfig {
    * default it needs a viewer, as the store's contents do.
    */
   metrics: { anonymous: boolean };
+  /** ACME retries: the first after first_ms, doubling up to max_ms (a CA's Retry-After within it). */
+  acme: { retry: { first_ms: number; max_ms: number } };
   /** Factory material imported at every start as protected entries (domain/factory.ts). */
   factory_entries: FactoryDeclaration[];
   http: HttpLimits;
@@ -94,14 +96,17 @@ export interface HttpLimits {
   max_pipelined_requests: number;
 }
 
-type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit' | 'metrics' | 'dot1x' | 'https'> & HttpLimits> & {
+type RawConfig = Partial<Omit<CertdConfig, 'http' | 'audit' | 'metrics' | 'acme' | 'dot1x' | 'https'> & HttpLimits> & {
   metrics?: { anonymous?: boolean };
+  acme?: { retry?: { first_ms?: number; max_ms?: number } };
   dot1x?: Partial<Dot1xConfig> & Pick<Dot1xConfig, 'interface'>;
   https?: Partial<NonNullable<CertdConfig['https']>> & { prefix: string; port: number };
   audit?: { max_bytes?: number; keep?: number; syslog?: Partial<SyslogTarget> & Pick<SyslogTarget, 'host' | 'port'> };
 };
 
 const validate = loadValidators<'config'>('certd').config;
+
+const acmeRetry = (raw: RawConfig): CertdConfig['acme']['retry'] => ({ first_ms: 5_000, max_ms: 3_600_000, ...raw.acme?.retry });
 
 export const PROJECT_ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -118,6 +123,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     if (!validate(raw)) throw new Error(`config ${path}: ${validate.errors?.[0]?.instancePath || '/'} ${validate.errors?.[0]?.message ?? 'invalid'}`);
     // nginx proxies to the configured port: it is written in its config before certd listens.
     if (raw.https && !raw.listen?.port) throw new Error(`config ${path}: /https needs a fixed /listen/port (nginx proxies to it)`);
+    if (acmeRetry(raw).first_ms > acmeRetry(raw).max_ms) throw new Error(`config ${path}: /acme/retry/first_ms is over max_ms`);
     if (raw.audit?.syslog && !isIP(raw.audit.syslog.host)) throw new Error(`config ${path}: /audit/syslog/host must be an IP address`);
     base = resolve(path, '..');
   }
@@ -143,6 +149,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     body_limit: raw.body_limit ?? 1024 * 1024,
     device_names: raw.device_names ?? [],
     metrics: { anonymous: raw.metrics?.anonymous ?? false },
+    acme: { retry: acmeRetry(raw) },
     sps: raw.sps?.root_password_hook ? { root_password_hook: raw.sps.root_password_hook } : {},
     default_certificate: { make: raw.default_certificate?.make ?? true, alias: raw.default_certificate?.alias ?? 'default', valid_days: raw.default_certificate?.valid_days ?? 3650 },
     factory_entries: (raw.factory_entries ?? []).map((f) => ({ ...f, certificate_file: abs(f.certificate_file) })),

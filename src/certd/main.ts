@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   // Checked for unknown users, so that their refusal takes as long as a wrong password's.
   const dummy = await keystores.sealPassword(generatePassword()).catch(() => undefined);
   auth.setChain('soap', [...auth.defaultChain, new WsseScheme(users, keystores, dummy === undefined ? {} : { dummy })]);
-  const enrollments = new Enrollments(config.data_dir, certs, keystores, bindings, batches, audit, new Challenges());
+  const enrollments = new Enrollments(config.data_dir, certs, keystores, bindings, batches, audit, new Challenges(), config.acme.retry);
   registerMetrics(app, certs, bindings, requestMetrics, config.metrics.anonymous, () => enrollments.list());
   registerEnrollments(app, enrollments);
 

@@ -187,6 +187,28 @@ t('a challenge pebble cannot reach: CA_REJECTED with the CA\'s reason, nothing b
   assert.not.ok(entries.some((e) => e.alias.startsWith(`acme-${v.id.slice(0, 8)}`)), 'no entry made');
 });
 
+t('a new certificate that fails the binding\'s pre-flight: CA_REJECTED saying why, dot1x untouched, no entry or key left', async () => {
+  // A dot1x binding that names no network CA refuses every certificate (pre-flight `ca`).
+  const put = await svc.as('admin').call('PUT', '/certd/v1/bindings/dot1x', { data: {} });
+  assert.is(put.status, 200, put.text);
+  const r = await enroll({ bindings: ['dot1x'] });
+  assert.is(r.status, 201, r.text);
+  const id = (r.json.data as View).id;
+  const v = await until(id, (x) => x.state === 'CA_REJECTED', 60);
+  assert.match(v.why!, /^PREFLIGHT_FAILED: steps\[0\]\.ca: an 802\.1X binding names the CA certificates/, v.why!);
+  assert.is(v.current, null);
+  assert.is(((await svc.as('admin').get('/certd/v1/bindings/dot1x')).json.data as { certificate: unknown }).certificate, null);
+  assert.is((await svc.as('admin').del(`${E}/${id}`)).status, 200);
+  const prefix = `acme-${id.slice(0, 8)}`;
+  const entries = (await svc.as('admin').get('/certd/v1/entries')).json.data as { alias: string }[];
+  assert.not.ok(entries.some((e) => e.alias.startsWith(prefix)), 'the new entry was dropped');
+  // Its key went too: a certd started again finds no key of ours that no entry holds.
+  await svc.killCertd();
+  await svc.start();
+  const health = await svc.as('viewer').get('/certd/v1/health');
+  assert.equal(health.json.data.unowned_keys, [], health.text);
+});
+
 t('bad enrollments are refused and change nothing', async () => {
   const count = ((await svc.as('admin').get(E)).json.data as unknown[]).length;
   for (const [data, field] of [

@@ -1,13 +1,18 @@
 // An ACME client (RFC 8555) over node:https with the enrollment's trust anchors only:
 // directory, nonces (one retry round on badNonce), account, order, authorizations, http-01,
 // finalize with a CSR made elsewhere, polling, chain download. Failures say whether the CA
-// could not be reached (AcmeUnreachable) or answered no (AcmeRejected, with its problem).
+// could not be reached (AcmeUnreachable) or answered no (AcmeRejected, with its problem);
+// either carries the wait the CA asked for (Retry-After) when it was busy or limiting us.
 import { request } from 'node:https';
 import { algOf, type DigestSigner, type Jwk, signJws, thumbprint } from './jws';
 
-export class AcmeUnreachable extends Error {}
+export class AcmeUnreachable extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+  }
+}
 export class AcmeRejected extends Error {
-  constructor(readonly problem: string, detail: string) {
+  constructor(readonly problem: string, detail: string, readonly retryAfterMs?: number) {
     super(detail);
   }
 }
@@ -119,7 +124,7 @@ export class AcmeClient {
   private async endpoint(name: 'newNonce' | 'newAccount' | 'newOrder'): Promise<string> {
     if (!this.dir) {
       const r = await this.send('GET', this.directoryUrl);
-      if (r.status !== 200) throw new AcmeUnreachable(`directory answered HTTP ${r.status}`);
+      if (r.status !== 200) throw new AcmeUnreachable(`directory answered HTTP ${r.status}`, askedWait(r, parseProblem(r).type));
       this.dir = json(r) as Record<string, string>;
     }
     const url = this.dir[name];
@@ -131,7 +136,9 @@ export class AcmeClient {
   private async post(url: string, payload: unknown, withJwk = false): Promise<Reply> {
     for (let attempt = 0; ; attempt++) {
       if (!this.nonce) {
-        const r = await this.send('HEAD', await this.endpoint('newNonce'));
+        const nonceUrl = await this.endpoint('newNonce');
+        const r = await this.send('HEAD', nonceUrl);
+        if (r.status >= 400) throw failure(r, nonceUrl, parseProblem(r));
         this.nonce = header(r, 'replay-nonce');
         if (!this.nonce) throw new AcmeRejected('badNonce', 'newNonce answered no nonce');
       }
@@ -143,8 +150,7 @@ export class AcmeClient {
       if (r.status < 400) return r;
       const problem = parseProblem(r);
       if (problem.type.endsWith(':badNonce') && attempt < BAD_NONCE_RETRIES) continue;
-      if (r.status >= 500) throw new AcmeUnreachable(`HTTP ${r.status} from ${url}: ${problem.detail}`);
-      throw new AcmeRejected(problem.type.replace(/^urn:ietf:params:acme:error:/, ''), problem.detail);
+      throw failure(r, url, problem);
     }
   }
 
@@ -181,6 +187,26 @@ function json(r: Reply): unknown {
   } catch {
     throw new AcmeRejected('malformed', `HTTP ${r.status}: the answer is not JSON`);
   }
+}
+
+/** A 5xx is the CA not answering; anything else is its no. */
+function failure(r: Reply, url: string, problem: { type: string; detail: string }): Error {
+  const wait = askedWait(r, problem.type);
+  if (r.status >= 500) return new AcmeUnreachable(`HTTP ${r.status} from ${url}: ${problem.detail}`, wait);
+  return new AcmeRejected(problem.type.replace(/^urn:ietf:params:acme:error:/, ''), problem.detail, wait);
+}
+
+/**
+ * The wait a busy or limiting CA asks for (RFC 8555 §6.6, RFC 9110 §10.2.3): Retry-After in
+ * seconds or as an HTTP date, heeded on 429, 503 and the rateLimited and serverInternal problems.
+ */
+function askedWait(r: Reply, problemType: string, now = Date.now()): number | undefined {
+  if (r.status !== 429 && r.status !== 503 && !/:(rateLimited|serverInternal)$/.test(problemType)) return undefined;
+  const v = header(r, 'retry-after')?.trim();
+  if (!v) return undefined;
+  if (/^\d{1,10}$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 function parseProblem(r: Reply): { type: string; detail: string } {

@@ -65,8 +65,12 @@ export interface Enrollment {
 }
 
 const DEFAULT_FRACTION = 1 / 3;
-const BACKOFF_BASE_MS = 5_000;
-const BACKOFF_MAX_MS = 3_600_000;
+
+/** Retries after a failure: the first after first_ms, doubling up to max_ms. */
+export interface RetryTimes {
+  first_ms: number;
+  max_ms: number;
+}
 /** setTimeout's limit; a later renewal is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const FILE = 'enrollments.json';
@@ -106,6 +110,7 @@ export class Enrollments {
     private readonly batches: Batches,
     private readonly audit: Audit,
     readonly challenges: Challenges,
+    private readonly retry: RetryTimes,
     private readonly now: () => number = () => Date.now(),
   ) {
     this.file = join(dataDir, FILE);
@@ -247,7 +252,10 @@ export class Enrollments {
     } catch (err) {
       if (!this.all.has(e.id)) return;
       e.failures += 1;
-      const wait = Math.min(BACKOFF_BASE_MS * 2 ** (e.failures - 1), BACKOFF_MAX_MS);
+      // The CA's Retry-After, when it gave one, is the earliest; the max bounds both.
+      const backoff = this.retry.first_ms * 2 ** Math.min(e.failures - 1, 40);
+      const asked = err instanceof AcmeUnreachable || err instanceof AcmeRejected ? err.retryAfterMs ?? 0 : 0;
+      const wait = Math.min(Math.max(backoff, asked), this.retry.max_ms);
       e.next_attempt = new Date(this.now() + wait).toISOString();
       const unreachable = err instanceof AcmeUnreachable || (err instanceof DomainError && err.code === 'KEYSTORE_UNAVAILABLE');
       this.set(e, unreachable ? 'CA_UNREACHABLE' : 'CA_REJECTED', reason(err));
