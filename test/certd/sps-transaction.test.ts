@@ -100,4 +100,36 @@ t('every call of its session starts the transaction\'s idle time again (reads to
   assert.is(tx.status(s.id).status, 'closed');
 });
 
+t('while its commit waits on keystored nothing may change, roll back or lapse the transaction; a logout meanwhile closes it when the commit ends', async () => {
+  let release!: () => void;
+  const applied: BatchStep[][] = [];
+  const batches = { apply: async (steps: BatchStep[]) => {
+    applied.push(steps);
+    await new Promise<void>((r) => { release = r; });
+    return { id: 'b', entries: [], warnings: [] };
+  } } as unknown as Batches;
+  const clock = { now: 1_000_000 };
+  const tx = new Transactions(batches, () => undefined, {
+    record: (name: string) => ({ name, role: 'operator' as const, ha1_md5: 'x', ha1_sha256: 'y' }),
+    changed: () => undefined, rootHash: () => 'h', rootChanged: () => undefined,
+  }, () => clock.now);
+  const key = Buffer.from('K1');
+  tx.stageX509('a', { key: 'k1', certificate: 'C1', issuerChain: [], privateKey: key });
+  const committing = tx.commit('a');
+  await new Promise((r) => setImmediate(r));
+  assert.is(applied.length, 1, 'the batch is being applied');
+  assert.throws(() => tx.rollback('a'), /being committed/);
+  assert.throws(() => tx.stageX509('a', { key: 'k2', certificate: 'C2', issuerChain: [], privateKey: Buffer.from('K2') }), /being committed/);
+  await tx.commit('a').then(() => assert.unreachable('a second commit ran'), (e: Error) => assert.match(e.message, /being committed/));
+  clock.now += TRANSACTION_MS * 2;
+  tx.sessionEnded('a');
+  assert.is(tx.status('a').status, 'open', 'neither the lapse nor the logout dropped it mid-commit');
+  assert.ok(key.equals(Buffer.from('K1')), 'the key the batch imports is not wiped under it');
+  release();
+  await committing;
+  assert.is(tx.status('a').status, 'closed');
+  assert.is(applied.length, 1);
+  assert.ok(tx.begin('b'), 'the lock is free');
+});
+
 t.run();

@@ -57,6 +57,10 @@ export interface Open {
   /** Bindings re-pointed: binding name → entry id. */
   bindings: Map<string, string>;
   changes: Change[];
+  /** Its commit is waiting on keystored: nothing may change, roll back or lapse it meanwhile. */
+  committing?: boolean;
+  /** Its session ended during the commit: the commit closes it whatever the outcome. */
+  ended?: boolean;
 }
 
 export class Transactions {
@@ -101,6 +105,7 @@ export class Transactions {
     if (session === undefined) throw new SpsError('SemanticError', 'a transaction needs a session: log in at /api/authentication first');
     const mine = this.of(session);
     if (mine) {
+      if (mine.committing) throw new SpsError('Locked', 'the transaction is being committed');
       mine.touched = this.now();
       return mine;
     }
@@ -152,6 +157,20 @@ export class Transactions {
   async commit(session: string | undefined): Promise<void> {
     const t = this.of(session);
     if (!t) throw new SpsError('SemanticError', 'no open transaction of this session to commit');
+    if (t.committing) throw new SpsError('Locked', 'the transaction is being committed');
+    t.committing = true;
+    let done = false;
+    try {
+      await this.apply(t);
+      done = true;
+    } finally {
+      t.committing = false;
+      // Closed once committed; a failed one stays open for its session, unless that ended meanwhile.
+      if ((done || t.ended) && this.open === t) this.drop();
+    }
+  }
+
+  private async apply(t: Open): Promise<void> {
     const steps: BatchStep[] = [...t.x509.values()].map((x) => ({
       op: 'add_certificate', alias: `sps-${x.key}`, id: x.key, certificate: [x.certificate, ...x.issuerChain].join('\n'), privateKey: x.privateKey,
     }));
@@ -167,20 +186,23 @@ export class Transactions {
     if (steps.length > 0) await this.batches.apply(steps);
     if (t.userPasswords.size > 0) this.passwords.changed([...t.userPasswords.keys()], t.session);
     if (rootHash !== undefined) this.passwords.rootChanged(rootHash);
-    this.drop();
   }
 
   rollback(session: string | undefined): void {
-    if (this.of(session)) this.drop();
+    const t = this.of(session);
+    if (t?.committing) throw new SpsError('Locked', 'the transaction is being committed');
+    if (t) this.drop();
   }
 
-  /** A session ended: its transaction goes with it. */
+  /** A session ended: its transaction goes with it (one being committed, when the commit ends). */
   sessionEnded(session: string): void {
-    if (this.open?.session === session) this.drop();
+    if (this.open?.session !== session) return;
+    if (this.open.committing) this.open.ended = true;
+    else this.drop();
   }
 
   private expire(): void {
-    if (this.open && this.now() - this.open.touched >= this.ttlMs) this.drop();
+    if (this.open && !this.open.committing && this.now() - this.open.touched >= this.ttlMs) this.drop();
   }
 
   private drop(): void {
