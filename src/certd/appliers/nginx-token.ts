@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-file';
+import { livePid } from '../../common/pid-file';
 
 // Debian's multiarch folders (the ARM images are arm64).
 const LIB = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
@@ -38,14 +39,6 @@ export function engineKey(uri: string, pinFile: string): string {
   return `engine:pkcs11:${uri};pin-source=file:${pinFile}`;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export class TokenServers {
   private readonly dir: string;
@@ -81,7 +74,8 @@ export class TokenServers {
     const conf = join(this.dir, 'openssl.cnf');
     writeFileAtomic(conf, Buffer.from(opensslConf()), 0o644);
     const env = { OPENSSL_CONF: conf, P11_KIT_SERVER_ADDRESS: `unix:path=${socket}` };
-    if (existsSync(pidFile) && alive(Number(readFileSync(pidFile, 'utf8'))) && existsSync(socket)) return env;
+    // Its command line names its socket (argv[0] is "server": p11-kit execs p11-kit-server).
+    if (livePid(pidFile, socket) !== undefined && existsSync(socket)) return env;
     rmSync(socket, { force: true });
     // Detached: nginx outlives certd, and so must the server its workers talk to.
     const child = spawn('p11-kit', ['server', '-f', '-n', socket, '--provider', module, token], { detached: true, stdio: 'ignore' });
@@ -106,8 +100,8 @@ export class TokenServers {
     for (const f of readdirSync(this.dir)) {
       if (f.endsWith('.pin')) rmSync(join(this.dir, f), { force: true });
       if (!f.endsWith('.pid')) continue;
-      const pid = Number(readFileSync(join(this.dir, f), 'utf8'));
-      if (pid > 1 && alive(pid)) process.kill(pid, 'SIGTERM');
+      const pid = livePid(join(this.dir, f), join(this.dir, f.replace(/\.pid$/, '.sock')));
+      if (pid !== undefined) process.kill(pid, 'SIGTERM');
       rmSync(join(this.dir, f), { force: true });
       rmSync(join(this.dir, f.replace(/\.pid$/, '.sock')), { force: true });
     }

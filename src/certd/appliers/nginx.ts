@@ -12,6 +12,7 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../common/atomic-file';
+import { livePid } from '../../common/pid-file';
 import { gidOf, uidsOf } from '../../common/system-accounts';
 import { siteConfig, tlsInclude, type NginxSite } from './nginx-config';
 import { engineKey, TokenServers, type EngineEnv } from './nginx-token';
@@ -80,15 +81,7 @@ export class NginxApplier implements Applier {
 
   /** The master's pid, if one runs for this prefix. */
   masterPid(): number | undefined {
-    try {
-      const pid = Number(readFileSync(join(this.o.prefix, 'nginx.pid'), 'utf8').trim());
-      // An empty file (nginx writes it after start) must not become pid 0: our own process group.
-      if (!Number.isInteger(pid) || pid <= 1) return undefined;
-      process.kill(pid, 0);
-      return pid;
-    } catch {
-      return undefined;
-    }
+    return livePid(join(this.o.prefix, 'nginx.pid'), 'nginx: master process');
   }
 
   /** Stops the master and its token servers (tests; certd's shutdown is not it: nginx outlives certd). */
