@@ -152,6 +152,27 @@ t('a restarted certd resumes its enrollments and renews again', async () => {
   assert.is((await svc.as('admin').get(`/certd/v1/entries/${before.current!.id}`)).status, 200);
 });
 
+t('certd killed right after a renewal\'s batch moved https: the restarted certd adopts that entry and goes on renewing (before: its number was taken, every retry ALIAS_EXISTS)', async () => {
+  const before = await view(main);
+  await svc.killCertd();
+  await svc.start({ CERTD_CRASH_AT: 'batch:ended' });
+  const pid = svc.certdPid();
+  const deadline = Date.now() + VALIDITY_S * 2000 * TIME_SCALE;
+  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  while (alive()) {
+    if (Date.now() > deadline) throw new Error('certd never reached a renewal batch');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await svc.start();
+  const v = await until(main, (x) => x.issued > before.issued && x.state === 'MONITORING', VALIDITY_S * 2);
+  assert.is(v.why, null);
+  assert.equal(await httpsCertificate(), { id: v.current!.id, alias: v.current!.alias });
+  // Every entry of the enrollment is its current or previous one: none stray from the crash.
+  const prefix = v.current!.alias.replace(/-\d+$/, '-');
+  const mine = ((await svc.as('admin').get('/certd/v1/entries')).json.data as { alias: string }[]).map((x) => x.alias).filter((a) => a.startsWith(prefix));
+  assert.equal(mine.sort(), [v.current!.alias, v.previous!.alias].sort());
+});
+
 t('an old entry someone bound by hand is kept, and renewal goes on', async () => {
   const before = await view(main);
   const pinned = await svc.as('admin').call('PUT', '/certd/v1/bindings/pinned', { data: { certificate: before.previous!.id } });

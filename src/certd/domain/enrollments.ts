@@ -266,6 +266,13 @@ export class Enrollments {
   }
 
   private async issue(e: Enrollment): Promise<void> {
+    // An attempt cut short by a crash after its entry was made left it under the next number:
+    // adopted when its batch moved the bindings (no new order), else dropped and made again.
+    const leftover = e.new_key ? this.certs.find(`acme-${e.id.slice(0, 8)}-${e.issued + 1}`) : undefined;
+    if (leftover) {
+      if (e.bindings.every((name) => this.bindings.get(name).certificate?.id === leftover.entry.id)) return this.adopt(e, leftover);
+      await this.certs.delete('certificate', leftover.entry.alias);
+    }
     const { spki } = await this.keystores.publicKey(e.keystore, e.account_key);
     const signer = {
       sign: (digest: Uint8Array) => this.keystores.sign({
@@ -294,7 +301,6 @@ export class Enrollments {
       await this.certs.dropRequest(alias).catch(() => undefined);
       throw err;
     }
-    e.issued += 1;
     const made = this.certs.find(alias)!;
     const steps: BatchStep[] = e.bindings.map((name) => {
       const b = this.bindings.get(name);
@@ -309,9 +315,15 @@ export class Enrollments {
       await this.certs.delete('certificate', alias).catch(() => undefined);
       throw err;
     }
+    this.adopt(e, made);
+  }
+
+  /** `made` is the enrollment's certificate from now on; the one it replaces is kept for rollback. */
+  private adopt(e: Enrollment, made: NonNullable<ReturnType<Certificates['find']>>): void {
+    e.issued += 1;
     e.previous = e.current ? { id: e.current.id, alias: e.current.alias } : undefined;
     if (!e.previous) delete e.previous;
-    e.current = { id: made.entry.id, alias, not_before: made.info.not_before, not_after: made.info.not_after };
+    e.current = { id: made.entry.id, alias: made.entry.alias, not_before: made.info.not_before, not_after: made.info.not_after };
   }
 
   /**
