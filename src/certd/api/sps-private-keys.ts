@@ -28,7 +28,12 @@ export function registerSpsPrivateKeys(app: App, certs: Certificates, sessions: 
       throw e;
     }
     const key = randomUUID();
-    tx.stagePrivateKey(session, key, { pem, type: described.type, spkiSha256: createHash('sha256').update(described.spki).digest('hex') });
+    try {
+      tx.stagePrivateKey(session, key, { pem, type: described.type, spkiSha256: createHash('sha256').update(described.spki).digest('hex') });
+    } catch (e) {
+      pem.fill(0); // not staged (no session, another's lock): nothing else holds it
+      throw e;
+    }
     return { status: 201, body: { key, meta: meta(`${PRIVATE_KEYS}/${key}`) } };
   }), ['application/json']);
 

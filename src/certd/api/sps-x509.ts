@@ -52,9 +52,9 @@ export function registerSpsX509(app: App, certs: Certificates, sessions: Session
     // A private_keys object of this transaction by its key, or the PEM itself.
     const keyObject = typeof body.private_key === 'string' ? tx.of(session)?.privateKeys.get(body.private_key) : undefined;
     if (keyObject?.usedBy !== undefined) throw new SpsError('SemanticError', 'a private key object is referenced once', { field: 'private_key' });
-    const privateKey = keyObject ? Buffer.from(keyObject.pem) : Buffer.from(pemText(body.private_key, 'private_key'), 'utf8');
     const chain = body.issuer_chain ?? [];
     if (!Array.isArray(chain) || chain.some((c) => typeof c !== 'string')) throw new SpsError('SyntacticError', 'issuer_chain must be a list of PEM strings', { field: 'issuer_chain' });
+    const privateKey = keyObject ? Buffer.from(keyObject.pem) : Buffer.from(pemText(body.private_key, 'private_key'), 'utf8');
     try {
       // The same checks the commit's batch makes: the certificate reads, the key reads
       // unencrypted and belongs to it.
@@ -66,7 +66,12 @@ export function registerSpsX509(app: App, certs: Certificates, sessions: Session
       throw e;
     }
     const key = randomUUID();
-    tx.stageX509(session, { key, certificate, issuerChain: chain as string[], privateKey });
+    try {
+      tx.stageX509(session, { key, certificate, issuerChain: chain as string[], privateKey });
+    } catch (e) {
+      privateKey.fill(0);
+      throw e;
+    }
     if (keyObject) keyObject.usedBy = key;
     return { status: 201, body: { key, meta: meta(`${X509}/${key}`) } };
   }), ['application/json']);
