@@ -11,6 +11,11 @@ export const KEYSTORED_CONFIG_SCHEMA = {
     data_dir: { type: 'string', minLength: 1 },
     socket_dir: { type: 'string', minLength: 1 },
     service_key_dir: { type: 'string', minLength: 1 },
+    service_key_users: {
+      type: 'object', maxProperties: 16,
+      propertyNames: { pattern: '^[A-Za-z0-9._-]{1,64}$' },
+      additionalProperties: { type: 'string', minLength: 1, maxLength: 64 },
+    },
     allowed_uids: { type: 'array', items: { type: 'integer', minimum: 0 } },
     allowed_users: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, maxItems: 16 },
     socket_group: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, { type: 'integer', minimum: 0 }] },

@@ -46,6 +46,8 @@ export interface KeystoredConfig {
   socket_gid?: number;
   /** Where key files for device services go (service_key): a RAM-backed folder. */
   service_key_dir: string;
+  /** Service → the user its SOFTWARE key file may be owned by (default: https → www-data, nginx's workers). */
+  service_key_users: Record<string, string>;
   stores: StoreEntry[];
 }
 
@@ -77,6 +79,7 @@ export function defaultConfig(dataDir = join(PROJECT_ROOT, 'data')): KeystoredCo
     data_dir: join(dataDir, 'keystored'),
     socket_dir: join(dataDir, 'run'),
     service_key_dir: defaultServiceKeyDir(join(dataDir, 'keystored')),
+    service_key_users: { https: 'www-data' },
     allowed_uids: [],
     stores: [{ kind: 'software', id: 'SOFTWARE0' }],
   };
@@ -120,6 +123,7 @@ export function loadConfig(path: string | undefined): KeystoredConfig {
     data_dir: c.data_dir ? abs(c.data_dir) : def.data_dir,
     socket_dir: c.socket_dir ? abs(c.socket_dir) : def.socket_dir,
     service_key_dir: c.service_key_dir ? abs(c.service_key_dir) : defaultServiceKeyDir(c.data_dir ? abs(c.data_dir) : def.data_dir),
+    service_key_users: c.service_key_users ?? def.service_key_users,
     allowed_uids: [...new Set([...(c.allowed_uids ?? []), ...accounts.uids])],
     ...(accounts.gid === undefined ? {} : { socket_gid: accounts.gid }),
     stores: c.stores.map((s) =>

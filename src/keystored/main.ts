@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   // Key generation and RSA signing run in a worker thread: an RSA-4096 keygen takes seconds.
   const workers = new CoreWorkers();
   const deps = { keys: new Keys(core), jobs: new KeyJobs(workers), crypto: new StoreCrypto(core) };
-  const dispatcher = new Dispatcher(await openStores(config, deps), new ServiceKeyFiles(config.service_key_dir));
+  const dispatcher = new Dispatcher(await openStores(config, deps), new ServiceKeyFiles(config.service_key_dir, config.service_key_users));
   const server = new KeystoreServer(dispatcher.handle, {
     socketDir: config.socket_dir,
     allowedUids: config.allowed_uids,

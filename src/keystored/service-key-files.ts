@@ -6,13 +6,32 @@
 import { chmodSync, chownSync, closeSync, existsSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { wipe } from '../../wasm/keys';
+import { KeystoreError } from '../../ipc/errors';
+import { Status } from '../../ipc/protocol';
+import { uidsOf } from '../common/system-accounts';
 import { fsyncDir, unlinkDurable } from '../common/atomic-file';
 import { pkcs8Pem } from './pkcs8-pem';
 
 const SUFFIX = '.pem';
 
 export class ServiceKeyFiles {
-  constructor(private readonly dir: string) {}
+  /** `users`: the one user each service's key file may be given to (keystored's config). */
+  constructor(private readonly dir: string, private readonly users: Record<string, string> = {}) {}
+
+  /**
+   * Whom a file may be given to is keystored's decision, not the caller's: only the user its
+   * config names for the service (a client asking for a file of its own would read the key).
+   */
+  private checkOwner(service: string, owner: { uid: number } | undefined): void {
+    if (owner === undefined) return;
+    const user = this.users[service];
+    const uid = user === undefined ? undefined : uidsOf([user])[0];
+    if (uid !== owner.uid) {
+      throw new KeystoreError(Status.BAD_REQUEST, user === undefined
+        ? `a ${service} key file stays keystored's: no service_key_users entry names its user`
+        : `a ${service} key file may only be given to ${user}`);
+    }
+  }
 
   /**
    * Writes the key for `service` and returns its path; `privateDer` is wiped here. A file for
@@ -22,6 +41,7 @@ export class ServiceKeyFiles {
   write(service: string, store: string, keyId: string, privateDer: Uint8Array, spki: Uint8Array, owner?: { uid: number; gid: number }): string {
     let pem: Uint8Array | undefined;
     try {
+      this.checkOwner(service, owner);
       this.ensureDir();
       const path = join(this.dir, fileName(service, store, keyId));
       if (existsSync(path)) {

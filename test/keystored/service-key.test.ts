@@ -115,12 +115,19 @@ t('a token key is answered as module + PKCS#11 URI + PIN file, nothing written; 
   assert.equal(pub, Buffer.from(spki));
 });
 
-t('refusals: unknown key, unknown store, a bad service name; nothing written', async () => {
+t('refusals: unknown key, unknown store, a bad service name, an owner keystored\'s config does not name; nothing written', async () => {
   const before = existsSync(keyDir) ? readdirSync(keyDir) : [];
   assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SOFTWARE0', key_id: 'nope' })), 'UNKNOWN_KEY');
   assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SE0', key_id: 'nope' })), 'UNKNOWN_KEY');
   assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'NOPE0', key_id: 'nope' })), 'UNKNOWN_STORE');
   assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: '../etc', store: 'SOFTWARE0', key_id: 'x' })), 'BAD_REQUEST');
+  // The file's owner is keystored's config's (https: www-data), never the caller's choice: a
+  // client asking for a file of its own (here root, or anyone for dot1x) would read the key.
+  const id = keyId();
+  await d.client().call(Opcode.GENERATE_KEY, { store: 'SOFTWARE0', key_id: id, key_type: 'EC-P256' });
+  assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SOFTWARE0', key_id: id, uid: 0, gid: 0 })), 'BAD_REQUEST');
+  assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'https', store: 'SOFTWARE0', key_id: id, uid: 12345, gid: 12345 })), 'BAD_REQUEST');
+  assert.is(await status(d.client().call(Opcode.SERVICE_KEY, { service: 'dot1x', store: 'SOFTWARE0', key_id: id, ...WWW })), 'BAD_REQUEST');
   assert.equal(existsSync(keyDir) ? readdirSync(keyDir) : [], before);
 });
 
