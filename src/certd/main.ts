@@ -28,7 +28,7 @@ import { registerSpsX509 } from './api/sps-x509';
 import { registerSpsManagement } from './api/sps-management';
 import { registerSpsUsers } from './api/sps-users';
 import { registerSpsRootPassword } from './api/sps-root-password';
-import { hashRootPassword, runRootPasswordHook, writeRootPassword } from './auth/root-password';
+import { hashRootPassword, RootPasswordHook, writeRootPassword } from './auth/root-password';
 import { registerSpsPrivateKeys } from './api/sps-private-keys';
 import { Sessions } from './auth/sessions';
 import { SessionScheme } from './auth/session-scheme';
@@ -192,6 +192,8 @@ async function main(): Promise<void> {
   const sessions = new Sessions();
   auth.setChain('sps', [new SessionScheme(sessions, users), ...auth.defaultChain.filter((s) => s.name === 'basic')]);
   registerSps(app, sessions);
+  const rootHook = config.sps.root_password_hook && new RootPasswordHook(config.sps.root_password_hook, (failure) =>
+    log.error('the root password hook failed; the hash is stored, the OS keeps its password', { error: failure }));
   const transactions = new Transactions(batches, (name) => bindings.recorded().find((b) => b.name === name), {
     record: async (user, password) => users.passwordRecord(user, password, await sealed(password)),
     // One audit record per user, naming the user only. The user's other sessions end: a
@@ -205,12 +207,7 @@ async function main(): Promise<void> {
     rootHash: hashRootPassword,
     rootChanged: (hash) => {
       audit.note('set_root_password', {});
-      const hook = config.sps.root_password_hook;
-      if (hook) {
-        void runRootPasswordHook(hook, hash).then((failure) => {
-          if (failure) log.error('the root password hook failed; the hash is stored, the OS keeps its password', { error: failure });
-        });
-      }
+      void rootHook?.push(hash);
     },
   });
   sessions.onEnd((id) => transactions.sessionEnded(id));

@@ -25,8 +25,28 @@ export function writeRootPassword(dataDir: string, hash: string): void {
   writeFileAtomic(join(dataDir, ROOT_PASSWORD_FILE), Buffer.from(`${hash}\n`));
 }
 
+/**
+ * The hook, one run at a time in commit order: two quick commits must reach the OS in the
+ * order they were stored, or the OS could end on the older password while certd keeps the
+ * newer hash.
+ */
+export class RootPasswordHook {
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly argv: string[], private readonly failed: (wording: string) => void) {}
+
+  /** Queues a run with `hash`; resolves when that run has ended. */
+  push(hash: string): Promise<void> {
+    this.tail = this.tail.then(async () => {
+      const failure = await runHook(this.argv, hash);
+      if (failure) this.failed(failure);
+    });
+    return this.tail;
+  }
+}
+
 /** Runs the hook (argv, no shell) with the hash on stdin; resolves to its failure's wording, or undefined. */
-export function runRootPasswordHook(argv: string[], hash: string): Promise<string | undefined> {
+function runHook(argv: string[], hash: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'ignore'], timeout: HOOK_MS });
     child.once('error', (e) => resolve(e.message));
