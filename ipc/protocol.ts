@@ -94,7 +94,7 @@ export interface Bodies {
   [Opcode.LIST_KEYS]: { req: { store: string }; res: { key_ids: string[] } };
   [Opcode.HEALTH]: { req: Record<string, never>; res: { stores: { id: string; ok: boolean; detail?: string }[] } };
   [Opcode.SERVICE_KEY]: {
-    /** uid/gid: the service's user, who gets the key file (SOFTWARE stores); default keystored's own. */
+    /** uid/gid: the service's user, who gets the key file (SOFTWARE) or PIN file (tokens); default keystored's own. */
     req: { service: string; store: string; key_id: string; uid?: number; gid?: number };
     res: ServiceKeyAnswer;
   };
@@ -108,7 +108,7 @@ export interface Bodies {
   };
 }
 
-/** A key file written for the service (PEM, PKCS#8, 0600, the service user's) or a token key. */
+/** A key file written for the service (PEM, PKCS#8, 0600, the service user's) or a token key and the PIN file written for it alike. */
 export type ServiceKeyAnswer =
   | { kind: 'file'; path: string }
   | { kind: 'pkcs11'; module: string; uri: string; pin_file: string };

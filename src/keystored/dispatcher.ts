@@ -118,11 +118,12 @@ export class Dispatcher {
   // Logged as the audit of keystored: which key went to which service and where, never the key.
   private async serviceKey(r: Req<Opcode.SERVICE_KEY>): Promise<Bodies[Opcode.SERVICE_KEY]['res']> {
     const source = await this.store(r.store).serviceKey(r.key_id);
-    if (source.kind === 'pkcs11') {
-      log.info('service key given by reference', { service: r.service, store: r.store, key_id: r.key_id });
-      return source;
-    }
     const owner = r.uid === undefined ? undefined : { uid: r.uid, gid: r.gid ?? r.uid };
+    if (source.kind === 'pkcs11') {
+      const pinFile = this.serviceKeys.writePin(r.service, r.store, source.pin, owner);
+      log.info('service key given by reference, its PIN file written', { service: r.service, store: r.store, key_id: r.key_id, path: pinFile, uid: owner?.uid ?? process.getuid!() });
+      return { kind: 'pkcs11', module: source.module, uri: source.uri, pin_file: pinFile };
+    }
     const path = this.serviceKeys.write(r.service, r.store, r.key_id, source.privateDer, source.spki, owner);
     log.info('service key file written', { service: r.service, store: r.store, key_id: r.key_id, path, uid: owner?.uid ?? process.getuid!() });
     return { kind: 'file', path };

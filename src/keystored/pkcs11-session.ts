@@ -95,6 +95,12 @@ export class Pkcs11Session implements HandleGuard {
     this.reloginEvery = config.reloginEvery;
   }
 
+  /** A copy of the PIN, for a device service's PIN file (the caller wipes it). */
+  pinCopy(): Uint8Array {
+    if (this.isClosed) throw new KeystoreError(Status.STORE_FAILURE, `${this.storeId} is closed`);
+    return new Uint8Array(this.pin);
+  }
+
   get closed(): boolean {
     return this.isClosed;
   }

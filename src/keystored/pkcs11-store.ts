@@ -38,11 +38,6 @@ export interface Pkcs11StoreConfig {
   token_label: string;
   /** User PIN. The store copies it; the caller wipes its own copy. */
   pin: Uint8Array;
-  /**
-   * The file the PIN came from, handed to device services (libp11's pin-source=file:, which
-   * takes every byte as the PIN: a file meant for services ends with no newline).
-   */
-  pin_file?: string;
   can_import: boolean;
   can_secure_wipe: boolean;
   /**
@@ -60,7 +55,7 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 export class Pkcs11Store extends BaseKeyStore implements KekSealer {
   readonly description: StoreDescription;
   private readonly token: Pkcs11Session;
-  private readonly reference: { module: string; label: string; pinFile?: string };
+  private readonly reference: { module: string; label: string };
 
   constructor(config: Pkcs11StoreConfig, private readonly keys: Keys, private readonly crypto: StoreCrypto) {
     super();
@@ -73,7 +68,7 @@ export class Pkcs11Store extends BaseKeyStore implements KekSealer {
       can_import: config.can_import,
       can_secure_wipe: config.can_secure_wipe,
     };
-    this.reference = { module: config.module, label: config.token_label, pinFile: config.pin_file };
+    this.reference = { module: config.module, label: config.token_label };
     this.token = new Pkcs11Session({
       storeId: config.id,
       module: config.module,
@@ -154,13 +149,15 @@ export class Pkcs11Store extends BaseKeyStore implements KekSealer {
     });
   }
 
-  /** The key stays in the token: services reach it by its RFC 7512 URI (the key's label is its id). */
+  /**
+   * The key stays in the token: services reach it by its RFC 7512 URI (the key's label is its
+   * id) and log in with a copy of the PIN the caller writes to the service's file and wipes.
+   */
   override async serviceKey(keyId: string): Promise<ServiceKeySource> {
-    const { module, label, pinFile } = this.reference;
-    if (pinFile === undefined) throw new KeystoreError(Status.NOT_SUPPORTED, `${this.description.id} has no PIN file to give a service`);
+    const { module, label } = this.reference;
     await this.publicKey(keyId);
     const enc = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-    return { kind: 'pkcs11', module, uri: `pkcs11:token=${enc(label)};object=${enc(keyId)};type=private`, pin_file: pinFile };
+    return { kind: 'pkcs11', module, uri: `pkcs11:token=${enc(label)};object=${enc(keyId)};type=private`, pin: this.token.pinCopy() };
   }
 
   override async sign(keyId: string, scheme: SignatureScheme, digest: DigestAlgorithm, hash: Uint8Array): Promise<Signature> {

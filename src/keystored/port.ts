@@ -17,11 +17,12 @@ export interface Signature {
 
 /**
  * How a device service reaches a key: the private key itself (SOFTWARE; keystored writes it
- * to the service's file and wipes `privateDer`) or the token's PKCS#11 reference.
+ * to the service's file and wipes `privateDer`) or the token's PKCS#11 reference and a copy
+ * of the token's PIN (keystored writes it to the service's PIN file and wipes `pin`).
  */
 export type ServiceKeySource =
   | { kind: 'der'; privateDer: Uint8Array; spki: Uint8Array }
-  | { kind: 'pkcs11'; module: string; uri: string; pin_file: string };
+  | { kind: 'pkcs11'; module: string; uri: string; pin: Uint8Array };
 
 export interface KeyStore {
   readonly description: StoreDescription;

@@ -5,9 +5,10 @@
 //   hostapd authorized the client;
 // - one of an untrusted CA: apply throws, the previous config is back and authenticates;
 // - a certificate that does not parse: refused before the supplicant's config is touched;
-// - a key in a SoftHSM2 token (engine mode, `pkcs11:` URI, PIN from the store's PIN file).
+// - a key in a SoftHSM2 token (engine mode, `pkcs11:` URI whose pin-source names the PIN
+//   file keystored writes; no PIN in the supplicant's config or its folder).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -25,15 +26,20 @@ let applier: WpaSupplicantApplier;
 const keyFiles = new Map<string, string>();
 const token = { module: '/usr/lib/softhsm/libsofthsm2.so', uri: 'pkcs11:token=dot1x;object=dot1x-key;type=private', pin_file: '', certificate: '' };
 const opened: string[] = [];
+/** What keystored's service key folder holds, as it keeps it: a key opened stays until a release drops it. */
+const held = new Set<string>();
 
 /** The port as keystored answers it for SOFTWARE keys: a key file per key id. */
 const keys: ServiceKeys = {
   open: async (service, key) => {
     opened.push(`${service}:${key.key_id}`);
+    held.add(`${key.keystore}/${key.key_id}`);
     if (key.keystore === 'SE0') return { kind: 'pkcs11', module: token.module, uri: token.uri, pin_file: token.pin_file };
     return { kind: 'file', path: keyFiles.get(key.key_id)! };
   },
-  close: async () => undefined,
+  close: async (_service, keep) => {
+    for (const k of [...held]) if (k !== (keep && `${keep.keystore}/${keep.key_id}`)) held.delete(k);
+  },
 };
 
 function material(id: string, issued: { key: string; certificate: string }, identity = 'cam1'): BindingMaterial {
@@ -53,7 +59,8 @@ t.before(async () => {
   writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\n`);
   const env = { SOFTHSM2_CONF: conf };
   token.pin_file = join(dir, 'pin');
-  writeFileSync(token.pin_file, '4711-dot1x\n', { mode: 0o600 });
+  // As keystored writes it: every byte is the PIN.
+  writeFileSync(token.pin_file, '4711-dot1x', { mode: 0o600 });
   const key = join(dir, 'token-key.pem');
   execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
   token.certificate = net.ca.sign(execFileSync('openssl', ['req', '-new', '-key', key, '-subj', '/CN=cam1-token']).toString());
@@ -97,6 +104,7 @@ t('a certificate of an untrusted CA: apply throws, the previous config is back a
   }
   console.log(`  802.1X: failed apply -> previous binding AUTHENTICATED again ${Date.now() - started} ms after the apply began`);
   assert.match(net.hostapdCli('all_sta'), /dot1xAuthAuthControlledPortStatus=1/);
+  assert.equal([...held], ['SOFTWARE0/good'], 'the refused key\'s file was released, the one in use kept');
 });
 
 t('a certificate that does not parse: refused before the config is touched', async () => {
@@ -121,9 +129,14 @@ t('a key in a token: engine mode with the pkcs11: URI authenticates', async () =
   assert.equal(await status(), { pae: 'AUTHENTICATED', port: 'Authorized', eap: 'SUCCESS' });
   assert.match(net.hostapdCli('all_sta'), /dot1xAuthSessionUserName=cam1-token/);
   const written = readFileSync(config.config_file, 'utf8');
-  assert.match(written, /key_id="pkcs11:token=dot1x;object=dot1x-key;type=private"/);
-  assert.not.match(written, /4711-dot1x/, 'the PIN is hex-encoded (no quoting to break)');
-  assert.is(statSync(config.config_file).mode & 0o777, 0o600, 'the config holding the PIN is 0600, as the PIN file');
+  assert.ok(written.includes(`key_id="pkcs11:token=dot1x;object=dot1x-key;type=private;pin-source=file:${token.pin_file}"`), written);
+  assert.not.match(written, /^\s*pin=/m, 'no PIN line');
+  const pin = Buffer.from('4711-dot1x');
+  const hexPin = Buffer.from(pin.toString('hex'));
+  for (const f of [config.config_file, ...readdirSync(`${config.config_file}.d`).map((n) => join(`${config.config_file}.d`, n))]) {
+    const bytes = readFileSync(f);
+    assert.not.ok(bytes.includes(pin) || bytes.includes(hexPin), `no PIN, plain or hex, in ${f}`);
+  }
   console.log(`  802.1X (token key): apply -> AUTHENTICATED in ${ms} ms`);
 });
 

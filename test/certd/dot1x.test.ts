@@ -8,7 +8,10 @@
 // for a SOFTWARE0 key, a TPM0 (swtpm) key and an SE0 (SoftHSM2) key; moving between token
 // modules restarts the supplicant (config `dot1x.restart`, here a script of dot1x-net.ts);
 // a supplicant restarted on an empty config gets the binding on record at certd's start.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Token PINs: only in keystored's PIN file (0600, keystored's user: dot1x has no
+// service_key_users entry and the supplicant runs as root), named by the key URI's
+// pin-source; never in the supplicant's config, its folder or a log; released with the binding.
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -67,6 +70,24 @@ async function authenticatedAs(identity: string, within: number): Promise<void> 
   }
 }
 
+/** The PIN file the config in force names (token keys), after checking the PIN is nowhere else. */
+function pinFileInForce(store: string): string {
+  const pin = Buffer.from(sim.pins()[store === 'TPM0' ? 0 : 1]!);
+  const config = readFileSync(configFile, 'utf8');
+  assert.not.match(config, /^\s*pin=/m, 'no PIN line in the supplicant\'s config');
+  for (const f of [configFile, ...readdirSync(`${configFile}.d`).map((n) => join(`${configFile}.d`, n))]) {
+    const bytes = readFileSync(f);
+    assert.not.ok(bytes.includes(pin) || bytes.includes(Buffer.from(pin.toString('hex'))), `no PIN, plain or hex, in ${f}`);
+  }
+  assert.not.ok(svc.logs().includes(pin.toString()), 'no PIN in certd\'s or keystored\'s logs');
+  const path = /^\s*key_id="pkcs11:[^"]*;pin-source=file:([^";]+)"/m.exec(config)![1]!;
+  assert.is.not(path, sim.env[`CERTD_${store}_PIN_FILE`], 'not the store\'s own PIN file');
+  const st = statSync(path);
+  assert.equal([st.mode & 0o777, st.uid], [0o600, process.getuid!()], 'keystored\'s PIN file: 0600, keystored\'s user\'s');
+  assert.ok(readFileSync(path).equals(pin), 'it holds the PIN, no newline');
+  return path;
+}
+
 const keysIn = (store: string) => {
   t(`${store}: a certificate of the network's CA authenticates once the API answers`, async () => {
     const alias = `cam-${store.toLowerCase()}`;
@@ -78,7 +99,7 @@ const keysIn = (store: string) => {
     assert.equal(await cli.status(), { pae: 'AUTHENTICATED', port: 'Authorized', eap: 'SUCCESS' });
     await authenticatedAs(alias, 1_000);
     assert.is((await svc.as('viewer').get(`${B}/dot1x`)).json.data.certificate.alias, alias);
-    if (store !== 'SOFTWARE0') assert.match(readFileSync(configFile, 'utf8'), /key_id="pkcs11:/);
+    if (store !== 'SOFTWARE0') pinFileInForce(store);
   });
 
   t(`${store}: a certificate of a CA the network does not trust: APPLY_FAILED, the previous binding is back and authenticates`, async () => {
@@ -103,6 +124,7 @@ keysIn('SE0');
 t('SE0 -> TPM0 -> SE0: each change of token module restarts the supplicant, which authenticates', async () => {
   const pid = () => readFileSync(join(net.dir, 'wpa_supplicant.pid'), 'utf8').trim();
   for (const alias of ['cam-tpm0', 'cam-se0']) {
+    const previousPin = pinFileInForce(alias === 'cam-tpm0' ? 'SE0' : 'TPM0');
     const before = pid();
     const started = Date.now();
     const r = await bind(alias);
@@ -110,6 +132,8 @@ t('SE0 -> TPM0 -> SE0: each change of token module restarts the supplicant, whic
     console.log(`  802.1X: module change to ${alias} (supplicant restarted) -> authenticated in ${Date.now() - started} ms`);
     assert.is.not(pid(), before, 'the supplicant was restarted');
     await authenticatedAs(alias, 1_000);
+    pinFileInForce(alias === 'cam-tpm0' ? 'TPM0' : 'SE0');
+    assert.not.ok(existsSync(previousPin), 'the previous token\'s PIN file was released');
   }
 });
 

@@ -2,8 +2,10 @@
 // swtpm + tpm2-pkcs11), certd with `https`; an entry whose key certd made in the token is
 // bound to https, nginx (workers as www-data) serves it through the pkcs11 engine and the
 // p11-kit server certd started for that token; then back to the default (SOFTWARE0) entry.
+// The PIN reaches nginx only in keystored's PIN file (tmpfs, 0600, www-data's): certd
+// writes it nowhere under nginx's prefix, no log has it, and the file goes with the binding.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -59,6 +61,10 @@ const leafOf = async (alias: string): Promise<string> => {
 };
 const bind = (alias: string) => svc.as('admin').call('PUT', '/certd/v1/bindings/https', { data: { certificate: alias } });
 
+/** Every regular file under `dir`. */
+const filesUnder = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+  e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []);
+
 for (const store of ['SE0', 'TPM0']) {
   t(`${store} entry bound to https: nginx serves it (handshakes signed by the token), then the default entry again`, async () => {
     const alias = `web-${store.toLowerCase()}`;
@@ -67,10 +73,28 @@ for (const store of ['SE0', 'TPM0']) {
     assert.is(r.status, 200, r.text);
     const want = await leafOf(alias);
     for (let i = 0; i < 20; i++) assert.is(await servedLeaf('127.0.0.1', httpsPort), want, `handshake ${i}`);
-    assert.match(readFileSync(join(prefix, 'conf', 'tls.conf'), 'utf8'), /ssl_certificate_key "engine:pkcs11:pkcs11:/);
-    const back = await bind('default');
-    assert.is(back.status, 200, back.text);
-    assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('default'));
+    const include = readFileSync(join(prefix, 'conf', 'tls.conf'), 'utf8');
+    assert.match(include, /ssl_certificate_key "engine:pkcs11:pkcs11:/);
+    const pin = Buffer.from(sim.pins()[store === 'TPM0' ? 0 : 1]!);
+    const pinFile = /;pin-source=file:([^";]+)"/.exec(include)![1]!;
+    assert.is.not(pinFile, sim.env[`CERTD_${store}_PIN_FILE`], 'not the store\'s own PIN file');
+    const st = statSync(pinFile);
+    assert.equal([st.mode & 0o777, st.uid], [0o600, 33], 'keystored\'s PIN file: 0600, the workers\' user\'s');
+    assert.ok(readFileSync(pinFile).equals(pin), 'it holds the PIN, no newline');
+    for (const f of filesUnder(prefix)) assert.not.ok(readFileSync(f).includes(pin), `no PIN in ${f}`);
+    assert.not.ok(svc.logs().includes(pin.toString()), 'no PIN in certd\'s or keystored\'s logs');
+    const fd = openSync(pinFile, 'r');
+    try {
+      const back = await bind('default');
+      assert.is(back.status, 200, back.text);
+      assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('default'));
+      assert.not.ok(existsSync(pinFile), 'released with the binding');
+      const seen = Buffer.alloc(pin.length);
+      readSync(fd, seen, 0, pin.length, 0);
+      assert.equal(seen, Buffer.alloc(pin.length), 'zeroed before the unlink');
+    } finally {
+      closeSync(fd);
+    }
   });
 }
 

@@ -69,11 +69,18 @@ applierConformance('nginx', 'https', async (dir, keystores) => {
 const token = suite('nginx with an SE0 (SoftHSM2) token key');
 const tk = { dir: '', port: 0, applier: undefined as NginxApplier | undefined, certs: new Map<string, string>(), files: new Map<string, string>(), env: process.env.SOFTHSM2_CONF };
 const TOKEN_URI = 'pkcs11:token=web;object=web-key;type=private';
+/** What keystored's service key folder holds, as it keeps it: a key opened stays until a release drops it. */
+const held = new Set<string>();
 const tokenKeys: ServiceKeys = {
-  open: async (_service, key) => key.keystore === 'SE0'
-    ? { kind: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', uri: TOKEN_URI, pin_file: join(tk.dir, 'pin') }
-    : { kind: 'file', path: tk.files.get(key.key_id)! },
-  close: async () => undefined,
+  open: async (_service, key) => {
+    held.add(`${key.keystore}/${key.key_id}`);
+    return key.keystore === 'SE0'
+      ? { kind: 'pkcs11', module: '/usr/lib/softhsm/libsofthsm2.so', uri: TOKEN_URI, pin_file: join(tk.dir, 'pin') }
+      : { kind: 'file', path: tk.files.get(key.key_id)! };
+  },
+  close: async (_service, keep) => {
+    for (const k of [...held]) if (k !== (keep && `${keep.keystore}/${keep.key_id}`)) held.delete(k);
+  },
 };
 const selfSigned = (key: string, cn: string) => execFileSync('openssl', ['req', '-new', '-x509', '-key', key, '-subj', `/CN=${cn}`, '-days', '2']).toString();
 const sha = (pem: string) => createHash('sha256').update(Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64')).digest('hex');
@@ -88,7 +95,8 @@ token.before(async () => {
   writeFileSync(join(tk.dir, 'softhsm2.conf'), `directories.tokendir = ${join(tk.dir, 'tokens')}\nobjectstore.backend = file\n`);
   // The p11-kit server certd starts inherits certd's environment, as keystored's module does.
   process.env.SOFTHSM2_CONF = join(tk.dir, 'softhsm2.conf');
-  writeFileSync(join(tk.dir, 'pin'), '4711-web\n', { mode: 0o600 });
+  // As keystored writes it: every byte is the PIN.
+  writeFileSync(join(tk.dir, 'pin'), '4711-web', { mode: 0o600 });
   for (const name of ['token', 'soft']) {
     const key = join(tk.dir, `${name}.key`);
     execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
@@ -127,6 +135,15 @@ token('SE0 key bound: the workers (www-data) complete handshakes signed by the t
   assert.is(await servedLeaf('127.0.0.1', tk.port), sha(tk.certs.get('soft')!));
   await bind('token');
   for (let i = 0; i < 10; i++) assert.is(await servedLeaf('127.0.0.1', tk.port), want, `handshake ${i} after the swap back`);
+});
+
+token('an apply refused after keystored wrote the new key (a key path nginx cannot be given): the new key is released, the one in use kept', async () => {
+  tk.files.set('quoted', join(tk.dir, 'a"b.key'));
+  const e = await tk.applier!.apply({ name: 'https', certificate: tk.certs.get('soft'), key: { keystore: 'SOFTWARE0', key_id: 'quoted' }, ca: [], settings: {} }).catch((x: unknown) => x);
+  assert.instance(e, Error);
+  assert.match((e as Error).message, /cannot be given the path/);
+  assert.equal([...held], ['SE0/token']);
+  assert.is(await servedLeaf('127.0.0.1', tk.port), sha(tk.certs.get('token')!));
 });
 
 token('stop: nginx and its p11-kit server are gone', async () => {

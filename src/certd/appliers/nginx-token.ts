@@ -11,7 +11,7 @@
 // -u and the socket itself is root:<workers' group> 0660 in a folder of the same mode.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-file';
 import { livePid } from '../../common/pid-file';
@@ -34,7 +34,7 @@ export function tokenOf(uri: string): string {
   return `pkcs11:${token}`;
 }
 
-/** The key reference for ssl_certificate_key (the PIN read from its file, never inlined). */
+/** The key reference for ssl_certificate_key (libp11 reads keystored's PIN file; the PIN is never inlined). */
 export function engineKey(uri: string, pinFile: string): string {
   return `engine:pkcs11:${uri};pin-source=file:${pinFile}`;
 }
@@ -49,20 +49,6 @@ export class TokenServers {
     mkdirSync(this.dir, { recursive: true, mode: 0o750 });
     if (group !== undefined) chownSync(this.dir, 0, group);
     chmodSync(this.dir, group === undefined ? 0o700 : 0o750);
-  }
-
-  /**
-   * The PIN file for `pin-source=file:`. libp11 reads the whole file as the PIN (a trailing
-   * newline made login fail, measured): a file ending in one is copied without it, 0600 to
-   * root, here (the master reads it; libp11 keeps the PIN for the workers' sessions).
-   */
-  pinFile(pinFile: string): string {
-    const pin = readFileSync(pinFile);
-    if (pin.at(-1) !== 0x0a) return pinFile;
-    const copy = join(this.dir, `${createHash('sha256').update(pinFile).digest('hex').slice(0, 16)}.pin`);
-    writeFileAtomic(copy, pin.subarray(0, pin.at(-2) === 0x0d ? -2 : -1), 0o600);
-    pin.fill(0);
-    return copy;
   }
 
   /** The environment nginx needs for `module`'s token: its server started if none runs. */
@@ -98,7 +84,6 @@ export class TokenServers {
   stopAll(): void {
     if (!existsSync(this.dir)) return;
     for (const f of readdirSync(this.dir)) {
-      if (f.endsWith('.pin')) rmSync(join(this.dir, f), { force: true });
       if (!f.endsWith('.pid')) continue;
       const pid = livePid(join(this.dir, f), join(this.dir, f.replace(/\.pid$/, '.sock')));
       if (pid !== undefined) process.kill(pid, 'SIGTERM');

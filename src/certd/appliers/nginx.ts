@@ -53,25 +53,33 @@ export class NginxApplier implements Applier {
     const leaf = m.certificate === undefined ? undefined : leafOf(m.certificate);
     if (!leaf || !m.key) throw new Error('nginx cannot serve HTTPS without a certificate and its key');
     const want = sha256(derOf(leaf));
-    const key = await this.keys.open(SERVICE, m.key, this.o.owner);
-    // Token keys: the engine behind a p11-kit server; a master started without that server's
-    // address in its environment (or another's) is restarted, a HUP keeps its environment.
-    const engine = key.kind === 'pkcs11' ? await this.tokens.ensure(key.module, key.uri) : undefined;
-    const keyRef = key.kind === 'pkcs11' ? engineKey(key.uri, this.tokens.pinFile(key.pin_file)) : key.path;
-    const chain = this.writeAside('chain', m.certificate!);
-    const ca = m.ca.length > 0 ? this.writeAside('ca', m.ca.join('')) : undefined;
     const includePath = join(this.conf, 'tls.conf');
     const previous = existsSync(includePath) ? readFileSync(includePath) : undefined;
-    writeFileAtomic(join(this.conf, 'nginx.conf'), Buffer.from(siteConfig(this.o)), 0o644);
-    writeFileAtomic(includePath, Buffer.from(tlsInclude({ chain, key: keyRef, ca, settings: m.settings })), 0o644);
+    let chain: string | undefined;
+    let ca: string | undefined;
+    let written = false;
     try {
+      const key = await this.keys.open(SERVICE, m.key, this.o.owner);
+      // Token keys: the engine behind a p11-kit server; a master started without that server's
+      // address in its environment (or another's) is restarted, a HUP keeps its environment.
+      const engine = key.kind === 'pkcs11' ? await this.tokens.ensure(key.module, key.uri) : undefined;
+      const keyRef = key.kind === 'pkcs11' ? engineKey(key.uri, key.pin_file) : key.path;
+      chain = this.writeAside('chain', m.certificate!);
+      ca = m.ca.length > 0 ? this.writeAside('ca', m.ca.join('')) : undefined;
+      const include = tlsInclude({ chain, key: keyRef, ca, settings: m.settings });
+      writeFileAtomic(join(this.conf, 'nginx.conf'), Buffer.from(siteConfig(this.o)), 0o644);
+      written = true;
+      writeFileAtomic(includePath, Buffer.from(include), 0o644);
       const env = engine ?? this.startedWith();
       await this.check(env);
       if (engine && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
       await this.signalOrStart(env);
       await this.confirm(want);
     } catch (e) {
-      await this.restore(includePath, previous);
+      if (written) await this.restore(includePath, previous);
+      // keystored may have written the new key's file: it goes, the one in use stays (none
+      // known after a restart: all stay).
+      if (this.current) await this.keys.close(SERVICE, this.current).catch(() => undefined);
       throw e;
     }
     this.current = m.key;
@@ -159,8 +167,6 @@ export class NginxApplier implements Applier {
     else rmSync(includePath, { force: true });
     const pid = this.masterPid();
     if (pid !== undefined) process.kill(pid, 'SIGHUP');
-    // The new key's file goes; the one in use stays (none known after a restart: keep all).
-    if (this.current) await this.keys.close(SERVICE, this.current).catch(() => undefined);
   }
 
   /** `<kind>-<sha256>.pem`: a new file beside the one in use, never over it. */

@@ -26,8 +26,8 @@ export interface Applier {
  * How a device service (nginx, wpa_supplicant) reaches the key of a binding. keystored
  * answers it: it alone knows where keys live. A SOFTWARE store key is written by keystored
  * to a 0600 file on a RAM-backed folder, owned by the service's user, while the binding
- * lasts (audited; refused for token stores); a token key is a PKCS#11 URI with its module
- * and the PIN file the store was configured with.
+ * lasts (audited); a token key is a PKCS#11 URI with its module and a PIN file keystored
+ * writes alike (certd never reads the PIN: libp11's pin-source=file: does).
  */
 export type ServiceKey =
   | { kind: 'file'; path: string }

@@ -1,6 +1,7 @@
 // The supplicant's configuration file for a wired EAP-TLS network: what the dot1x binding
-// names, as wpa_supplicant reads it. Strings are written hex-encoded where the syntax
-// allows (identity, PIN), so no value can end the quoted string or the block.
+// names, as wpa_supplicant reads it. The identity is written hex-encoded, so no value can
+// end the quoted string or the block. A token key's PIN is not in it: libp11 reads
+// keystored's PIN file named by the key URI's pin-source (the file is on tmpfs).
 import type { ServiceKey } from './port';
 
 export interface SupplicantFiles {
@@ -9,8 +10,6 @@ export interface SupplicantFiles {
   /** The CA certificates that validate the network's server, PEM; absent: the binding names none. */
   caCert?: string;
   key: ServiceKey;
-  /** The token's PIN (token keys only). */
-  pin?: string;
 }
 
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
@@ -34,7 +33,7 @@ export function supplicantConfig(ctrlDir: string, identity: string, files?: Supp
     if (files.caCert) lines.push(`\tca_cert=${quoted(files.caCert)}`);
     lines.push(`\tclient_cert=${quoted(files.clientCert)}`);
     if (files.key.kind === 'file') lines.push(`\tprivate_key=${quoted(files.key.path)}`);
-    else lines.push('\tengine=1', '\tengine_id="pkcs11"', `\tkey_id=${quoted(files.key.uri)}`, `\tpin=${hex(files.pin ?? '')}`);
+    else lines.push('\tengine=1', '\tengine_id="pkcs11"', `\tkey_id=${quoted(`${files.key.uri};pin-source=file:${files.key.pin_file}`)}`);
     lines.push('}');
   }
   return lines.join('\n') + '\n';

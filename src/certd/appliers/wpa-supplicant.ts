@@ -44,6 +44,8 @@ const log = createLogger('dot1x');
 export class WpaSupplicantApplier implements Applier {
   private readonly cli: WpaCli;
   private readonly filesDir: string;
+  /** The key the supplicant was last confirmed to use (null: none; undefined: not known since start). */
+  private current: { keystore: string; key_id: string } | null | undefined;
 
   constructor(private readonly config: Dot1xConfig, private readonly keys: ServiceKeys) {
     this.cli = new WpaCli(config.wpa_cli, config.ctrl_dir, config.interface);
@@ -53,20 +55,27 @@ export class WpaSupplicantApplier implements Applier {
 
   async apply(m: BindingMaterial): Promise<void> {
     const previous = existsSync(this.config.config_file) ? readFileSync(this.config.config_file) : undefined;
-    const text = m.certificate && m.key ? await this.configFor(m, m.key) : supplicantConfig(this.config.ctrl_dir, '');
-    writeFileAtomic(this.config.config_file, Buffer.from(text));
+    let text: string | undefined;
     try {
+      text = m.certificate && m.key ? await this.configFor(m, m.key) : supplicantConfig(this.config.ctrl_dir, '');
+      writeFileAtomic(this.config.config_file, Buffer.from(text));
       await this.reload(previous?.toString('utf8') ?? '', text);
       if (m.certificate) await this.cli.waitAuthenticated(this.config.timeout_ms);
     } catch (e) {
-      log.warn('the supplicant did not take the dot1x binding; its previous config is back', { error: (e as Error).message });
-      const back = previous ?? Buffer.from(baseConfig(this.config.ctrl_dir).join('\n') + '\n');
-      writeFileAtomic(this.config.config_file, back);
-      await this.reload(text, back.toString('utf8')).catch(() => undefined);
+      if (text !== undefined) {
+        log.warn('the supplicant did not take the dot1x binding; its previous config is back', { error: (e as Error).message });
+        const back = previous ?? Buffer.from(baseConfig(this.config.ctrl_dir).join('\n') + '\n');
+        writeFileAtomic(this.config.config_file, back);
+        await this.reload(text, back.toString('utf8')).catch(() => undefined);
+      }
+      // keystored may have written the new key's file: it goes, the one in use stays (none
+      // known after a restart: all stay).
+      if (this.current !== undefined) await this.keys.close(SERVICE, this.current ?? undefined).catch(() => undefined);
       throw e;
     }
     // The previous key's file goes only now: until here the previous config could come back.
-    await this.keys.close(SERVICE, m.certificate ? m.key : undefined);
+    this.current = m.certificate && m.key ? m.key : null;
+    await this.keys.close(SERVICE, this.current ?? undefined);
     this.prune(text);
   }
 
@@ -107,7 +116,6 @@ export class WpaSupplicantApplier implements Applier {
     const key = await this.keys.open(SERVICE, ref);
     checkKey(key);
     const files: SupplicantFiles = { clientCert: this.write('client', chain.join('')), key, ...(cas.length ? { caCert: this.write('ca', cas.join('')) } : {}) };
-    if (key.kind === 'pkcs11') files.pin = readFileSync(key.pin_file, 'utf8').replace(/\r?\n$/, '');
     // No identity set: the certificate's CN, as supplicants do.
     const identity = typeof m.settings.identity === 'string' ? m.settings.identity : /^CN=(.*)$/m.exec(new X509Certificate(chain[0]!).subject)?.[1] ?? 'anonymous';
     return supplicantConfig(this.config.ctrl_dir, identity, files);
