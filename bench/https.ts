@@ -1,20 +1,24 @@
 // The https section: certd with its `https` config starts Debian's nginx (as root, temp
-// prefix, free ports; test/certd/nginx.test.ts does the same). Measured:
+// prefix, free ports; test/certd/nginx.test.ts does the same) with keystored on the
+// simulators (SE0: SoftHSM2, TPM0: swtpm + tpm2-pkcs11, test/sim.ts). Measured:
 // - new TLS handshakes/s (8 at a time, no HTTP) against nginx serving a SOFTWARE0 entry
-//   (the key file keystored writes for nginx), beside a second nginx with a plain key file
-//   openssl made (the limit; the ratio is against it);
-// - 20 binding swaps EC <-> RSA (PUT /certd/v1/bindings/https) while new TLS connections
-//   are opened without pause: time to the API's answer (certd answers once nginx serves the
-//   new leaf), the leaf the first handshake after the answer sees, and failed connections.
-// Token keys (SE0, TPM0) are not served by nginx yet: no rows for them.
+//   (the key file keystored writes for nginx), an SE0 and a TPM0 entry (the pkcs11 engine
+//   behind p11-kit server), all EC P-256, beside a second nginx with a plain key file openssl
+//   made (the limit; the ratios are against it); then the TPM's dictionary-attack counter;
+// - 20 binding swaps cycling SOFTWARE0 EC -> SE0 RSA -> SOFTWARE0 RSA -> TPM0 EC
+//   (PUT /certd/v1/bindings/https) while new TLS connections are opened without pause: time
+//   to the API's answer per kind of swap (certd answers once nginx serves the new leaf),
+//   whether nginx was restarted (a new master) or signalled, the leaf the first handshake
+//   after the answer sees, and failed connections.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { servedLeaf } from '../src/certd/appliers/nginx';
-import { API, startService } from '../test/certd/service';
+import { API, type Service, startService } from '../test/certd/service';
+import { startSimulators } from '../test/sim';
 import { ROOT, type Section, table } from './lib';
 import { percentiles } from './service';
 
@@ -64,25 +68,45 @@ function plainNginx(dir: string, port: number): () => void {
   return () => process.kill(Number(readFileSync(join(dir, 'nginx.pid'), 'utf8')), 'SIGTERM');
 }
 
+/** What each swap kind's numbers are collected under. */
+interface SwapKind { answered: number[]; restarts: number; connections: number; failed: number }
+
+const ENTRIES = [
+  { alias: 'sw-ec', keystore: 'SOFTWARE0', key_type: 'EC-P256', label: 'SOFTWARE0 EC' },
+  { alias: 'sw-rsa', keystore: 'SOFTWARE0', key_type: 'RSA-2048', label: 'SOFTWARE0 RSA' },
+  { alias: 'se0-ec', keystore: 'SE0', key_type: 'EC-P256', label: 'SE0 EC' },
+  { alias: 'se0-rsa', keystore: 'SE0', key_type: 'RSA-2048', label: 'SE0 RSA' },
+  { alias: 'tpm0-ec', keystore: 'TPM0', key_type: 'EC-P256', label: 'TPM0 EC' },
+] as const;
+type Alias = (typeof ENTRIES)[number]['alias'];
+const label = (a: Alias) => ENTRIES.find((e) => e.alias === a)!.label;
+const SWAP_CYCLE: Alias[] = ['sw-ec', 'se0-rsa', 'sw-rsa', 'tpm0-ec'];
+
 export const httpsSection: Section = {
   name: 'https',
   async run(opts) {
     if (process.getuid?.() !== 0) return { text: 'https: skipped (nginx as the device runs it needs root)\n', json: { skipped: 'not root' } };
-    execFileSync('bash', [join(ROOT, 'scripts', 'packages.sh'), 'nginx']);
+    execFileSync('bash', [join(ROOT, 'scripts', 'packages.sh'), 'nginx', 'p11-kit', 'libengine-pkcs11-openssl']);
     const seconds = Math.max(2, opts.minTime * 2);
     const dir = mkdtempSync(join(tmpdir(), 'certd-bench-https-'));
+    // The workers (www-data) connect to the p11-kit sockets under the prefix.
+    chmodSync(dir, 0o711);
     const [certdPort, httpsPort, plainPort] = [await freePort(), await freePort(), await freePort()];
     const stopPlain = plainNginx(join(dir, 'plain'), plainPort);
     const prefix = join(dir, 'nginx');
-    const svc = await startService({ certd: { listen: { host: '127.0.0.1', port: certdPort }, https: { prefix, host: '127.0.0.1', port: httpsPort }, default_certificate: { make: true } } });
+    mkdirSync(prefix, { mode: 0o711 });
+    const sim = startSimulators();
+    let svc: Service | undefined;
     try {
+      svc = await startService({ stores: sim.stores, env: sim.env, certd: { listen: { host: '127.0.0.1', port: certdPort }, https: { prefix, host: '127.0.0.1', port: httpsPort }, default_certificate: { make: true } } });
       const admin = svc.as('admin');
-      for (const [alias, key_type] of [['web-ec', 'EC-P256'], ['web-rsa', 'RSA-2048']] as const) {
-        const r = await admin.post(`${API}/create_certificate`, { alias, subject: `CN=${alias}`, key_type });
+      for (const { alias, keystore, key_type } of ENTRIES) {
+        const r = await admin.post(`${API}/create_certificate`, { alias, subject: `CN=${alias}`, keystore, key_type });
         if (r.status !== 200) throw new Error(`https: create ${alias}: ${r.status} ${r.text}`);
       }
       const leaves = new Map<string, string>();
       for (const e of (await admin.get('/certd/v1/entries')).json.data as { alias: string; sha256: string }[]) leaves.set(e.alias, e.sha256.replace(/:/g, '').toLowerCase());
+      const master = () => Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8'));
       const bind = async (alias: string) => {
         const t0 = performance.now();
         const r = await admin.call('PUT', '/certd/v1/bindings/https', { data: { certificate: alias } });
@@ -90,50 +114,81 @@ export const httpsSection: Section = {
         return performance.now() - t0;
       };
 
-      await bind('web-ec');
       const plain = await rate(plainPort, seconds);
-      const software = await rate(httpsPort, seconds);
+      const rates: Record<string, { per_s: number; failed: number; ratio: number }> = {};
+      for (const alias of ['sw-ec', 'se0-ec', 'tpm0-ec'] as const) {
+        await bind(alias);
+        const r = await rate(httpsPort, seconds);
+        rates[label(alias)] = { ...r, ratio: Math.round((r.per_s / plain.per_s) * 100) / 100 };
+      }
+      const lockoutAfterRate = sim.lockoutCounter();
 
-      // Swaps under a steady stream of new connections (4 at a time) until both are done.
+      // Swaps under a steady stream of new connections (4 at a time) until both are done;
+      // each connection counts for the swap under way when it started.
+      const kinds = new Map<string, SwapKind>();
+      let current: SwapKind | undefined;
       let connections = 0;
       let failed = 0;
       let swapping = true;
       const load = Promise.all(Array.from({ length: 4 }, async () => {
         while (swapping || connections < 800) {
+          const during = current;
           connections++;
-          if (!(await handshake(httpsPort))) failed++;
+          if (during) during.connections++;
+          if (!(await handshake(httpsPort))) {
+            failed++;
+            if (during) during.failed++;
+          }
         }
       }));
-      const answered: number[] = [];
       let staleAfterAnswer = 0;
+      let from: Alias = 'tpm0-ec';
       for (let i = 0; i < 20; i++) {
-        const alias = i % 2 ? 'web-ec' : 'web-rsa';
-        answered.push(await bind(alias));
-        if ((await servedLeaf('127.0.0.1', httpsPort)) !== leaves.get(alias)) staleAfterAnswer++;
+        const to = SWAP_CYCLE[i % SWAP_CYCLE.length]!;
+        const name = `${label(from)} -> ${label(to)}`;
+        const kind = kinds.get(name) ?? { answered: [], restarts: 0, connections: 0, failed: 0 };
+        kinds.set(name, kind);
+        const pid = master();
+        current = kind;
+        kind.answered.push(await bind(to));
+        current = undefined;
+        if (master() !== pid) kind.restarts++;
+        if ((await servedLeaf('127.0.0.1', httpsPort)) !== leaves.get(to)) staleAfterAnswer++;
+        from = to;
       }
       swapping = false;
       await load;
+      const lockoutAfterSwaps = sim.lockoutCounter();
 
-      const swap = { answered: percentiles(answered), stale_after_answer: staleAfterAnswer, connections, failed };
-      const json = { seconds, plain_file: plain, software0: software, ratio_software0: Math.round((software.per_s / plain.per_s) * 100) / 100, swap };
+      const all = [...kinds.values()].flatMap((k) => k.answered);
+      const swap = {
+        answered: percentiles(all), stale_after_answer: staleAfterAnswer, connections, failed,
+        kinds: Object.fromEntries([...kinds].map(([name, k]) => [name, { answered: percentiles(k.answered), nginx_restarts: k.restarts, connections: k.connections, failed: k.failed }])),
+      };
+      const json = { seconds, plain_file: plain, keys: rates, tpm_lockout_counter: { after_rate: lockoutAfterRate, after_swaps: lockoutAfterSwaps }, swap };
       return {
         text: table(['nginx TLS handshakes/s (EC P-256, 8 at a time)', 'per s', 'vs plain file', 'failed'], [
           ['plain key file (openssl, the limit)', String(plain.per_s), '1.00', String(plain.failed)],
-          ['SOFTWARE0 entry (keystored key file)', String(software.per_s), json.ratio_software0.toFixed(2), String(software.failed)],
-        ]) + '\n' + table(['20 swaps EC <-> RSA under new TLS connections', 'value'], [
-          ['PUT /certd/v1/bindings/https answered (new leaf served), p50', `${Math.round(swap.answered.p50_ms)} ms`],
-          ['same, p99', `${Math.round(swap.answered.p99_ms)} ms`],
-          ['first handshake after the answer saw the old leaf', `${staleAfterAnswer} of 20`],
-          ['new TLS connections during the swaps / failed', `${connections} / ${failed}`],
-        ]),
+          ...Object.entries(rates).map(([k, r]) => [`${k} entry`, String(r.per_s), r.ratio.toFixed(2), String(r.failed)]),
+        ]) + `\nTPM dictionary-attack lockout counter: ${lockoutAfterRate} after the TPM0 rows, ${lockoutAfterSwaps} after the swaps\n\n`
+          + table(['20 swaps under new TLS connections (4 at a time)', 'answered p50', 'p99', 'nginx restarted', 'connections / failed'], [
+            ...[...kinds].map(([name, k]) => {
+              const p = percentiles(k.answered);
+              return [name, `${Math.round(p.p50_ms)} ms`, `${Math.round(p.p99_ms)} ms`, `${k.restarts} of ${k.answered.length}`, `${k.connections} / ${k.failed}`];
+            }),
+            ['all swaps', `${Math.round(swap.answered.p50_ms)} ms`, `${Math.round(swap.answered.p99_ms)} ms`, '', `${connections} / ${failed}`],
+          ]) + `\nfirst handshake after the answer saw the old leaf: ${staleAfterAnswer} of 20\n`,
         json,
       };
     } finally {
-      await svc.stop();
-      const pid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8'));
+      await svc?.stop();
+      const pid = existsSync(join(prefix, 'nginx.pid')) ? Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8')) : 0;
       if (pid > 1) process.kill(pid, 'SIGTERM');
+      const p11 = join(prefix, 'p11');
+      if (existsSync(p11)) for (const f of readdirSync(p11)) if (f.endsWith('.pid')) try { process.kill(Number(readFileSync(join(p11, f), 'utf8')), 'SIGTERM'); } catch { /* gone */ }
       stopPlain();
       await new Promise((r) => setTimeout(r, 500));
+      sim.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -16,6 +16,8 @@ export interface Simulators {
   pins(): string[];
   /** TPM reset; with powerLoss, no orderly TPM2_Shutdown first (costs one lockout count). */
   restartTpm(powerLoss?: boolean): void;
+  /** The TPM's dictionary-attack failure counter (TPM2_PT_LOCKOUT_COUNTER), read by tpm2-tools. */
+  lockoutCounter(): number;
   stop(): void;
 }
 
@@ -55,6 +57,12 @@ export function startSimulators(dir = mkdtempSync(join(tmpdir(), 'certd-sim-')))
     ],
     pins: () => [readFileSync(env.CERTD_TPM0_PIN_FILE!, 'utf8'), readFileSync(env.CERTD_SE0_PIN_FILE!, 'utf8')],
     restartTpm: (powerLoss = false) => void run(['restart-tpm', ...(powerLoss ? ['--power-loss'] : []), dir]),
+    lockoutCounter: () => {
+      const out = execFileSync('tpm2_getcap', ['properties-variable'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      const m = /TPM2_PT_LOCKOUT_COUNTER:\s*(0x[0-9a-fA-F]+|\d+)/.exec(out);
+      if (!m) throw new Error('tpm2_getcap properties-variable: no TPM2_PT_LOCKOUT_COUNTER');
+      return Number(m[1]);
+    },
     stop: () => void run(['stop', '--clean', dir]),
   };
 }

@@ -228,6 +228,19 @@ e2e('binding https to another entry: nginx serves it when the API answers; and b
   }
 });
 
+// The answer waits for the workers from before the HUP to stop accepting, then one handshake
+// (NginxApplier.confirm): the first new connection after the answer must never reach an old
+// worker. Over many swaps, as one client would see it.
+e2e('the first handshake after every answer serves the new leaf (30 swaps web-a <-> web-b)', async () => {
+  const leaves = { 'web-a': await leafOf('web-a'), 'web-b': await leafOf('web-b') };
+  for (let i = 0; i < 30; i++) {
+    const alias = i % 2 ? 'web-a' : 'web-b';
+    const r = await overTls('PUT', '/certd/v1/bindings/https', { data: { certificate: alias } });
+    assert.is(r.status, 200, JSON.stringify(r.json));
+    assert.is(await servedLeaf('127.0.0.1', httpsPort), leaves[alias], `swap ${i} to ${alias}`);
+  }
+});
+
 e2e('a change nginx refuses (client certificates required with no CA: nginx -t fails): error, old certificate served, binding unchanged', async () => {
   const before = (await overTls('GET', '/certd/v1/bindings/https')).json.data;
   const r = await overTls('PUT', '/certd/v1/bindings/https', { data: { certificate: 'web-b', settings: { client_certificate: 'required' } } });

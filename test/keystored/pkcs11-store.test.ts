@@ -1,7 +1,6 @@
 // Pkcs11Store against the real simulators (scripts/simulators.sh): SE0 = a SoftHSM2 token,
 // TPM0 = tpm2-pkcs11 -> tpm2-abrmd -> swtpm. Oracle: Node's crypto verifies every signature
 // from the SPKI the store returned; the store itself never checks its own work here.
-import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, randomUUID, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,11 +73,7 @@ async function error(p: Promise<unknown>): Promise<KeystoreError> {
   throw new Error('expected a KeystoreError, got OK');
 }
 
-/** The TPM's dictionary-attack failure counter (TPM2_PT_LOCKOUT_COUNTER). */
-function daCounter(): number {
-  const out = execFileSync('tpm2_getcap', ['properties-variable'], { encoding: 'utf8', env: { ...process.env, TPM2TOOLS_TCTI: env.TPM2TOOLS_TCTI } });
-  return Number(/TPM2_PT_LOCKOUT_COUNTER:\s*(0x[0-9a-fA-F]+)/.exec(out)![1]);
-}
+const daCounter = () => sims.lockoutCounter();
 
 const nodeAlg = (d: DigestAlgorithm) => d.replace('-', '').toLowerCase();
 const digestOf = (d: DigestAlgorithm, data: Uint8Array) => createHash(nodeAlg(d)).update(data).digest();

@@ -20,7 +20,6 @@ import type { Applier, BindingMaterial, ServiceKeys } from './port';
 
 const run = promisify(execFile);
 const SERVICE = 'https';
-const CONFIRMATIONS = 5;
 
 export interface NginxOptions extends NginxSite {
   /** The nginx binary. */
@@ -73,8 +72,7 @@ export class NginxApplier implements Applier {
       const env = engine ?? this.startedWith();
       await this.check(env);
       if (engine && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
-      await this.signalOrStart(env);
-      await this.confirm(want);
+      await this.confirm(want, await this.signalOrStart(env));
     } catch (e) {
       if (written) await this.restore(includePath, previous);
       // keystored may have written the new key's file: it goes, the one in use stays (none
@@ -128,11 +126,13 @@ export class NginxApplier implements Applier {
     }
   }
 
-  private async signalOrStart(engine: EngineEnv | undefined): Promise<void> {
+  /** HUPs the running master or starts one; returns the workers that ran before the HUP. */
+  private async signalOrStart(engine: EngineEnv | undefined): Promise<number[]> {
     const pid = this.masterPid();
     if (pid !== undefined) {
+      const old = childrenOf(pid);
       process.kill(pid, 'SIGHUP');
-      return;
+      return old;
     }
     const record = join(this.conf, 'engine.json');
     if (engine) writeFileAtomic(record, Buffer.from(JSON.stringify(engine)), 0o644);
@@ -142,22 +142,28 @@ export class NginxApplier implements Applier {
     } catch (e) {
       throw new Error(`nginx did not start: ${lastLine((e as { stderr?: string }).stderr ?? '')}`);
     }
+    return [];
   }
 
   /**
-   * Handshakes until the leaf served is `want` CONFIRMATIONS times in a row: after a HUP the
-   * old workers still accept a few connections with the old certificate while the new ones
-   * start (~0.1-0.3 s measured), so one new leaf seen is not yet "served".
+   * Waits until none of the workers from before the HUP accepts connections, then for one
+   * handshake that serves `want`. After a HUP the master loads the new config, forks new
+   * workers, waits 100 ms and then tells the old ones to quit; until then an old worker may
+   * accept a new connection and serve the old leaf (0.1-0.3 s measured). A quitting worker
+   * retitles itself "worker process is shutting down" and closes its listening sockets
+   * before it next accepts, so from then on every new connection reaches a worker forked
+   * with the new config. A master that refused the new config keeps its old workers: no
+   * confirmation, the deadline ends it.
    */
-  private async confirm(want: string): Promise<void> {
+  private async confirm(want: string, oldWorkers: number[]): Promise<void> {
     const deadline = Date.now() + (this.o.confirmMs ?? 15_000);
     let seen: string | null = null;
-    let inRow = 0;
     while (Date.now() < deadline) {
-      seen = await servedLeaf(this.o.host, this.o.port);
-      inRow = seen === want ? inRow + 1 : 0;
-      if (inRow === CONFIRMATIONS) return;
-      await new Promise((r) => setTimeout(r, 25));
+      if (!oldWorkers.some(accepting)) {
+        seen = await servedLeaf(this.o.host, this.o.port);
+        if (seen === want) return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(`nginx did not serve the new certificate within ${this.o.confirmMs ?? 15_000} ms (serving ${seen ?? 'nothing'})`);
   }
@@ -209,6 +215,30 @@ export function servedLeaf(host: string, port: number, timeoutMs = 5000): Promis
       resolve(null);
     });
   });
+}
+
+/** The pids whose parent is `pid` (/proc/<pid>/task/<pid>/children needs a kernel option). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // exited while listed
+    }
+  }
+  return out;
+}
+
+/** Whether `pid` is still an nginx worker that accepts connections (not gone, not quitting). */
+function accepting(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '') === 'nginx: worker process';
+  } catch {
+    return false;
+  }
 }
 
 const lastLine = (text: string) => text.trim().split('\n').pop()?.replace(/^nginx: /, '').slice(0, 300) ?? '';
