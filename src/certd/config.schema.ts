@@ -22,6 +22,7 @@ export const CERTD_CONFIG_SCHEMA = {
         prefix: { type: 'string', minLength: 1 },
         host: { type: 'string', minLength: 1, maxLength: 45 },
         port: { type: 'integer', minimum: 1, maximum: 65535 },
+        http_port: { type: 'integer', minimum: 1, maximum: 65535 },
         user: { type: 'string', minLength: 1, maxLength: 64 },
       },
     },

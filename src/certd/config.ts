@@ -21,7 +21,11 @@ export interface CertdConfig {
    * folder (config, TLS files, pid, logs), where it listens, its workers' user (as root).
    * Absent: the https binding is only recorded.
    */
-  https?: { nginx: string; prefix: string; host: string; port: number; user: string };
+  https?: {
+    nginx: string; prefix: string; host: string; port: number; user: string;
+    /** Plain HTTP beside HTTPS while the binding's connection policy keeps it (a device: 80); absent: none. */
+    http_port?: number;
+  };
   users_file: string;
   realm: string;
   auth: {
@@ -123,6 +127,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     if (!validate(raw)) throw new Error(`config ${path}: ${validate.errors?.[0]?.instancePath || '/'} ${validate.errors?.[0]?.message ?? 'invalid'}`);
     // nginx proxies to the configured port: it is written in its config before certd listens.
     if (raw.https && !raw.listen?.port) throw new Error(`config ${path}: /https needs a fixed /listen/port (nginx proxies to it)`);
+    if (raw.https && raw.https.http_port === raw.https.port) throw new Error(`config ${path}: /https/http_port is the HTTPS port`);
     if (acmeRetry(raw).first_ms > acmeRetry(raw).max_ms) throw new Error(`config ${path}: /acme/retry/first_ms is over max_ms`);
     if (raw.audit?.syslog && !isIP(raw.audit.syslog.host)) throw new Error(`config ${path}: /audit/syslog/host must be an IP address`);
     base = resolve(path, '..');

@@ -40,7 +40,7 @@ import { tlsByProxy } from './http/forwarded-tls';
 import { generatePassword, UserStore, type UserRecord } from './auth/users';
 import { WsseScheme } from './auth/wsse-scheme';
 import { loadCertdConfig } from './config';
-import { nginxApplier } from './appliers/nginx';
+import { nginxApplier, type NginxApplier } from './appliers/nginx';
 import { RecordOnlyApplier } from './appliers/record-only';
 import { KeystoredServiceKeys } from './appliers/service-keys';
 import { WpaSupplicantApplier } from './appliers/wpa-supplicant';
@@ -79,6 +79,25 @@ async function waitForKeystored(keystores: Keystores): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+const NGINX_WATCH_MS = 2000;
+
+/** Applies the https binding again whenever nginx's master is gone; one log line per outage. */
+function watchNginx(nginx: NginxApplier, applyRecorded: () => Promise<void>): void {
+  let busy = false;
+  let failing = false;
+  setInterval(() => {
+    if (busy || nginx.masterPid() !== undefined) return;
+    busy = true;
+    applyRecorded().then(() => {
+      log.warn('nginx was not running: the https binding on record is served again');
+      failing = false;
+    }, (e: Error) => {
+      if (!failing) log.error('nginx is not running and the https binding on record did not start it (tried again)', { error: e.message });
+      failing = true;
+    }).finally(() => { busy = false; });
+  }, NGINX_WATCH_MS).unref();
 }
 
 async function main(): Promise<void> {
@@ -152,6 +171,11 @@ async function main(): Promise<void> {
   // nginx may not run yet (boot, or https newly configured): it gets the binding on record.
   const served = https && https.masterPid() === undefined ? bindings.recorded().find((b) => b.name === 'https')?.certificate : undefined;
   if (served) await bindings.reapply(served).catch((e: Error) => log.error('https binding not served by nginx', { error: e.message }));
+  // nginx killed while certd runs (a crash, the OOM killer, a person): certd is its only
+  // starter, so it looks at the master's pid every NGINX_WATCH_MS and, with none, applies the
+  // https binding on record again, which starts a master on it (an apply nginx died in has
+  // already answered: its rollback, or this, puts the record back in force). No supervisor.
+  if (https) watchNginx(https, () => bindings.applyRecorded('https'));
   // The supplicant may have been restarted on an older config while certd was away. Not
   // awaited: authenticating takes seconds; binding changes queue behind it.
   if (dot1x) void bindings.applyRecorded('dot1x').then(() => log.info('dot1x binding on record applied'), (e: Error) => log.error('dot1x binding on record not applied', { error: e.message }));

@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { escapeLabel } from '../../src/certd/metrics/exposition';
-import { Client } from './client';
+import { Client, digestHeader, raw } from './client';
 import { OpensslCerts } from './openssl-certs';
-import { API, startService, type Service } from './service';
+import { API, PASSWORDS, startService, type Service } from './service';
 
 const t = suite('metrics');
 let svc: Service;
@@ -99,12 +99,20 @@ t('request, latency and failed-login counters move', async () => {
   assert.ok(value(after, 'certd_http_requests_total', { api: 'metrics', status: '200' })! >= 1, 'the scrapes count too');
 });
 
-t('viewer by default; anonymous only when configured', async () => {
+t('viewer by default; anonymous only when configured, and then only for a client on loopback', async () => {
   assert.is((await svc.anonymous().get('/metrics')).status, 401);
   const open = await startService({ certd: { metrics: { anonymous: true } } });
   try {
     const text = await scrape(open.anonymous());
     assert.ok(text.includes('certd_keystore_up{keystore="SOFTWARE0"} 1'));
+    // Through nginx (a trusted proxy on loopback naming a network client): a viewer's only.
+    const proxied = { 'x-forwarded-for': '192.0.2.7' };
+    assert.is((await raw(open.port, 'GET', '/metrics', undefined, proxied)).status, 401, 'not anonymous from the network');
+    assert.is((await raw(open.port, 'GET', '/metrics', undefined, { 'x-forwarded-for': '127.0.0.1' })).status, 200, 'a loopback client through the proxy');
+    const challenged = await raw(open.port, 'GET', '/metrics', undefined, proxied);
+    const www = challenged.headers['www-authenticate'];
+    const authorization = digestHeader({ user: 'viewer', password: PASSWORDS.viewer }, 'GET', '/metrics', Array.isArray(www) ? www : [www!]);
+    assert.is((await raw(open.port, 'GET', '/metrics', undefined, { ...proxied, authorization })).status, 200, 'a viewer from the network');
   } finally {
     await open.stop();
   }

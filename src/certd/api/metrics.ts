@@ -1,6 +1,8 @@
 // GET /metrics: Prometheus text format 0.0.4. A viewer by default: the aliases, subjects
 // and bindings in it are the store's contents. `metrics.anonymous` opens it to a scraper
-// that cannot log in (a loopback Prometheus on the camera), as a vendor may choose.
+// that cannot log in on the camera's loopback only, as a vendor may choose; one on the
+// network (through nginx, which names the client in X-Forwarded-For) logs in as a viewer
+// (Basic over HTTPS is what Prometheus' basic_auth sends).
 import type { App, Response } from '../http/app';
 import type { Bindings } from '../domain/bindings';
 import type { Certificates } from '../domain/certificates';
@@ -24,6 +26,6 @@ export function registerMetrics(
     requests.write(out);
     return { status: 200, body: out.text(), headers: { 'content-type': CONTENT_TYPE } };
   };
-  if (anonymous) app.anonymous('GET', METRICS_PATH, render);
-  else app.route('GET', METRICS_PATH, 'viewer', render);
+  if (anonymous) app.anonymous('GET', METRICS_PATH, render, true);
+  app.route('GET', METRICS_PATH, 'viewer', render);
 }

@@ -1,5 +1,6 @@
 // The text of nginx's files: the site (nginx.conf: TLS on the HTTPS port, certd's API paths
-// proxied to certd on loopback, marked as TLS for its Basic rule) and the TLS include the
+// proxied to certd on loopback, marked as TLS for its Basic rule; the plain-HTTP server when
+// the connection policy keeps it) and the TLS include the
 // https applier rewrites (certificate chain, key, protocols, ciphers, client certificates).
 export interface NginxSite {
   prefix: string;
@@ -10,14 +11,37 @@ export interface NginxSite {
   user?: string;
   /** certd's plain-HTTP listener on loopback. */
   upstream: { host: string; port: number };
+  /** Where nginx serves plain HTTP while the https binding's `http_listener` is not false; none: never. */
+  httpPort?: number;
 }
 
 /** The paths certd's APIs live under; nothing else is proxied. */
 const API_PATHS = '^/(config/|vapix/services|api/|certd/|metrics)';
 
-export function siteConfig(s: NginxSite): string {
-  const upstream = s.upstream.host.includes(':') ? `[${s.upstream.host}]:${s.upstream.port}` : `${s.upstream.host}:${s.upstream.port}`;
-  const listen = s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`;
+const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+/** The API paths proxied to certd; `tls` marks the request as TLS for certd's Basic rule. */
+const apiLocations = (upstream: string, tls: boolean) => `    client_max_body_size 16m;
+    location ~ ${API_PATHS} {
+      proxy_pass http://${upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto ${tls ? 'https' : '""'};
+      proxy_set_header Connection "";
+    }
+    location / { return 404; }`;
+
+/**
+ * nginx.conf; `plainHttp`: with the server on `httpPort` (the https binding's connection
+ * policy). Its X-Forwarded-Proto is emptied, which nginx does not send: a client's own
+ * `X-Forwarded-Proto: https` must not reach certd, or Basic would pass in clear.
+ */
+export function siteConfig(s: NginxSite, plainHttp = false): string {
+  const upstream = hostPort(s.upstream.host, s.upstream.port);
+  const plain = plainHttp && s.httpPort !== undefined
+    ? `  server {\n    listen ${hostPort(s.host, s.httpPort)};\n${apiLocations(upstream, false)}\n  }\n`
+    : '';
   return `# Written by certd (src/certd/appliers/nginx-config.ts); rewritten at each https apply.
 ${s.user ? `user ${s.user};\n` : ''}worker_processes 1;
 pid ${s.prefix}/nginx.pid;
@@ -35,20 +59,11 @@ http {
   scgi_temp_path ${s.prefix}/tmp/scgi;
   server_tokens off;
   server {
-    listen ${listen} ssl;
+    listen ${hostPort(s.host, s.port)} ssl;
     include ${s.prefix}/conf/tls.conf;
-    client_max_body_size 16m;
-    location ~ ${API_PATHS} {
-      proxy_pass http://${upstream};
-      proxy_http_version 1.1;
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_set_header X-Forwarded-Proto https;
-      proxy_set_header Connection "";
-    }
-    location / { return 404; }
+${apiLocations(upstream, true)}
   }
-}
+${plain}}
 `;
 }
 

@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,7 +54,9 @@ export class NginxApplier implements Applier {
     if (!leaf || !m.key) throw new Error('nginx cannot serve HTTPS without a certificate and its key');
     const want = sha256(derOf(leaf));
     const includePath = join(this.conf, 'tls.conf');
-    const previous = existsSync(includePath) ? readFileSync(includePath) : undefined;
+    // The site too: the connection policy (settings.http_listener; unset: on) is its plain server.
+    const plain = m.settings.http_listener !== false && this.o.httpPort !== undefined;
+    const previous = [join(this.conf, 'nginx.conf'), includePath].map((path) => ({ path, text: existsSync(path) ? readFileSync(path) : undefined }));
     let chain: string | undefined;
     let ca: string | undefined;
     let written = false;
@@ -66,15 +69,16 @@ export class NginxApplier implements Applier {
       chain = this.writeAside('chain', m.certificate!);
       ca = m.ca.length > 0 ? this.writeAside('ca', m.ca.join('')) : undefined;
       const include = tlsInclude({ chain, key: keyRef, ca, settings: m.settings });
-      writeFileAtomic(join(this.conf, 'nginx.conf'), Buffer.from(siteConfig(this.o)), 0o644);
+      writeFileAtomic(join(this.conf, 'nginx.conf'), Buffer.from(siteConfig(this.o, plain)), 0o644);
       written = true;
       writeFileAtomic(includePath, Buffer.from(include), 0o644);
       const env = engine ?? this.startedWith();
       await this.check(env);
       if (engine && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
       await this.confirm(want, await this.signalOrStart(env));
+      await this.confirmPlain(plain);
     } catch (e) {
-      if (written) await this.restore(includePath, previous);
+      if (written) await this.restore(previous);
       // keystored may have written the new key's file: it goes, the one in use stays (none
       // known after a restart: all stay).
       if (this.current) await this.keys.close(SERVICE, this.current).catch(() => undefined);
@@ -168,9 +172,28 @@ export class NginxApplier implements Applier {
     throw new Error(`nginx did not serve the new certificate within ${this.o.confirmMs ?? 15_000} ms (serving ${seen ?? 'nothing'})`);
   }
 
-  private async restore(includePath: string, previous: Buffer | undefined): Promise<void> {
-    if (previous) writeFileAtomic(includePath, previous, 0o644);
-    else rmSync(includePath, { force: true });
+  /**
+   * The plain-HTTP port answers (`open`) or refuses connections, 3 times in a row: the
+   * certificate confirmed does not say the new site's listeners are in place (a policy
+   * change alone keeps the same leaf).
+   */
+  private async confirmPlain(open: boolean): Promise<void> {
+    if (this.o.httpPort === undefined) return;
+    const deadline = Date.now() + (this.o.confirmMs ?? 15_000);
+    let inRow = 0;
+    while (Date.now() < deadline) {
+      inRow = (await accepts(this.o.host, this.o.httpPort)) === open ? inRow + 1 : 0;
+      if (inRow === 3) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`nginx's plain HTTP port ${this.o.httpPort} did not ${open ? 'open' : 'close'} within ${this.o.confirmMs ?? 15_000} ms`);
+  }
+
+  private async restore(previous: { path: string; text: Buffer | undefined }[]): Promise<void> {
+    for (const { path, text } of previous) {
+      if (text) writeFileAtomic(path, text, 0o644);
+      else rmSync(path, { force: true });
+    }
     const pid = this.masterPid();
     if (pid !== undefined) process.kill(pid, 'SIGHUP');
   }
@@ -194,11 +217,12 @@ export class NginxApplier implements Applier {
  * The applier certd's config asks for: nginx proxying to certd's listener. As root the
  * workers run as `user` and the key file is theirs; otherwise nginx runs as certd's user.
  */
-export function nginxApplier(https: { nginx: string; prefix: string; host: string; port: number; user: string }, upstream: { host: string; port: number }, keys: ServiceKeys): NginxApplier {
+export function nginxApplier(https: { nginx: string; prefix: string; host: string; port: number; user: string; http_port?: number }, upstream: { host: string; port: number }, keys: ServiceKeys): NginxApplier {
   const root = process.getuid?.() === 0;
   const owner = root ? { uid: uidsOf([https.user])[0]!, gid: gidOf(https.user) } : undefined;
   const host = upstream.host === '0.0.0.0' ? '127.0.0.1' : upstream.host === '::' ? '::1' : upstream.host;
-  return new NginxApplier({ ...https, ...(root ? { user: https.user, owner } : { user: undefined }), upstream: { host, port: upstream.port } }, keys);
+  const { http_port: httpPort, ...site } = https;
+  return new NginxApplier({ ...site, ...(httpPort ? { httpPort } : {}), ...(root ? { user: https.user, owner } : { user: undefined }), upstream: { host, port: upstream.port } }, keys);
 }
 
 /** SHA-256 (hex) of the leaf a TLS server at host:port presents; null if no handshake. */
@@ -239,6 +263,21 @@ function accepting(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host, port, timeout: 5000 }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
 }
 
 const lastLine = (text: string) => text.trim().split('\n').pop()?.replace(/^nginx: /, '').slice(0, 300) ?? '';

@@ -9,6 +9,7 @@ import type { AuthRequest } from '../auth/scheme';
 import { apiOf, runInContext } from './context';
 import { crossSiteRefusal } from './cross-site';
 import { HttpError } from './errors';
+import { isLoopback } from './forwarded-tls';
 
 export type Role = 'admin' | 'operator' | 'viewer';
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
@@ -118,9 +119,14 @@ export class App {
     if (method === 'GET') this.router.on('HEAD', path, () => undefined, store);
   }
 
-  /** A route anyone may call, before authentication; the answer gets the path's parameters, never the body (SPS's login methods, ACME http-01, an open /metrics). */
-  anonymous(method: HTTPMethod, path: string, answer: (params: Record<string, string | undefined>) => Response | Promise<Response>): void {
-    this.open.on(method, path, () => undefined, answer);
+  /**
+   * A route anyone may call, before authentication; the answer gets the path's parameters,
+   * never the body (SPS's login methods, ACME http-01, an open /metrics). `loopbackOnly`:
+   * only for a client on loopback (after a trusted proxy's X-Forwarded-For); others go on
+   * to authentication and need a route there.
+   */
+  anonymous(method: HTTPMethod, path: string, answer: (params: Record<string, string | undefined>) => Response | Promise<Response>, loopbackOnly = false): void {
+    this.open.on(method, path, () => undefined, { answer, loopbackOnly });
   }
 
   /**
@@ -158,9 +164,10 @@ export class App {
       const source = this.options.clientAddress?.(remote, req.headers['x-forwarded-for']) ?? remote;
       const secure = (req.socket as TLSSocket).encrypted === true || (this.options.tlsByProxy?.(remote, req.headers['x-forwarded-proto']) ?? false);
       const anonymous = this.open.find(req.method as HTTPMethod, url);
-      if (anonymous) {
+      const open = anonymous?.store as { answer: (params: Record<string, string | undefined>) => Response | Promise<Response>; loopbackOnly: boolean } | undefined;
+      if (anonymous && open && (!open.loopbackOnly || isLoopback(source))) {
         req.resume(); // nothing in a body is read here
-        const out = await (anonymous.store as (params: Record<string, string | undefined>) => Response | Promise<Response>)(anonymous.params);
+        const out = await open.answer(anonymous.params);
         this.send(res, out.status, out.body, out.headers);
         return;
       }
