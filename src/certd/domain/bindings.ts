@@ -130,14 +130,22 @@ export class Bindings implements Usage {
   }
 
   /**
-   * Applies the binding `name` as it is on record, changing no record: at start, for a
-   * service that may have lost it while certd was away (a supplicant killed and restarted
-   * on an older config).
+   * Applies the binding `name` as it is on record, changing no record, audited as
+   * `apply_recorded_binding` by certd: at start, for a service that may have lost it while
+   * certd was away, and when the service comes back while certd runs (a supplicant killed
+   * and restarted on an older config).
    */
   applyRecorded(name: string): Promise<void> {
     return this.serial(async () => {
       const b = this.store.get(name);
-      if (b) await this.applierFor(name).apply(this.material(b));
+      if (!b) return;
+      try {
+        await this.applierFor(name).apply(this.material(b));
+      } catch (e) {
+        this.audit.note('apply_recorded_binding', { alias: name }, 'APPLY_FAILED');
+        throw e;
+      }
+      this.audit.note('apply_recorded_binding', { alias: name });
     });
   }
 
