@@ -178,7 +178,13 @@ async function main(): Promise<void> {
   if (https) watchNginx(https, () => bindings.applyRecorded('https'));
   // The supplicant may have been restarted on an older config while certd was away. Not
   // awaited: authenticating takes seconds; binding changes queue behind it.
-  if (dot1x) void bindings.applyRecorded('dot1x').then(() => log.info('dot1x binding on record applied'), (e: Error) => log.error('dot1x binding on record not applied', { error: e.message }));
+  // The same when its unit restarts it while certd runs (a crash, a firmware script).
+  if (dot1x) {
+    // Audited: at most one a start and one a return of the supplicant (its watch coalesces).
+    const applyRecorded = (why: string) => void bindings.applyRecorded('dot1x', true).then(() => log.info('dot1x binding on record applied', { why }), (e: Error) => log.error('dot1x binding on record not applied', { why, error: e.message }));
+    applyRecorded('certd started');
+    dot1x.watch(() => applyRecorded("the supplicant's control socket is back"));
+  }
 
   const t = config.auth.throttle;
   const throttle = new Throttle({

@@ -16,7 +16,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KeystoreClient } from '../../ipc/client';
 import { endpointFor } from '../../ipc/server';
-import type { Applier, BindingMaterial } from '../../src/certd/appliers/port';
+import type { Applier, BindingMaterial, ServiceKeys } from '../../src/certd/appliers/port';
 import { Audit } from '../../src/certd/domain/audit';
 import { Bindings } from '../../src/certd/domain/bindings';
 import { Certificates, type Crypto } from '../../src/certd/domain/certificates';
@@ -42,6 +42,34 @@ export interface ApplierUnderTest {
   /** The consumer refuses what it is given from now on (the applier's apply must throw). */
   breakConsumer(): void | Promise<void>;
   repairConsumer(): void | Promise<void>;
+  /**
+   * A consumer that checks certificates against a CA of its own (an 802.1X network): the
+   * suite's certificates are issued by `sign` (a CSR of the entry's key), and `caPem` is the
+   * CA entry the bindings name.
+   */
+  network?: { caPem: string; sign(csrPem: string): string };
+  /** Stops what `make` started (called once, at the end). */
+  stop?(): Promise<void>;
+}
+
+/**
+ * `real` with a switch that breaks it: while `refusing`, the key of the previous open is
+ * handed out again, whatever key is asked for (a service then refuses the certificate).
+ */
+export function refusableKeys(real: ServiceKeys): { keys: ServiceKeys; refusing: boolean } {
+  let last: { keystore: string; key_id: string } | undefined;
+  const r = {
+    refusing: false,
+    keys: {
+      open: (service, key, owner) => {
+        const k = r.refusing && last ? last : key;
+        last = key;
+        return real.open(service, k, owner);
+      },
+      close: (service, keep) => real.close(service, keep),
+    } as ServiceKeys,
+  };
+  return r;
 }
 
 /**
@@ -116,13 +144,16 @@ export function applierConformance(name: string, binding: string, make: (dir: st
     await d.certs.createCertificate({ alias: 'one', subject: 'CN=one', subjectAltNames: ['DNS:cam1.local'] });
     await d.certs.createCertificate({ alias: 'two', subject: 'CN=two', subjectAltNames: ['DNS:cam1.local'] });
     await d.certs.createCertificate({ alias: 'expired', subject: 'CN=expired', validFrom: 1_000_000_000, validTo: 1_100_000_000 });
+    const network = real.network;
+    if (network) for (const alias of ['one', 'two']) await d.certs.replace('certificate', alias, network.sign(await d.certs.csr(alias, {})));
     // dot1x needs a network CA beside its certificate (pre-flight `ca`); https takes none here
     if (binding === 'dot1x') {
-      await d.certs.addCa('network', makeCa('conformance network CA').certPem);
+      await d.certs.addCa('network', network?.caPem ?? makeCa('conformance network CA').certPem);
       ca = [d.certs.find('network')!.entry.id];
     }
   });
   t.after(async () => {
+    await real?.stop?.();
     client?.close();
     await workers?.close();
     await svc?.stop();

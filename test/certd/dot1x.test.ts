@@ -7,12 +7,15 @@
 //   previous binding is on record and authenticates again;
 // for a SOFTWARE0 key, a TPM0 (swtpm) key and an SE0 (SoftHSM2) key; moving between token
 // modules restarts the supplicant (config `dot1x.restart`, here a script of dot1x-net.ts);
-// a supplicant restarted on an empty config gets the binding on record at certd's start.
+// a supplicant restarted on an empty config gets the binding on record at certd's start, and
+// while certd runs; a supplicant SIGKILLed during an apply (before `reconfigure`, and while
+// the apply waits for AUTHENTICATED): APPLY_FAILED, and once it is back it authenticates with
+// the binding on record, on a whole config, with no stray certificate or key file.
 // Token PINs: only in keystored's PIN file (0600, keystored's user: dot1x has no
 // service_key_users entry and the supplicant runs as root), named by the key URI's
 // pin-source; never in the supplicant's config, its folder or a log; released with the binding.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WpaCli } from '../../src/certd/appliers/wpa-cli';
@@ -40,7 +43,7 @@ t.before(async () => {
   cli = new WpaCli('wpa_cli', ctrl, net.iface);
   svc = await startService({
     stores: sim.stores, env: sim.env,
-    certd: { dot1x: { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: ctrl, config_file: configFile, timeout_ms: 25_000, restart: net.restartCommand(configFile, sim.env) } },
+    certd: { dot1x: { wpa_cli: killingWpaCli(), interface: net.iface, ctrl_dir: ctrl, config_file: configFile, timeout_ms: 25_000, restart: net.restartCommand(configFile, sim.env) } },
   });
   const admin = svc.as('admin');
   for (const [alias, pem] of [['network ca', net.serverCaPem], ['other ca', net.untrusted.certPem]]) {
@@ -53,6 +56,26 @@ t.after(async () => {
   await net?.stop();
   sim?.stop();
 });
+
+/**
+ * certd's wpa_cli: the real one, except that once `killAt(command, when)` armed it, it
+ * SIGKILLs the supplicant before or after running that command (once).
+ */
+function killingWpaCli(): string {
+  const script = join(net.dir, 'wpa_cli.sh');
+  const trigger = join(net.dir, 'kill-at');
+  writeFileSync(script, [
+    '#!/bin/sh',
+    // argv: -p DIR -i IF COMMAND ...
+    `t=${trigger}; p=$(cat ${join(net.dir, 'wpa_supplicant.pid')})`,
+    'if [ "$(cat $t 2>/dev/null)" = "before $5" ]; then rm -f $t; kill -9 $p; while kill -0 $p 2>/dev/null; do sleep 0.05; done; fi',
+    'wpa_cli "$@"; rc=$?',
+    'if [ "$(cat $t 2>/dev/null)" = "after $5" ]; then rm -f $t; kill -9 $p; while kill -0 $p 2>/dev/null; do sleep 0.05; done; fi',
+    'exit $rc', '',
+  ].join('\n'), { mode: 0o755 });
+  return script;
+}
+const killAt = (command: string, when: 'before' | 'after') => writeFileSync(join(net.dir, 'kill-at'), `${when} ${command}`);
 
 const bind = (alias: string) =>
   svc.as('admin').call('PUT', `${B}/dot1x`, { data: { certificate: alias, ca: ['network ca'], settings: { identity: alias, eap_method: 'EAP-TLS' } } });
@@ -138,6 +161,8 @@ t('SE0 -> TPM0 -> SE0: each change of token module restarts the supplicant, whic
 });
 
 t('the supplicant killed and started again on an empty config: certd\'s next start applies the binding on record', async () => {
+  // certd away first: a running certd would apply it as soon as the supplicant is back (the next test).
+  await svc.killCertd();
   await net.stopSupplicant();
   writeFileSync(configFile, `ctrl_interface=${join(net.dir, 'supplicant-ctrl')}\nap_scan=0\n`);
   await net.startSupplicant(configFile, sim.env);
@@ -146,13 +171,80 @@ t('the supplicant killed and started again on an empty config: certd\'s next sta
     status = await cli.status().catch((e: Error) => (Date.now() < deadline ? undefined : Promise.reject(e)));
   }
   assert.is.not(status.pae, 'AUTHENTICATED', 'the supplicant lost the binding');
-  await svc.killCertd();
+  const atStart = () => svc.logs().split('\n').filter((l) => /dot1x binding on record applied.*certd started/.test(l)).length;
+  const before = atStart();
   const started = Date.now();
   await svc.start();
   await authenticatedAs('cam-se0', 60_000);
   console.log(`  802.1X: certd restarted -> binding on record authenticated ${Date.now() - started} ms after certd's start began`);
   assert.match(readFileSync(configFile, 'utf8'), /key_id="pkcs11:/);
-  assert.match(svc.logs(), /dot1x binding on record applied/);
+  for (const deadline = Date.now() + 10_000; atStart() === before; await new Promise((r) => setTimeout(r, 100))) {
+    assert.ok(Date.now() < deadline, 'logged');
+  }
 });
+
+/** The supplicant's control socket answers again (it restarted); its status then. */
+async function statusOnceBack(): Promise<Awaited<ReturnType<WpaCli['status']>>> {
+  for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    const s = await cli.status().catch((e: Error) => (Date.now() < deadline ? undefined : Promise.reject(e)));
+    if (s) return s;
+  }
+}
+
+const applyLogs = () => svc.logs().split('\n').filter((l) => l.includes("dot1x binding on record applied") && l.includes('control socket is back')).length;
+const audited = async (since: string) => ((await svc.as('admin').get(`/certd/v1/audit?since=${since}`)).json.data as { operation: string; user: string; outcome: string }[])
+  .filter((r) => r.operation === 'apply_recorded_binding' && r.user === 'certd' && r.outcome === 'ok').length;
+
+t('the supplicant killed and started again on an empty config while certd runs: the binding on record authenticates again', async () => {
+  const [logsBefore, since] = [applyLogs(), new Date().toISOString()];
+  await net.stopSupplicant();
+  writeFileSync(configFile, `ctrl_interface=${join(net.dir, 'supplicant-ctrl')}\nap_scan=0\n`);
+  await net.startSupplicant(configFile, sim.env);
+  const started = Date.now();
+  assert.is.not((await statusOnceBack()).pae, 'AUTHENTICATED', 'the supplicant lost the binding');
+  await authenticatedAs('cam-se0', 60_000);
+  console.log(`  802.1X: supplicant back on an empty config -> binding on record authenticated ${Date.now() - started} ms after it started`);
+  assert.match(readFileSync(configFile, 'utf8'), /key_id="pkcs11:/);
+  // The apply answers once it has released what the previous config used, after AUTHENTICATED.
+  for (const deadline = Date.now() + 10_000; applyLogs() === logsBefore && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+  assert.is(applyLogs(), logsBefore + 1, 'logged once');
+  assert.is(await audited(since), 1, 'audited once');
+});
+
+/** What the supplicant's config names exists, and nothing else is there: certificate files beside it, key files in keystored's folder. */
+function nothingStray(): void {
+  const config = readFileSync(configFile, 'utf8');
+  const named = [...config.matchAll(/^\t(?:client_cert|ca_cert|private_key)="(.*)"$/gm)].map((m) => m[1]!);
+  for (const f of named) assert.ok(existsSync(f), `${f} is there`);
+  assert.equal(readdirSync(`${configFile}.d`).map((f) => join(`${configFile}.d`, f)).sort(), named.filter((f) => f.startsWith(`${configFile}.d`)).sort(), 'certificate files: only those the config names');
+  const key = named.find((f) => !f.startsWith(`${configFile}.d`))!;
+  assert.equal(readdirSync(dirname(key)).filter((f) => f.startsWith('dot1x+')), [basename(key)], 'key files: only the one in force');
+}
+
+for (const [when, command, what] of [['before', 'reconfigure', 'before reconfigure'], ['after', 'reconfigure', 'while the apply waits for AUTHENTICATED']] as const) {
+  t(`the supplicant SIGKILLed during an apply (${what}): APPLY_FAILED; back, it authenticates with the binding on record, from a whole config`, async () => {
+    assert.is((await bind('cam-software0')).status, 200);
+    await authenticatedAs('cam-software0', 1_000);
+    const before = readFileSync(configFile, 'utf8');
+    const alias = `cam-killed-${when}`;
+    await enrolledEntry(svc.as('admin'), alias, 'SOFTWARE0', (csr) => net.ca.sign(csr));
+    killAt(command, when);
+    const r = await bind(alias);
+    // The supplicant was not there to take the new binding: it is not in force, so the
+    // previous one is put back on record (and its apply fails too, until the supplicant is back).
+    assert.is(r.status, 502, r.text);
+    assert.is(r.json.error.code, 24, r.text);
+    assert.not.ok(existsSync(join(net.dir, 'kill-at')), 'the supplicant was killed');
+    assert.is((await svc.as('viewer').get(`${B}/dot1x`)).json.data.certificate.alias, 'cam-software0', 'the previous binding is on record');
+    assert.is(readFileSync(configFile, 'utf8'), before, 'the config on flash is the previous one, whole');
+    // Its unit starts it again on the config on flash; certd applies the binding on record.
+    const applied = applyLogs();
+    await net.startSupplicant(configFile, sim.env);
+    for (const deadline = Date.now() + 60_000; applyLogs() === applied; await new Promise((r) => setTimeout(r, 100))) assert.ok(Date.now() < deadline, 'the binding on record was applied again');
+    await authenticatedAs('cam-software0', 1_000);
+    assert.is(readFileSync(configFile, 'utf8'), before);
+    nothingStray();
+  });
+}
 
 t.run();

@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { NginxApplier, servedLeaf } from '../../src/certd/appliers/nginx';
 import { KeystoredServiceKeys } from '../../src/certd/appliers/service-keys';
 import type { ServiceKeys } from '../../src/certd/appliers/port';
-import { applierConformance } from './applier-conformance';
+import { applierConformance, refusableKeys } from './applier-conformance';
 import { API, PASSWORDS, startService, type Service } from './service';
 
 execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'nginx']);
@@ -38,28 +38,17 @@ process.on('exit', () => {
 let port = 0;
 applierConformance('nginx', 'https', async (dir, keystores) => {
   port ||= await freePort();
-  const real = new KeystoredServiceKeys(keystores);
-  // Broken: the key of the previous open is handed out again, whatever key is asked for.
-  let refusing = false;
-  let last: { keystore: string; key_id: string } | undefined;
-  const keys: ServiceKeys = {
-    open: (service, key, owner) => {
-      const k = refusing && last ? last : key;
-      last = key;
-      return real.open(service, k, owner);
-    },
-    close: (service, keep) => real.close(service, keep),
-  };
+  const keys = refusableKeys(new KeystoredServiceKeys(keystores));
   const applier = new NginxApplier({
     nginx: '/usr/sbin/nginx', prefix: dir, host: '127.0.0.1', port, user: 'www-data', owner: { uid: 33, gid: 33 },
     upstream: { host: '127.0.0.1', port: 9 },
-  }, keys);
+  }, keys.keys);
   masters.add(applier);
   return {
     applier,
     inUse: () => servedLeaf('127.0.0.1', port),
-    breakConsumer: () => { refusing = true; },
-    repairConsumer: () => { refusing = false; },
+    breakConsumer: () => { keys.refusing = true; },
+    repairConsumer: () => { keys.refusing = false; },
   };
 });
 

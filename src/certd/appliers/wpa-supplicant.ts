@@ -5,9 +5,11 @@
 // `reauthenticate`: that keeps the old key and certificate in memory), and waits for the
 // port to be authorized. On failure the previous config is put back and re-read before it
 // throws; the domain (domain/bindings.ts) then applies the binding on record again.
+// `watch` tells certd when the supplicant's control socket comes back (its unit restarted
+// it), so the binding on record is applied again while certd runs.
 import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-file';
 import { createLogger } from '../../common/log';
@@ -46,14 +48,26 @@ export class WpaSupplicantApplier implements Applier {
   private readonly filesDir: string;
   /** The key the supplicant was last confirmed to use (null: none; undefined: not known since start). */
   private current: { keystore: string; key_id: string } | null | undefined;
+  private readonly socket: string;
+  /** While this applier restarts the supplicant itself, and the socket that restart made: not news to `watch`. */
+  private restarting = false;
+  private ownSocket: { ino: number; ctimeMs: number } | undefined;
+  /**
+   * A `watch` callback fired and no apply has started since: another return adds nothing
+   * (a crash-looping supplicant queues one re-apply, not one a second). With no binding on
+   * record nothing is applied, and nothing is lost: the next binding set applies.
+   */
+  private backPending = false;
 
   constructor(private readonly config: Dot1xConfig, private readonly keys: ServiceKeys) {
     this.cli = new WpaCli(config.wpa_cli, config.ctrl_dir, config.interface);
     this.filesDir = `${config.config_file}.d`;
+    this.socket = join(config.ctrl_dir, config.interface);
     mkdirSync(this.filesDir, { recursive: true, mode: 0o700 });
   }
 
   async apply(m: BindingMaterial): Promise<void> {
+    this.backPending = false;
     const previous = existsSync(this.config.config_file) ? readFileSync(this.config.config_file) : undefined;
     let text: string | undefined;
     try {
@@ -80,6 +94,25 @@ export class WpaSupplicantApplier implements Applier {
   }
 
   /**
+   * Calls `back` when the supplicant's control socket comes back (a new socket: its unit or
+   * anyone restarted it, on whatever config is on flash), except after a restart this
+   * applier made; returns the function that stops watching. A stat of the socket every
+   * `intervalMs` (fs.watchFile), not inotify on ctrl_dir: the supplicant removes that folder
+   * when it stops, and a watch on it ends there. Calls coalesce until the next apply starts.
+   */
+  watch(back: () => void, intervalMs = 1_000): () => void {
+    const listener = (cur: Stats, prev: Stats) => {
+      const fresh = cur.ino !== 0 && (cur.ino !== prev.ino || cur.ctimeMs !== prev.ctimeMs);
+      const own = this.restarting || (this.ownSocket?.ino === cur.ino && this.ownSocket.ctimeMs === cur.ctimeMs);
+      if (!fresh || own || this.backPending) return;
+      this.backPending = true;
+      back();
+    };
+    watchFile(this.socket, { interval: intervalMs, persistent: false }, listener);
+    return () => unwatchFile(this.socket, listener);
+  }
+
+  /**
    * Has the supplicant take the config now written (`next`, replacing `current`): restarted
    * when `next` names a module `current` does not, otherwise `wpa_cli reconfigure`.
    */
@@ -87,8 +120,15 @@ export class WpaSupplicantApplier implements Applier {
     const module = moduleOf(next);
     if (this.config.restart && module !== undefined && module !== moduleOf(current)) {
       const [cmd, ...args] = this.config.restart;
-      await new Promise<void>((resolve, reject) => execFile(cmd!, args, { timeout: this.config.timeout_ms }, (err) => (err ? reject(new Error(`the supplicant's restart failed: ${err.message}`)) : resolve())));
-      await this.controlSocket();
+      this.restarting = true;
+      try {
+        await new Promise<void>((resolve, reject) => execFile(cmd!, args, { timeout: this.config.timeout_ms }, (err) => (err ? reject(new Error(`the supplicant's restart failed: ${err.message}`)) : resolve())));
+        await this.controlSocket();
+        const st = statSync(this.socket);
+        this.ownSocket = { ino: st.ino, ctimeMs: st.ctimeMs };
+      } finally {
+        this.restarting = false;
+      }
     } else {
       await this.cli.run('set', 'EAPOL::startPeriod', String(this.config.start_period_s));
       await this.cli.run('reconfigure');

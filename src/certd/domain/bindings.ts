@@ -131,13 +131,22 @@ export class Bindings implements Usage {
 
   /**
    * Applies the binding `name` as it is on record, changing no record: at start, for a
-   * service that may have lost it while certd was away (a supplicant killed and restarted
-   * on an older config).
+   * service that may have lost it while certd was away, and when the service comes back
+   * while certd runs (a supplicant killed and restarted on an older config). `audited`:
+   * recorded as `apply_recorded_binding` by certd (not for a caller that retries every few
+   * seconds while the service stays down: the trail would fill with failures).
    */
-  applyRecorded(name: string): Promise<void> {
+  applyRecorded(name: string, audited = false): Promise<void> {
     return this.serial(async () => {
       const b = this.store.get(name);
-      if (b) await this.applierFor(name).apply(this.material(b));
+      if (!b) return;
+      try {
+        await this.applierFor(name).apply(this.material(b));
+      } catch (e) {
+        if (audited) this.audit.note('apply_recorded_binding', { alias: name }, 'APPLY_FAILED');
+        throw e;
+      }
+      if (audited) this.audit.note('apply_recorded_binding', { alias: name });
     });
   }
 
