@@ -84,13 +84,15 @@ async function waitForKeystored(keystores: Keystores): Promise<void> {
 const NGINX_WATCH_MS = 2000;
 
 /** Applies the https binding again whenever nginx's master is gone; one log line per outage. */
-function watchNginx(nginx: NginxApplier, applyRecorded: () => Promise<void>): void {
+function watchNginx(nginx: NginxApplier, applyRecorded: (audited: boolean) => Promise<void>): void {
   let busy = false;
   let failing = false;
   setInterval(() => {
     if (busy || nginx.masterPid() !== undefined) return;
     busy = true;
-    applyRecorded().then(() => {
+    // The first attempt of each outage is audited (it worked, or it did not); the retries of
+    // an outage that lasts are only logged once, or the trail would fill every 2 s.
+    applyRecorded(!failing).then(() => {
       log.warn('nginx was not running: the https binding on record is served again');
       failing = false;
     }, (e: Error) => {
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
   // starter, so it looks at the master's pid every NGINX_WATCH_MS and, with none, applies the
   // https binding on record again, which starts a master on it (an apply nginx died in has
   // already answered: its rollback, or this, puts the record back in force). No supervisor.
-  if (https) watchNginx(https, () => bindings.applyRecorded('https'));
+  if (https) watchNginx(https, (audited) => bindings.applyRecorded('https', audited, () => https.masterPid() === undefined));
   // The supplicant may have been restarted on an older config while certd was away. Not
   // awaited: authenticating takes seconds; binding changes queue behind it.
   // The same when its unit restarts it while certd runs (a crash, a firmware script).

@@ -114,10 +114,15 @@ t('nginx killed while the new certificate is being confirmed: an answer, and the
 
 t('nginx killed while certd idles: certd notices and serves the binding on record again', async () => {
   const before = await recordServed();
+  const since = new Date().toISOString();
   killNginx();
   assert.is(await servedLeaf('127.0.0.1', httpsPort, 1000), null, 'nginx is down');
   assert.is(await recordServed(), before);
   assert.match(svc.logs(), 'nginx was not running: the https binding on record is served again');
+  // One audit record for the outage, by certd, naming the binding.
+  const records = ((await admin().get(`/certd/v1/audit?since=${since}`)).json.data as { operation: string; user: string; outcome: string; target?: { alias?: string } }[])
+    .filter((r) => r.operation === 'apply_recorded_binding');
+  assert.equal(records.map((r) => [r.user, r.outcome, r.target?.alias]), [['certd', 'ok', 'https']]);
 });
 
 t('certd killed after `nginx -t` (include written, not confirmed): the restarted certd serves the binding on record', async () => {

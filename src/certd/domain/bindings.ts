@@ -136,10 +136,12 @@ export class Bindings implements Usage {
    * recorded as `apply_recorded_binding` by certd (not for a caller that retries every few
    * seconds while the service stays down: the trail would fill with failures).
    */
-  applyRecorded(name: string, audited = false): Promise<void> {
+  applyRecorded(name: string, audited = false, stillNeeded?: () => boolean): Promise<void> {
     return this.serial(async () => {
       const b = this.store.get(name);
-      if (!b) return;
+      // A watch asks while a change is under way; by its turn that change may have brought
+      // the service back already.
+      if (!b || (stillNeeded && !stillNeeded())) return;
       try {
         await this.applierFor(name).apply(this.material(b));
       } catch (e) {
