@@ -13,8 +13,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NginxApplier, servedLeaf } from '../../src/certd/appliers/nginx';
 import { KeystoredServiceKeys } from '../../src/certd/appliers/service-keys';
-import type { ServiceKeys } from '../../src/certd/appliers/port';
-import { applierConformance } from './applier-conformance';
+import { applierConformance, refusableKeys } from './applier-conformance';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CHECK = join(ROOT, 'scripts', 'firmware', 'nginx-check');
@@ -39,18 +38,8 @@ process.on('exit', () => {
 let port = 0;
 applierConformance('nginx through its reload command', 'https', async (dir, keystores) => {
   port ||= await freePort();
-  const real = new KeystoredServiceKeys(keystores);
   // Broken: the key of the previous open is handed out again, so nginx -t fails on the mismatch.
-  let refusing = false;
-  let last: { keystore: string; key_id: string } | undefined;
-  const keys: ServiceKeys = {
-    open: (service, key, owner) => {
-      const k = refusing && last ? last : key;
-      last = key;
-      return real.open(service, k, owner);
-    },
-    close: (service, keep) => real.close(service, keep),
-  };
+  const keys = refusableKeys(new KeystoredServiceKeys(keystores));
   const conf = join(dir, 'conf', 'nginx.conf');
   const pid = join(dir, 'nginx.pid');
   // the unit: check, then HUP the master, or start it when none runs
@@ -60,13 +49,13 @@ applierConformance('nginx through its reload command', 'https', async (dir, keys
     nginx: '/bin/false', // never run: the reload command does it all
     prefix: dir, host: '127.0.0.1', port, user: 'www-data', owner: { uid: 33, gid: 33 },
     upstream: { host: '127.0.0.1', port: 9 }, reload, pidFile: pid,
-  }, keys);
+  }, keys.keys);
   masters.add(applier);
   return {
     applier,
     inUse: () => servedLeaf('127.0.0.1', port),
-    breakConsumer: () => { refusing = true; },
-    repairConsumer: () => { refusing = false; },
+    breakConsumer: () => { keys.refusing = true; },
+    repairConsumer: () => { keys.refusing = false; },
   };
 });
 
