@@ -30,10 +30,12 @@ MIRROR=http://deb.debian.org/debian
 SECURITY=http://deb.debian.org/debian-security
 NPM_VERSION=10.9.2
 # What the chroot holds beside minbase: Node and headers for node-gyp, the build tools,
-# Debian's libzmq for the armv7 zeromq addon, openssl (the tests' oracle), the simulators.
+# Debian's libzmq for the armv7 zeromq addon, openssl (the tests' oracle), the simulators,
+# and the web server with its token engine (the tree's check runs `nginx -t` on its site;
+# the nginx suites run here).
 PKGS=(nodejs libnode-dev g++ make python3 libzmq3-dev pkg-config openssl ca-certificates curl
       swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools
-      tpm2-tools softhsm2 dbus procps)
+      tpm2-tools softhsm2 dbus procps nginx p11-kit libengine-pkcs11-openssl)
 REV=1   # bump to force new rootfs tarballs
 
 say() { echo "chroot: $*" >&2; }

@@ -19,9 +19,15 @@
 #   usr/lib/certd/            package.json, dist/ (src, ipc, wasm; no tests or benchmarks),
 #                             build/wasm/certd-core.wasm, node_modules/ (production only),
 #                             BUILDINFO
-#   usr/lib/systemd/system/   keystored.service, certd.service
-#   usr/lib/sysusers.d/       certd.conf (users keystored and certd, group certd-ipc for the socket)
-#   etc/certd/                keystored.json (default: SOFTWARE0 alone), certd.json
+#   usr/lib/certd/nginx-check the check certd-nginx.service runs before it starts or reloads
+#   usr/lib/systemd/system/   keystored.service, certd.service, certd-nginx.service,
+#                             certd-supplicant@.service
+#   usr/lib/sysusers.d/       certd.conf (users keystored and certd, groups certd-ipc for the
+#                             socket and certd-dot1x for the supplicant's control socket)
+#   usr/lib/tmpfiles.d/       certd.conf (/var/lib/certd-nginx, /var/lib/certd-dot1x)
+#   usr/share/polkit-1/rules.d/50-certd.rules  certd may start/reload/restart those two, nothing else
+#   etc/certd/                keystored.json (default: SOFTWARE0 alone), certd.json (https on),
+#                             nginx/nginx.conf (the site)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -161,7 +167,9 @@ TimeoutStartSec=60s
 # keystored gives to its socket_group certd-ipc (folder 0710, socket 0660)
 StateDirectory=certd/keystored
 StateDirectoryMode=0700
-RuntimeDirectory=certd-keystored
+# /run/certd-service-keys: the key files keystored writes for nginx (www-data) in RAM;
+# keystored makes the folder 0711 itself (files 0600 to their service's user)
+RuntimeDirectory=certd-keystored certd-service-keys
 RuntimeDirectoryMode=0710
 UMask=0077
 NoNewPrivileges=yes
@@ -195,6 +203,8 @@ Documentation=file:///usr/lib/certd/README.md
 Requires=keystored.service
 After=keystored.service network.target
 PartOf=keystored.service
+# its nginx starts after it (certd writes the TLS include first; certd-nginx.service)
+Wants=certd-nginx.service
 
 [Service]
 Type=simple
@@ -210,9 +220,13 @@ RestartSec=2s
 TimeoutStartSec=60s
 StateDirectory=certd/store
 StateDirectoryMode=0700
+# nginx's include and chain files (read by www-data), the supplicant's config (tmpfiles.d)
+ReadWritePaths=/var/lib/certd-nginx /var/lib/certd-dot1x
 RuntimeDirectory=certd
 RuntimeDirectoryMode=0700
-UMask=0077
+# group-readable: those two folders are setgid to the service's group (certd's own data sits
+# in 0700 folders, and certd holds no key); with 0077 nginx could not read the include
+UMask=0027
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
@@ -238,11 +252,132 @@ EOF
 sysusers() {
   cat <<'EOF'
 g certd-ipc -
+g certd-dot1x -
 u keystored - "certd key daemon" /var/lib/certd/keystored
 u certd - "certd certificate manager" /var/lib/certd
 m keystored certd-ipc
 m certd certd-ipc
+m certd certd-dot1x
 EOF
+}
+
+# folders certd writes for the services it drives: the services' users read them
+tmpfiles() {
+  cat <<'EOF'
+d /var/lib/certd-nginx 2750 certd www-data -
+d /var/lib/certd-dot1x 2750 certd certd-dot1x -
+EOF
+}
+
+NGINX_CONF=/etc/certd/nginx/nginx.conf
+NGINX_INCLUDE=/var/lib/certd-nginx/conf/tls.conf
+
+# nginx for certd: master and workers as www-data (port 443 by capability, not root), so no
+# directive certd could write runs as root; the check and `nginx -t` run as www-data, which
+# can load the key keystored wrote for it, and certd (which cannot) only asks for a reload.
+unit_nginx() {
+  cat <<EOF
+[Unit]
+Description=nginx fronting certd's APIs on HTTPS with the https binding's certificate
+Documentation=file:///usr/lib/certd/README.md
+After=certd.service network.target
+# certd writes the include at its first start and then starts this unit itself
+ConditionPathExists=$NGINX_INCLUDE
+
+[Service]
+Type=forking
+User=www-data
+Group=www-data
+PIDFile=/run/certd-nginx/nginx.pid
+RuntimeDirectory=certd-nginx
+RuntimeDirectoryMode=0755
+ExecStartPre=/usr/lib/certd/nginx-check $NGINX_CONF $NGINX_INCLUDE
+ExecStart=/usr/sbin/nginx -e stderr -c $NGINX_CONF
+ExecReload=/usr/lib/certd/nginx-check $NGINX_CONF $NGINX_INCLUDE
+ExecReload=/bin/kill -HUP \$MAINPID
+KillMode=mixed
+Restart=on-failure
+RestartSec=2s
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+EOF
+  unit_sandbox
+  cat <<'EOF'
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# The wired 802.1X supplicant on interface %I with the config certd's dot1x applier writes.
+# Root (raw EAPOL frames) with group certd-dot1x, so that the control folder and socket it
+# makes (0770, its group) open to certd (wpa_cli; a member) and to nobody else.
+unit_supplicant() {
+  cat <<'EOF'
+[Unit]
+Description=802.1X supplicant on %I with certd's dot1x binding
+Documentation=file:///usr/lib/certd/README.md
+# the key file (SOFTWARE0) is keystored's to write
+After=keystored.service sys-subsystem-net-devices-%i.device
+Wants=keystored.service
+BindsTo=sys-subsystem-net-devices-%i.device
+Before=network.target
+Wants=network.target
+
+[Service]
+Type=simple
+Group=certd-dot1x
+UMask=0007
+ExecStart=/usr/sbin/wpa_supplicant -c /var/lib/certd-dot1x/wpa_supplicant-%I.conf -D wired -i %I
+Restart=on-failure
+RestartSec=2s
+ProtectHome=yes
+PrivateTmp=yes
+EOF
+  unit_sandbox
+  cat <<'EOF'
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# certd (its own user) may start, reload and restart its nginx and its supplicant: nothing
+# else, and no other user through this rule (ES5: polkit's interpreter)
+polkit_rules() {
+  cat <<'EOF'
+polkit.addRule(function (action, subject) {
+  if (action.id !== "org.freedesktop.systemd1.manage-units" || subject.user !== "certd") return polkit.Result.NOT_HANDLED;
+  var unit = action.lookup("unit"), verb = action.lookup("verb");
+  var ours = unit === "certd-nginx.service" || /^certd-supplicant@[A-Za-z0-9_.:-]+\.service$/.test(unit);
+  if (ours && ["start", "reload", "restart", "reload-or-restart"].indexOf(verb) >= 0) return polkit.Result.YES;
+  return polkit.Result.NOT_HANDLED;
+});
+EOF
+}
+
+# The site: what the https applier's siteConfig() makes for this prefix, with nginx's own
+# files (pid, temporary bodies) in its unit's runtime folder and its errors in the journal.
+site_config() {
+  node -e '
+    const { siteConfig } = require(process.cwd() + "/dist/src/certd/appliers/nginx-config");
+    const text = siteConfig({ prefix: "/var/lib/certd-nginx", host: "0.0.0.0", port: 443, upstream: { host: "127.0.0.1", port: 8080 } })
+      .replace(/^pid .*;$/m, "pid /run/certd-nginx/nginx.pid;")
+      .replace(/^error_log .*;$/m, "error_log stderr;")
+      .replace(/_temp_path \/var\/lib\/certd-nginx\/tmp\//g, "_temp_path /run/certd-nginx/")
+      .replace(/^# Written by certd.*$/m, "# certd-nginx.service: shipped with certd (made by src/certd/appliers/nginx-config.ts); certd writes only the include.");
+    // only the include may stay in certd'"'"'s folder: nginx (www-data) writes nothing there
+    const left = text.split("\n").filter((l) => l.includes("/var/lib/certd-nginx") && !l.includes("include /var/lib/certd-nginx/conf/tls.conf;"));
+    if (left.length) { console.error("site_config: still in /var/lib/certd-nginx: " + left.join(" | ")); process.exit(1); }
+    process.stdout.write(text);'
 }
 
 default_keystored_config() {
@@ -254,7 +389,9 @@ default_keystored_config() {
   "allowed_users": ["certd"],
   "stores": [
     { "kind": "software", "id": "SOFTWARE0" }
-  ]
+  ],
+  "service_key_dir": "/run/certd-service-keys",
+  "service_key_users": { "https": "www-data" }
 }
 EOF
 }
@@ -265,7 +402,14 @@ default_certd_config() {
 {
   "data_dir": "/var/lib/certd/store",
   "keystored_socket_dir": "/run/certd-keystored",
-  "listen": { "host": "127.0.0.1", "port": 8080 }
+  "listen": { "host": "127.0.0.1", "port": 8080 },
+  "https": {
+    "prefix": "/var/lib/certd-nginx",
+    "host": "0.0.0.0",
+    "port": 443,
+    "reload": ["/usr/bin/systemctl", "reload-or-restart", "certd-nginx.service"],
+    "pid_file": "/run/certd-nginx/nginx.pid"
+  }
 }
 EOF
 }
@@ -312,7 +456,8 @@ tree() { # TARGET
   local out=$ROOT/build/target/$target app
   rm -rf "$out"; mkdir -p "$out"
   app=$out/usr/lib/certd
-  mkdir -p "$app/dist" "$app/build/wasm" "$out/usr/lib/systemd/system" "$out/usr/lib/sysusers.d" "$out/etc/certd"
+  mkdir -p "$app/dist" "$app/build/wasm" "$out/usr/lib/systemd/system" "$out/usr/lib/sysusers.d" "$out/usr/lib/tmpfiles.d" \
+    "$out/usr/share/polkit-1/rules.d" "$out/etc/certd/nginx"
   # compiled JS, not tests or benchmarks; whatever else tsc put in dist/ comes along
   local d
   exec 7>build/.lock   # build.sh's lock: no tsc may rewrite dist/ while it is copied
@@ -337,7 +482,13 @@ tree() { # TARGET
   rm -rf "$stage"
   unit_keystored >"$out/usr/lib/systemd/system/keystored.service"
   unit_certd >"$out/usr/lib/systemd/system/certd.service"
+  unit_nginx >"$out/usr/lib/systemd/system/certd-nginx.service"
+  unit_supplicant >"$out/usr/lib/systemd/system/certd-supplicant@.service"
   sysusers >"$out/usr/lib/sysusers.d/certd.conf"
+  tmpfiles >"$out/usr/lib/tmpfiles.d/certd.conf"
+  polkit_rules >"$out/usr/share/polkit-1/rules.d/50-certd.rules"
+  install -m 0755 scripts/firmware/nginx-check "$app/nginx-check"
+  site_config >"$out$NGINX_CONF"
   default_keystored_config >"$out/etc/certd/keystored.json"
   default_certd_config >"$out/etc/certd/certd.json"
   [ -f dist/src/certd/main.js ] || say "note: dist/src/certd/main.js is not built yet; certd.service names it all the same"
@@ -353,10 +504,27 @@ tree() { # TARGET
   } >"$app/BUILDINFO"
   # smoke test: keystored from the tree starts in the chroot with a SOFTWARE0 config
   smoke "$arch" "$out"
+  verify_units "$out"
   local tarball=$ROOT/build/target/certd-$version-$target.tar.gz
   tar -C "$out" --sort=name --owner=0 --group=0 --numeric-owner --mtime='@0' -cf - . | gzip -n -6 >"$tarball.part"
   mv "$tarball.part" "$tarball"
   say "$target: tree build/target/$target ($(du -sh --apparent-size "$out" | cut -f1); node_modules $(du -sh --apparent-size "$app/node_modules" | cut -f1)), tarball $(basename "$tarball") ($(du -h --apparent-size "$tarball" | cut -f1)) in $(since "$t0") s"
+}
+
+# The units as systemd reads them (on this host: the chroot has no systemd), their paths into
+# /usr/lib/certd pointed at the tree; any complaint fails the build.
+verify_units() { # tree
+  local out=$1 d t0; t0=$(now)
+  bash scripts/packages.sh nginx wpasupplicant systemd >&2
+  d=$(mktemp -d)
+  for u in "$out"/usr/lib/systemd/system/*.service; do
+    sed -e "s|/usr/lib/certd/|$out/usr/lib/certd/|g" -e "s|/usr/bin/node |$(command -v node) |" "$u" >"$d/$(basename "$u")"
+  done
+  cp "$d/certd-supplicant@.service" "$d/certd-supplicant@eth0.service"
+  local said; said=$(cd "$d" && systemd-analyze verify keystored.service certd.service certd-nginx.service certd-supplicant@eth0.service 2>&1) || true
+  rm -rf "$d"
+  [ -z "$said" ] || die "systemd-analyze verify: $said"
+  say "units: systemd-analyze verify clean ($(since "$t0") s)"
 }
 
 smoke() { # ARCH tree: both daemons from the tree, as their units start them (users too), answer the API
@@ -365,16 +533,20 @@ smoke() { # ARCH tree: both daemons from the tree, as their units start them (us
     set -euo pipefail
     # what systemd-sysusers makes from certd.conf (the chroot has no systemd)
     getent group certd-ipc >/dev/null || groupadd --system certd-ipc
+    getent group certd-dot1x >/dev/null || groupadd --system certd-dot1x
     id keystored >/dev/null 2>&1 || useradd --system --no-create-home --user-group -G certd-ipc keystored
-    id certd >/dev/null 2>&1 || useradd --system --no-create-home --user-group -G certd-ipc certd
+    id certd >/dev/null 2>&1 || useradd --system --no-create-home --user-group -G certd-ipc,certd-dot1x certd
     # what systemd makes from the units: state and runtime folders, umask 077, User=, Group=
     # with the groups of the user (initgroups, as setpriv --init-groups)
-    rm -rf /var/lib/certd /run/certd-keystored
+    rm -rf /var/lib/certd /run/certd-keystored /var/lib/certd-nginx /run/certd-service-keys /run/certd-nginx
     mkdir -p -m 0755 /var/lib/certd
+    install -d -m 2750 -o certd -g www-data /var/lib/certd-nginx
+    install -d -m 0710 -o keystored -g keystored /run/certd-service-keys
+    install -d -m 0755 -o www-data -g www-data /run/certd-nginx
     install -d -m 0700 -o keystored -g keystored /var/lib/certd/keystored
     install -d -m 0700 -o certd -g certd /var/lib/certd/store
     install -d -m 0710 -o keystored -g keystored /run/certd-keystored
-    umask 077
+    umask 077   # keystored.service; certd.service has 027 (the folders it shares are setgid)
     # exec: a daemon started with & is then the pid that $! names
     as() { u=$1; shift; exec setpriv --reuid "$u" --regid "$u" --init-groups "$@"; }
     log=/tmp/smoke; mkdir -p $log
@@ -386,17 +558,43 @@ smoke() { # ARCH tree: both daemons from the tree, as their units start them (us
     wait_for $log/keystored "\"msg\":\"ready\"" $k
     # certd reaches the socket, not the keys
     if (as certd ls /var/lib/certd/keystored) >/dev/null 2>&1; then echo "certd can read the folder of keystored" >&2; exit 1; fi
-    as certd node /usr/lib/certd/dist/src/certd/main.js --config /etc/certd/certd.json >$log/certd 2>&1 & c=$!
+    (umask 027; as certd node /usr/lib/certd/dist/src/certd/main.js --config /etc/certd/certd.json) >$log/certd 2>&1 & c=$!
     wait_for $log/certd "password" $c
     pw=$(sed -n "s/.*password \"\([^\"]*\)\".*/\1/p" $log/certd)
     wait_for $log/certd "\"msg\":\"ready\"" $c
     body=$(curl -sS --fail --digest -u "admin:$pw" http://127.0.0.1:8080/config/rest/cert/v1/keystores)
-    kill -TERM $c $k; wait $c $k || true
-    rm -rf /var/lib/certd /run/certd-keystored
     echo "$body" | grep -q "\"SOFTWARE0\"" || { echo "unexpected answer: $body" >&2; exit 1; }
     echo "keystores: $body"
+    # The shipped site as certd-nginx.service runs it (www-data; here on a free port, not 443,
+    # the chroot shares the host network): a key only www-data reads, an include as the https
+    # applier writes it, the unit check (allowlist + nginx -t as www-data), then the API
+    # through nginx on HTTPS. The chroot has no systemd: the reload certd asks for (systemctl) is
+    # not exercised here, nor the polkit rule.
+    key=/run/certd-service-keys/https-test.pem tls=/var/lib/certd-nginx/tls
+    # the folders certd made (its applier, at start) are its, 0750, group www-data
+    [ "$(stat -c %U:%G:%a /var/lib/certd-nginx/conf)" = certd:www-data:2750 ] || { stat /var/lib/certd-nginx/conf >&2; exit 1; }
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=camera -days 2 -keyout $key -out $tls/chain.pem 2>/dev/null
+    chown www-data:www-data $key; chmod 0600 $key; chmod 0644 $tls/chain.pem
+    if (as certd cat $key) >/dev/null 2>&1; then echo "certd can read the web server key file" >&2; exit 1; fi
+    (as certd node -e "process.stdout.write(require(\"/usr/lib/certd/dist/src/certd/appliers/nginx-config\").tlsInclude({ chain: \"$tls/chain.pem\", key: \"$key\", settings: {} }))") >/var/lib/certd-nginx/conf/tls.conf
+    chown certd /var/lib/certd-nginx/conf/tls.conf; chmod 0640 /var/lib/certd-nginx/conf/tls.conf
+    port=$(node -e "const s = require(\"net\").createServer().listen(0, \"127.0.0.1\", () => { console.log(s.address().port); s.close(); })")
+    sed "s/listen 0.0.0.0:443 ssl;/listen 127.0.0.1:$port ssl;/" /etc/certd/nginx/nginx.conf >/tmp/site.conf; chmod 0644 /tmp/site.conf
+    grep -q "listen 127.0.0.1:$port ssl;" /tmp/site.conf
+    (as www-data /usr/lib/certd/nginx-check /tmp/site.conf /var/lib/certd-nginx/conf/tls.conf)
+    if (as certd /usr/lib/certd/nginx-check /tmp/site.conf /var/lib/certd-nginx/conf/tls.conf) >/dev/null 2>&1; then echo "nginx -t loaded the key as certd" >&2; exit 1; fi
+    (as www-data /usr/sbin/nginx -e stderr -c /tmp/site.conf)
+    over=$(curl -sS --fail -k --digest -u "admin:$pw" "https://127.0.0.1:$port/config/rest/cert/v1/keystores")
+    [ "$over" = "$body" ] || { echo "through nginx: $over" >&2; exit 1; }
+    echo "the same through the shipped site on HTTPS (nginx as www-data, pid $(cat /run/certd-nginx/nginx.pid))"
+    cp /var/lib/certd-nginx/conf/tls.conf /tmp/tls.ok
+    echo "location / { root /; }" >>/var/lib/certd-nginx/conf/tls.conf
+    if (as www-data /usr/lib/certd/nginx-check /tmp/site.conf /var/lib/certd-nginx/conf/tls.conf) 2>/dev/null; then echo "nginx-check took a location" >&2; exit 1; fi
+    kill -TERM "$(cat /run/certd-nginx/nginx.pid)"
+    kill -TERM $c $k; wait $c $k || true
+    rm -rf /var/lib/certd /run/certd-keystored /var/lib/certd-nginx /run/certd-service-keys /run/certd-nginx
   ' >&2 || die "$arch: keystored + certd from the tree did not serve the API"
-  say "$arch: smoke test (keystored + certd from the tree, its config, an authenticated GET) passed in $(since "$t0") s"
+  say "$arch: smoke test (keystored + certd from the tree, its config, an authenticated GET, the same through the shipped nginx site as www-data) passed in $(since "$t0") s"
 }
 
 case "${1:-}" in

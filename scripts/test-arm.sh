@@ -69,7 +69,7 @@ for arch in "${arches[@]}"; do
   cp -a package.json "$stage/"
   cp -a test/run.sh "$stage/test/"
   cp -a test/fixtures/make.sh test/fixtures/parts test/fixtures/out "$stage/test/fixtures/"
-  cp -a scripts/simulators.sh scripts/packages.sh "$stage/scripts/"
+  cp -a scripts/simulators.sh scripts/packages.sh scripts/firmware "$stage/scripts/"
   var=CERTD_ARM_SUITES_$arch
   suites=$(echo ${!var:-})   # one line, whatever the spacing
   if [ -n "$suites" ]; then  # a named subset: the other suite files are not staged

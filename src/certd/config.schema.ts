@@ -24,6 +24,8 @@ export const CERTD_CONFIG_SCHEMA = {
         port: { type: 'integer', minimum: 1, maximum: 65535 },
         http_port: { type: 'integer', minimum: 1, maximum: 65535 },
         user: { type: 'string', minLength: 1, maxLength: 64 },
+        reload: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        pid_file: { type: 'string', minLength: 1 },
       },
     },
     users_file: { type: 'string', minLength: 1 },

@@ -19,12 +19,17 @@ export interface CertdConfig {
   /**
    * nginx fronts certd with the https binding (appliers/nginx.ts): its binary, its prefix
    * folder (config, TLS files, pid, logs), where it listens, its workers' user (as root).
+   * With `reload`, nginx is its unit's: certd runs that command instead (appliers/nginx.ts).
    * Absent: the https binding is only recorded.
    */
   https?: {
     nginx: string; prefix: string; host: string; port: number; user: string;
     /** Plain HTTP beside HTTPS while the binding's connection policy keeps it (a device: 80); absent: none. */
     http_port?: number;
+    /** The command that checks and reloads (or starts) nginx when it is its unit's, not certd's. */
+    reload?: string[];
+    /** That nginx's pid file (default `<prefix>/nginx.pid`). */
+    pid_file?: string;
   };
   users_file: string;
   realm: string;
@@ -139,7 +144,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     keystored_socket_dir: raw.keystored_socket_dir ? abs(raw.keystored_socket_dir) : join(dataRoot, 'run'),
     listen: { host: raw.listen?.host ?? '127.0.0.1', port: raw.listen?.port ?? Number(process.env.CERTD_PORT ?? 8080) },
     ...(raw.tls ? { tls: { cert_file: abs(raw.tls.cert_file), key_file: abs(raw.tls.key_file) } } : {}),
-    ...(raw.https ? { https: { nginx: '/usr/sbin/nginx', host: '0.0.0.0', user: 'www-data', ...raw.https, prefix: abs(raw.https.prefix) } } : {}),
+    ...(raw.https ? { https: { nginx: '/usr/sbin/nginx', host: '0.0.0.0', user: 'www-data', ...raw.https, prefix: abs(raw.https.prefix), ...(raw.https.pid_file ? { pid_file: abs(raw.https.pid_file) } : {}) } } : {}),
     users_file: raw.users_file ? abs(raw.users_file) : join(dataDir, 'users.json'),
     realm: raw.realm ?? 'certd',
     auth: {

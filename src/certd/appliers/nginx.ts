@@ -29,6 +29,15 @@ export interface NginxOptions extends NginxSite {
   owner?: { uid: number; gid: number };
   /** How long the new certificate may take to be served after the signal. */
   confirmMs?: number;
+  /**
+   * The command (argv) that checks the config and reloads nginx, or starts it, when nginx is
+   * not certd's to run (firmware: `systemctl reload-or-restart certd-nginx.service`, whose
+   * reload runs `nginx -t` as the user that can load the key). Absent: certd runs `nginx -t`
+   * and signals or starts the master itself.
+   */
+  reload?: string[];
+  /** The master's pid file, when nginx's unit names another than `<prefix>/nginx.pid`. */
+  pidFile?: string;
 }
 
 const sha256 = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
@@ -91,7 +100,7 @@ export class NginxApplier implements Applier {
 
   /** The master's pid, if one runs for this prefix. */
   masterPid(): number | undefined {
-    return livePid(join(this.o.prefix, 'nginx.pid'), 'nginx: master process');
+    return livePid(this.o.pidFile ?? join(this.o.prefix, 'nginx.pid'), 'nginx: master process');
   }
 
   /** Stops the master and its token servers (tests; certd's shutdown is not it: nginx outlives certd). */
@@ -122,6 +131,7 @@ export class NginxApplier implements Applier {
   }
 
   private async check(engine: EngineEnv | undefined): Promise<void> {
+    if (this.o.reload) return; // the reload command checks
     try {
       await run(this.o.nginx, ['-t', '-q', ...this.args()], { timeout: 30_000, env: { ...process.env, ...engine } });
     } catch (e) {
@@ -130,8 +140,14 @@ export class NginxApplier implements Applier {
     }
   }
 
-  /** HUPs the running master or starts one; returns the workers that ran before the HUP. */
+  /** HUPs the running master or starts one (or has its unit do it); returns the workers that ran before. */
   private async signalOrStart(engine: EngineEnv | undefined): Promise<number[]> {
+    if (this.o.reload) {
+      const master = this.masterPid();
+      const old = master === undefined ? [] : childrenOf(master);
+      await this.runReload();
+      return old;
+    }
     const pid = this.masterPid();
     if (pid !== undefined) {
       const old = childrenOf(pid);
@@ -194,8 +210,21 @@ export class NginxApplier implements Applier {
       if (text) writeFileAtomic(path, text, 0o644);
       else rmSync(path, { force: true });
     }
-    const pid = this.masterPid();
-    if (pid !== undefined) process.kill(pid, 'SIGHUP');
+    if (this.o.reload) await this.runReload().catch(() => undefined);
+    else {
+      const pid = this.masterPid();
+      if (pid !== undefined) process.kill(pid, 'SIGHUP');
+    }
+  }
+
+  private async runReload(): Promise<void> {
+    const [cmd, ...args] = this.o.reload!;
+    try {
+      await run(cmd!, args, { timeout: 60_000 });
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error(`nginx's reload (${this.o.reload!.join(' ')}) failed: ${lastLine(err.stderr || err.message)}`);
+    }
   }
 
   /** `<kind>-<sha256>.pem`: a new file beside the one in use, never over it. */
@@ -217,12 +246,12 @@ export class NginxApplier implements Applier {
  * The applier certd's config asks for: nginx proxying to certd's listener. As root the
  * workers run as `user` and the key file is theirs; otherwise nginx runs as certd's user.
  */
-export function nginxApplier(https: { nginx: string; prefix: string; host: string; port: number; user: string; http_port?: number }, upstream: { host: string; port: number }, keys: ServiceKeys): NginxApplier {
+export function nginxApplier(https: { nginx: string; prefix: string; host: string; port: number; user: string; http_port?: number; reload?: string[]; pid_file?: string }, upstream: { host: string; port: number }, keys: ServiceKeys): NginxApplier {
   const root = process.getuid?.() === 0;
   const owner = root ? { uid: uidsOf([https.user])[0]!, gid: gidOf(https.user) } : undefined;
   const host = upstream.host === '0.0.0.0' ? '127.0.0.1' : upstream.host === '::' ? '::1' : upstream.host;
-  const { http_port: httpPort, ...site } = https;
-  return new NginxApplier({ ...site, ...(httpPort ? { httpPort } : {}), ...(root ? { user: https.user, owner } : { user: undefined }), upstream: { host, port: upstream.port } }, keys);
+  const { http_port: httpPort, pid_file, ...site } = https;
+  return new NginxApplier({ ...site, ...(httpPort ? { httpPort } : {}), ...(pid_file ? { pidFile: pid_file } : {}), ...(root ? { user: https.user, owner } : { user: undefined }), upstream: { host, port: upstream.port } }, keys);
 }
 
 /** SHA-256 (hex) of the leaf a TLS server at host:port presents; null if no handshake. */
