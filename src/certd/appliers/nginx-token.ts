@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-file';
 import { livePid } from '../../common/pid-file';
 
-// Debian's multiarch folders (the ARM images are arm64).
-const LIB = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+// Debian's multiarch folders (arm64 and armhf images; x86-64 here).
+const LIB = `/usr/lib/${({ arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf' } as Record<string, string>)[process.arch] ?? 'x86_64-linux-gnu'}`;
 const ENGINE = `${LIB}/engines-3/pkcs11.so`;
 const CLIENT = `${LIB}/pkcs11/p11-kit-client.so`;
 
