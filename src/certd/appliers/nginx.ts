@@ -174,18 +174,33 @@ export class NginxApplier implements Applier {
    * before it next accepts, so from then on every new connection reaches a worker forked
    * with the new config. A master that refused the new config keeps its old workers: no
    * confirmation, the deadline ends it.
+   * Once a new worker runs, the old ones are told to quit (SIGQUIT, what the master sends
+   * them after its 100 ms) instead of waiting for the master: they share the listening
+   * sockets with the new ones, so a connection they no longer take waits in the backlog for
+   * a new worker. Where certd may not signal them (another user's nginx) the master does.
    */
   private async confirm(want: string, oldWorkers: number[]): Promise<void> {
     const deadline = Date.now() + (this.o.confirmMs ?? 15_000);
     let seen: string | null = null;
+    let quit = false;
     while (Date.now() < deadline) {
-      if (!oldWorkers.some(accepting)) {
+      const old = oldWorkers.filter(accepting);
+      if (old.length === 0) {
         seen = await servedLeaf(this.o.host, this.o.port);
         if (seen === want) return;
+      } else if (!quit && this.newWorkerRuns(oldWorkers)) {
+        quit = true;
+        for (const pid of old) signalQuietly(pid, 'SIGQUIT');
       }
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(`nginx did not serve the new certificate within ${this.o.confirmMs ?? 15_000} ms (serving ${seen ?? 'nothing'})`);
+  }
+
+  /** Whether the master runs a worker forked since `oldWorkers` were listed (it took the new config). */
+  private newWorkerRuns(oldWorkers: number[]): boolean {
+    const master = this.masterPid();
+    return master !== undefined && childrenOf(master).some((pid) => !oldWorkers.includes(pid) && accepting(pid));
   }
 
   /**
@@ -270,8 +285,16 @@ export function servedLeaf(host: string, port: number, timeoutMs = 5000): Promis
   });
 }
 
-/** The pids whose parent is `pid` (/proc/<pid>/task/<pid>/children needs a kernel option). */
+/**
+ * The pids whose parent is `pid`: its thread's children file (nginx's master has one thread)
+ * where the kernel has CONFIG_PROC_CHILDREN, else a scan of every process (slower under load).
+ */
 function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((p) => p !== '').map(Number);
+  } catch {
+    // no such file: the scan below
+  }
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -291,6 +314,15 @@ function accepting(pid: number): boolean {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '') === 'nginx: worker process';
   } catch {
     return false;
+  }
+}
+
+/** Sends `signal` to `pid` if certd may; one that exited or is another user's is left alone. */
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH or EPERM: the master quits it in its own time
   }
 }
 
