@@ -1,0 +1,127 @@
+// Token keys with p11-kit servers certd does not run (config `https.token_servers`), as in the
+// firmware tree where certd-p11-kit@.service owns the token: the suite starts one server per
+// token with the unit's argv and socket modes (folder root:www-data 0750; socket group
+// www-data, 0660 after start as the unit's ExecStartPost sets it), certd (as root here, workers as www-data) is told their
+// sockets, and an entry made in each token, bound to https, serves handshakes while certd has
+// started no p11-kit server: none in its prefix's p11 folder, none with that folder in its
+// command line, and nginx's master holds the suite's socket. A token not listed is refused
+// (502) when its server is gone, and the binding before it is still served.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { servedLeaf } from '../../src/certd/appliers/nginx';
+import { startSimulators, type Simulators } from '../sim';
+import { enrolledEntry } from './dot1x-net';
+import { freePort } from './pebble';
+import { startService, type Service } from './service';
+import { webCa } from './web-ca';
+
+execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'nginx', 'p11-kit', 'libengine-pkcs11-openssl']);
+
+const WWW_DATA = 33;
+const t = suite('https token keys through p11-kit servers certd does not start');
+let sim: Simulators;
+let svc: Service;
+let prefix = '';
+let sign: (csr: string) => string;
+let run = '';
+let httpsPort = 0;
+const servers: ChildProcess[] = [];
+const sockets: Record<string, string> = {};
+
+/** `p11-kit server` for one token as certd-p11-kit@.service runs it; resolves once its socket is there. */
+async function unitServer(store: string): Promise<string> {
+  const dir = join(run, store);
+  mkdirSync(dir, { mode: 0o750 });
+  chownSync(dir, 0, WWW_DATA);
+  chmodSync(dir, 0o750);
+  const socket = join(dir, 'p11-kit.sock');
+  const module = sim.env[`CERTD_${store}_MODULE`]!;
+  const token = `pkcs11:token=${sim.env[`CERTD_${store}_TOKEN`]!}`;
+  const child = spawn('sh', ['-c', 'umask 0007; exec "$@"', 'sh', 'p11-kit', 'server', '-f', '-n', socket, '--provider', module, token], { env: { ...process.env, ...sim.env }, gid: WWW_DATA, stdio: 'ignore' });
+  servers.push(child);
+  for (let i = 0; i < 400 && !existsSync(socket) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(existsSync(socket), `p11-kit server for ${store} made its socket (exit ${child.exitCode})`);
+  // p11-kit makes it 0711 whatever the umask: the unit's ExecStartPost opens it to the group
+  chmodSync(socket, 0o660);
+  const st = statSync(socket);
+  assert.equal([st.mode & 0o777, st.gid], [0o660, WWW_DATA], 'the unit\'s socket: 0660, group www-data');
+  return socket;
+}
+
+t.before(async () => {
+  sim = startSimulators();
+  sign = webCa('certd-token-servers').sign;
+  run = mkdtempSync(join(tmpdir(), 'certd-token-servers-run-'));
+  chmodSync(run, 0o711);
+  for (const store of ['SE0', 'TPM0']) sockets[store] = await unitServer(store);
+  prefix = mkdtempSync(join(tmpdir(), 'certd-token-servers-'));
+  chmodSync(prefix, 0o711);
+  httpsPort = await freePort();
+  const token_servers = Object.entries(sockets).map(([store, socket]) => ({ token: `pkcs11:token=${sim.env[`CERTD_${store}_TOKEN`]!}`, socket }));
+  svc = await startService({
+    stores: sim.stores, env: sim.env,
+    certd: { listen: { host: '127.0.0.1', port: await freePort() }, https: { prefix, host: '127.0.0.1', port: httpsPort, token_servers }, default_certificate: { make: true } },
+  });
+});
+t.after(async () => {
+  await svc?.stop();
+  const f = join(prefix, 'nginx.pid');
+  if (existsSync(f)) try { process.kill(Number(readFileSync(f, 'utf8')), 'SIGTERM'); } catch { /* gone */ }
+  // certd started none (asserted); were one there all the same, it goes with the suite
+  const p11 = join(prefix, 'p11');
+  if (existsSync(p11)) for (const x of readdirSync(p11)) if (x.endsWith('.pid')) try { process.kill(Number(readFileSync(join(p11, x), 'utf8')), 'SIGTERM'); } catch { /* gone */ }
+  for (const s of servers) s.kill('SIGTERM');
+  sim?.stop();
+});
+
+const leafOf = async (alias: string): Promise<string> => {
+  const entries = (await svc.as('admin').get('/certd/v1/entries')).json.data as { alias: string; sha256: string }[];
+  return entries.find((x) => x.alias === alias)!.sha256.replace(/:/g, '').toLowerCase();
+};
+const bind = (alias: string) => svc.as('admin').call('PUT', '/certd/v1/bindings/https', { data: { certificate: alias } });
+
+/** Processes whose command line names `text` (p11-kit execs p11-kit-server with the socket in argv). */
+const processesNaming = (text: string): number[] => readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+  try {
+    return readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(text);
+  } catch {
+    return false;
+  }
+}).map(Number);
+
+for (const store of ['SE0', 'TPM0']) {
+  t(`${store} entry bound to https: served through the suite's p11-kit server, none started by certd`, async () => {
+    const alias = `web-${store.toLowerCase()}`;
+    await enrolledEntry(svc.as('admin'), alias, store, sign);
+    const r = await bind(alias);
+    assert.is(r.status, 200, r.text);
+    const want = await leafOf(alias);
+    for (let i = 0; i < 10; i++) assert.is(await servedLeaf('127.0.0.1', httpsPort), want, `handshake ${i}`);
+    const p11 = join(prefix, 'p11');
+    assert.equal(readdirSync(p11).filter((f) => f.endsWith('.sock') || f.endsWith('.pid')), [], 'no socket or pid of certd\'s own server');
+    assert.equal(processesNaming(p11), [], 'no process names certd\'s p11 folder');
+    const back = await bind('default');
+    assert.is(back.status, 200, back.text);
+    assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('default'));
+  });
+}
+
+t('its server stopped: a token key is refused (502), the binding before it still served, certd starts none instead', async () => {
+  const before = await leafOf('default');
+  const p11 = join(prefix, 'p11');
+  const alias = 'web-unlisted';
+  await enrolledEntry(svc.as('admin'), alias, 'SE0', sign);
+  servers[0]!.kill('SIGTERM');
+  await new Promise((r) => servers[0]!.once('exit', r));
+  const r = await bind(alias);
+  assert.is(r.status, 502, r.text);
+  assert.match(r.text, /did not take the binding/);
+  assert.is(await servedLeaf('127.0.0.1', httpsPort), before);
+  assert.equal(readdirSync(p11).filter((f) => f.endsWith('.sock') || f.endsWith('.pid')), [], 'certd did not start one instead');
+});
+
+t.run();
