@@ -5,14 +5,16 @@
 // sockets, and an entry made in each token, bound to https, serves handshakes while certd has
 // started no p11-kit server: none in its prefix's p11 folder, none with that folder in its
 // command line, and nginx's master holds the suite's socket. A token not listed is refused
-// (502) when its server is gone, and the binding before it is still served.
+// (502) when its server is gone, and the binding before it is still served. The config
+// refuses a token named twice and a URI beyond `pkcs11:token=…`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { servedLeaf } from '../../src/certd/appliers/nginx';
+import { loadCertdConfig } from '../../src/certd/config';
 import { startSimulators, type Simulators } from '../sim';
 import { enrolledEntry } from './dot1x-net';
 import { freePort } from './pebble';
@@ -122,6 +124,20 @@ t('its server stopped: a token key is refused (502), the binding before it still
   assert.match(r.text, /did not take the binding/);
   assert.is(await servedLeaf('127.0.0.1', httpsPort), before);
   assert.equal(readdirSync(p11).filter((f) => f.endsWith('.sock') || f.endsWith('.pid')), [], 'certd did not start one instead');
+});
+
+t('token_servers: a token named twice, or a URI beyond the token, is refused at load', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certd-token-servers-config-'));
+  const load = (token_servers: unknown[]) => {
+    const path = join(dir, 'certd.json');
+    writeFileSync(path, JSON.stringify({ listen: { port: 8080 }, https: { prefix: dir, port: 443, token_servers } }));
+    return () => loadCertdConfig(path);
+  };
+  const one = { token: 'pkcs11:token=TPM0', socket: '/run/certd-p11-kit/TPM0/p11-kit.sock' };
+  assert.equal(load([one])().https?.token_servers, [one]);
+  assert.throws(load([one, { ...one, socket: '/run/x.sock' }]), /token_servers names a token twice/);
+  assert.throws(load([{ ...one, token: 'pkcs11:token=TPM0;object=web' }]), /token_servers\/0\/token/);
+  assert.throws(load([{ ...one, socket: 'relative.sock' }]), /token_servers\/0\/socket/);
 });
 
 t.run();
