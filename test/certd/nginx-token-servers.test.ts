@@ -1,12 +1,12 @@
 // Token keys with p11-kit servers certd does not run (config `https.token_servers`), as in the
 // firmware tree where certd-p11-kit@.service owns the token: the suite starts one server per
-// token with the unit's argv and socket modes (folder root:www-data 0750; socket group
-// www-data, 0660 after start as the unit's ExecStartPost sets it), certd (as root here, workers as www-data) is told their
-// sockets, and an entry made in each token, bound to https, serves handshakes while certd has
-// started no p11-kit server: none in its prefix's p11 folder, none with that folder in its
-// command line, and nginx's master holds the suite's socket. A token not listed is refused
-// (502) when its server is gone, and the binding before it is still served. The config
-// refuses a token named twice and a URI beyond `pkcs11:token=…`.
+// token with the unit's argv and modes (runtime folder group www-data 0751; socket group
+// www-data, 0660 after start as the unit's ExecStartPost sets it). certd (root here, workers
+// www-data) is given their sockets; an entry made in each token, bound to https, serves
+// handshakes while certd has started no p11-kit server (nothing in its prefix's p11 folder, no
+// process naming that folder). With the suite's SE0 server stopped, an SE0 key is refused
+// (502), the binding before it is still served, and certd starts no server instead. The
+// config refuses a token named twice and a URI beyond `pkcs11:token=…`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,9 +37,9 @@ const sockets: Record<string, string> = {};
 /** `p11-kit server` for one token as certd-p11-kit@.service runs it; resolves once its socket is there. */
 async function unitServer(store: string): Promise<string> {
   const dir = join(run, store);
-  mkdirSync(dir, { mode: 0o750 });
+  mkdirSync(dir, { mode: 0o751 });
   chownSync(dir, 0, WWW_DATA);
-  chmodSync(dir, 0o750);
+  chmodSync(dir, 0o751);
   const socket = join(dir, 'p11-kit.sock');
   const module = sim.env[`CERTD_${store}_MODULE`]!;
   const token = `pkcs11:token=${sim.env[`CERTD_${store}_TOKEN`]!}`;
