@@ -345,7 +345,8 @@ RuntimeDirectory=certd-p11-kit/%i
 RuntimeDirectoryMode=0751
 UMask=0007
 ExecStart=/usr/bin/p11-kit server -f -n /run/certd-p11-kit/%i/p11-kit.sock --provider ${MODULE} ${TOKEN}
-ExecStartPost=/bin/sh -c 'for i in $(seq 1 100); do [ -S "$0" ] && exec chmod 0660 "$0"; sleep 0.1; done; exit 1' /run/certd-p11-kit/%i/p11-kit.sock
+# $$: a literal $ for the shell (systemd expands $NAME itself)
+ExecStartPost=/bin/sh -c 'for i in $$(seq 1 100); do [ -S "$$0" ] && exec chmod 0660 "$$0"; sleep 0.1; done; exit 1' /run/certd-p11-kit/%i/p11-kit.sock
 Restart=on-failure
 RestartSec=2s
 NoNewPrivileges=yes
