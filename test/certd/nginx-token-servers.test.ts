@@ -5,7 +5,9 @@
 // www-data) is given their sockets; an entry made in each token, bound to https, serves
 // handshakes while certd has started no p11-kit server (nothing in its prefix's p11 folder, no
 // process naming that folder). With the suite's SE0 server stopped, an SE0 key is refused
-// (502), the binding before it is still served, and certd starts no server instead. The
+// (502), the binding before it is still served, and certd starts no server instead. With
+// nginx run by a reload command holding the unit drop-in's environment, an SE0 binding is a
+// HUP (same master): certd does not stop a master it does not own. The
 // config refuses a token named twice and a URI beyond `pkcs11:token=…`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { servedLeaf } from '../../src/certd/appliers/nginx';
+import { opensslConf } from '../../src/certd/appliers/nginx-token';
 import { loadCertdConfig } from '../../src/certd/config';
 import { startSimulators, type Simulators } from '../sim';
 import { enrolledEntry } from './dot1x-net';
@@ -111,6 +114,43 @@ for (const store of ['SE0', 'TPM0']) {
     assert.is(await servedLeaf('127.0.0.1', httpsPort), await leafOf('default'));
   });
 }
+
+// The firmware's shape: nginx is its unit's (https.reload), started with the environment of
+// certd-nginx's drop-in (the shipped openssl.cnf, SE0's server). The unit's environment is
+// fixed, so certd must not stop its master for a token key (as certd it could not: EPERM):
+// the SE0 binding is a check and a HUP, the master's pid unchanged.
+t('reload mode with the unit\'s engine environment: an SE0 key is a HUP, certd stops no master', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certd-token-servers-unit-'));
+  chmodSync(dir, 0o711);
+  const cnf = join(run, 'openssl.cnf');
+  writeFileSync(cnf, opensslConf('/usr/lib/x86_64-linux-gnu'));
+  const pid = join(dir, 'nginx.pid');
+  const conf = join(dir, 'conf', 'nginx.conf');
+  const env = `export OPENSSL_CONF='${cnf}' P11_KIT_SERVER_ADDRESS='unix:path=${sockets.SE0!}';`;
+  const reload = ['/bin/sh', '-c', `${env} "$0" "$1" "$2" && { kill -HUP "$(cat "$3" 2>/dev/null)" 2>/dev/null || /usr/sbin/nginx -e stderr -p "${dir}/" -c "$1"; }`,
+    join(__dirname, '..', '..', '..', 'scripts', 'firmware', 'nginx-check'), conf, join(dir, 'conf', 'tls.conf'), pid];
+  const port = await freePort();
+  const unit = await startService({
+    stores: sim.stores, env: sim.env,
+    certd: {
+      listen: { host: '127.0.0.1', port: await freePort() }, default_certificate: { make: true },
+      https: { prefix: dir, host: '127.0.0.1', port, reload, pid_file: pid, token_servers: [{ token: `pkcs11:token=${sim.env.CERTD_SE0_TOKEN!}`, socket: sockets.SE0! }] },
+    },
+  });
+  try {
+    const master = Number(readFileSync(pid, 'utf8'));
+    const entries = async () => (await unit.as('admin').get('/certd/v1/entries')).json.data as { alias: string; sha256: string }[];
+    await enrolledEntry(unit.as('admin'), 'web-unit-se0', 'SE0', sign);
+    const r = await unit.as('admin').call('PUT', '/certd/v1/bindings/https', { data: { certificate: 'web-unit-se0' } });
+    assert.is(r.status, 200, r.text);
+    const want = (await entries()).find((x) => x.alias === 'web-unit-se0')!.sha256.replace(/:/g, '').toLowerCase();
+    for (let i = 0; i < 5; i++) assert.is(await servedLeaf('127.0.0.1', port), want, `handshake ${i}`);
+    assert.is(Number(readFileSync(pid, 'utf8')), master, 'the same master: HUP, not stopped and started');
+  } finally {
+    await unit.stop();
+    if (existsSync(pid)) try { process.kill(Number(readFileSync(pid, 'utf8')), 'SIGTERM'); } catch { /* gone */ }
+  }
+});
 
 t('its server stopped: a token key is refused (502), the binding before it still served, certd starts none instead', async () => {
   const before = await leafOf('default');

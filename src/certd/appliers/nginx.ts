@@ -85,7 +85,8 @@ export class NginxApplier implements Applier {
       writeFileAtomic(includePath, Buffer.from(include), 0o644);
       const env = engine ?? this.startedWith();
       await this.check(env);
-      if (engine && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
+      // A unit's nginx has the environment of its unit (fixed): certd may not stop it, and a restart changes nothing.
+      if (engine && !this.o.reload && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
       await this.confirm(want, await this.signalOrStart(env));
       await this.confirmPlain(plain);
     } catch (e) {
