@@ -21,13 +21,14 @@
 #                             BUILDINFO
 #   usr/lib/certd/nginx-check the check certd-nginx.service runs before it starts or reloads
 #   usr/lib/systemd/system/   keystored.service, certd.service, certd-nginx.service,
-#                             certd-supplicant@.service
+#                             certd-supplicant@.service, certd-p11-kit@.service (+ TPM0 drop-in)
 #   usr/lib/sysusers.d/       certd.conf (users keystored and certd, groups certd-ipc for the
 #                             socket and certd-dot1x for the supplicant's control socket)
 #   usr/lib/tmpfiles.d/       certd.conf (/var/lib/certd-nginx, /var/lib/certd-dot1x)
 #   usr/share/polkit-1/rules.d/50-certd.rules  certd may start/reload/restart those two, nothing else
 #   etc/certd/                keystored.json (default: SOFTWARE0 alone), certd.json (https on),
-#                             nginx/nginx.conf (the site)
+#                             nginx/nginx.conf (the site), nginx/openssl.cnf (the token engine),
+#                             p11-kit/*.example (token keys for nginx, off by default)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -317,6 +318,86 @@ WantedBy=multi-user.target
 EOF
 }
 
+# The p11-kit server for nginx's token keys, one per keystored token (instance: the store id,
+# e.g. TPM0): nginx's workers load p11-kit-client.so and reach the token only through it
+# (never tpm2-pkcs11 in nginx: DESIGN.md). As keystored's user, which already opens the token
+# with the module settings of /etc/default/certd; a TPM needs group tss and /dev/tpmrm0 (the
+# TPM0 drop-in shipped beside). Socket keystored:www-data 0660 in a 0751 folder: root (nginx
+# -t) and the workers connect (p11-kit makes it 0711, and libp11 hangs on EACCES), certd
+# (others) may only see that it is there.
+unit_p11kit() {
+  cat <<'EOF'
+[Unit]
+Description=p11-kit server for nginx's token keys in keystored's token %i
+Documentation=file:///usr/lib/certd/README.md
+After=keystored.service tpm2-abrmd.service
+Before=certd-nginx.service
+ConditionPathExists=/etc/certd/p11-kit/%i.conf
+
+[Service]
+Type=simple
+User=keystored
+Group=www-data
+EnvironmentFile=-/etc/default/certd
+# MODULE (the store's module) and TOKEN (pkcs11:token=<its token_label>)
+EnvironmentFile=/etc/certd/p11-kit/%i.conf
+RuntimeDirectory=certd-p11-kit/%i
+RuntimeDirectoryMode=0751
+UMask=0007
+ExecStart=/usr/bin/p11-kit server -f -n /run/certd-p11-kit/%i/p11-kit.sock --provider ${MODULE} ${TOKEN}
+# $$: a literal $ for the shell (systemd expands $NAME itself)
+ExecStartPost=/bin/sh -c 'for i in $$(seq 1 100); do [ -S "$$0" ] && exec chmod 0660 "$$0"; sleep 0.1; done; exit 1' /run/certd-p11-kit/%i/p11-kit.sock
+Restart=on-failure
+RestartSec=2s
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateNetwork=yes
+DevicePolicy=closed
+EOF
+  unit_sandbox
+  cat <<'EOF'
+RestrictAddressFamilies=AF_UNIX
+CapabilityBoundingSet=
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+EOF
+}
+
+# what the TPM's instance adds: the TPM's group and its resource-manager device
+unit_p11kit_tpm() {
+  cat <<'EOF'
+[Service]
+SupplementaryGroups=tss
+DeviceAllow=/dev/tpmrm0 rw
+EOF
+}
+
+# To enable token keys for nginx (README, "The firmware install tree"): the server's
+# settings, and nginx's drop-in giving its master the engine and that server's address.
+p11kit_example() { # ARCH
+  cat <<EOF
+MODULE=/usr/lib/$(multiarch "$1")/pkcs11/libtpm2_pkcs11.so
+TOKEN=pkcs11:token=TPM0
+EOF
+}
+nginx_token_example() {
+  cat <<'EOF'
+# /etc/systemd/system/certd-nginx.service.d/token.conf: nginx loads token keys through the
+# p11-kit server of one token (nginx holds one P11_KIT_SERVER_ADDRESS: one token at a time)
+[Unit]
+Wants=certd-p11-kit@TPM0.service
+After=certd-p11-kit@TPM0.service
+[Service]
+Environment=OPENSSL_CONF=/etc/certd/nginx/openssl.cnf
+Environment=P11_KIT_SERVER_ADDRESS=unix:path=/run/certd-p11-kit/TPM0/p11-kit.sock
+EOF
+}
+openssl_conf() { # ARCH: the engine on p11-kit-client.so, as the https applier writes it
+  node -e 'process.stdout.write(require(process.cwd() + "/dist/src/certd/appliers/nginx-token").opensslConf(process.argv[1]))' "/usr/lib/$(multiarch "$1")"
+}
+
 # The wired 802.1X supplicant on interface %I with the config certd's dot1x applier writes.
 # Root (raw EAPOL frames) with group certd-dot1x, so that the control folder and socket it
 # makes (0770, its group) open to certd (wpa_cli; a member) and to nobody else.
@@ -396,7 +477,9 @@ default_keystored_config() {
 EOF
 }
 
-# certd behind the camera's web server (which terminates TLS and proxies the API paths)
+# certd behind the camera's web server (which terminates TLS and proxies the API paths); token
+# keys only through certd-p11-kit@ units (certd, as its user, must not open a token): TPM0's
+# socket is named, so enabling that unit is all a TPM0 binding needs from certd's side
 default_certd_config() {
   cat <<'EOF'
 {
@@ -408,7 +491,8 @@ default_certd_config() {
     "host": "0.0.0.0",
     "port": 443,
     "reload": ["/usr/bin/systemctl", "reload-or-restart", "certd-nginx.service"],
-    "pid_file": "/run/certd-nginx/nginx.pid"
+    "pid_file": "/run/certd-nginx/nginx.pid",
+    "token_servers": [{ "token": "pkcs11:token=TPM0", "socket": "/run/certd-p11-kit/TPM0/p11-kit.sock" }]
   }
 }
 EOF
@@ -484,6 +568,12 @@ tree() { # TARGET
   unit_certd >"$out/usr/lib/systemd/system/certd.service"
   unit_nginx >"$out/usr/lib/systemd/system/certd-nginx.service"
   unit_supplicant >"$out/usr/lib/systemd/system/certd-supplicant@.service"
+  unit_p11kit >"$out/usr/lib/systemd/system/certd-p11-kit@.service"
+  mkdir -p "$out/usr/lib/systemd/system/certd-p11-kit@TPM0.service.d" "$out/etc/certd/p11-kit"
+  unit_p11kit_tpm >"$out/usr/lib/systemd/system/certd-p11-kit@TPM0.service.d/tpm.conf"
+  p11kit_example "$arch" >"$out/etc/certd/p11-kit/TPM0.conf.example"
+  nginx_token_example >"$out/etc/certd/p11-kit/certd-nginx-token.conf.example"
+  openssl_conf "$arch" >"$out/etc/certd/nginx/openssl.cnf"
   sysusers >"$out/usr/lib/sysusers.d/certd.conf"
   tmpfiles >"$out/usr/lib/tmpfiles.d/certd.conf"
   polkit_rules >"$out/usr/share/polkit-1/rules.d/50-certd.rules"
@@ -521,7 +611,9 @@ verify_units() { # tree
     sed -e "s|/usr/lib/certd/|$out/usr/lib/certd/|g" -e "s|/usr/bin/node |$(command -v node) |" "$u" >"$d/$(basename "$u")"
   done
   cp "$d/certd-supplicant@.service" "$d/certd-supplicant@eth0.service"
-  local said; said=$(cd "$d" && systemd-analyze verify keystored.service certd.service certd-nginx.service certd-supplicant@eth0.service 2>&1) || true
+  cp "$d/certd-p11-kit@.service" "$d/certd-p11-kit@TPM0.service"
+  cp -r "$out/usr/lib/systemd/system/certd-p11-kit@TPM0.service.d" "$d/"
+  local said; said=$(cd "$d" && systemd-analyze verify keystored.service certd.service certd-nginx.service certd-supplicant@eth0.service certd-p11-kit@TPM0.service 2>&1) || true
   rm -rf "$d"
   [ -z "$said" ] || die "systemd-analyze verify: $said"
   say "units: systemd-analyze verify clean ($(since "$t0") s)"

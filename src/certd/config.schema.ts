@@ -26,6 +26,16 @@ export const CERTD_CONFIG_SCHEMA = {
         user: { type: 'string', minLength: 1, maxLength: 64 },
         reload: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
         pid_file: { type: 'string', minLength: 1 },
+        token_servers: {
+          type: 'array', minItems: 1, maxItems: 8,
+          items: {
+            type: 'object', additionalProperties: false, required: ['token', 'socket'],
+            properties: {
+              token: { type: 'string', pattern: '^pkcs11:token=[^;?]+$', maxLength: 256 },
+              socket: { type: 'string', pattern: '^/', minLength: 2 },
+            },
+          },
+        },
       },
     },
     users_file: { type: 'string', minLength: 1 },

@@ -30,6 +30,12 @@ export interface CertdConfig {
     reload?: string[];
     /** That nginx's pid file (default `<prefix>/nginx.pid`). */
     pid_file?: string;
+    /**
+     * The sockets of p11-kit servers someone else runs (firmware: certd-p11-kit@.service), by
+     * token (`pkcs11:token=…`). Set: certd starts none and a token not listed is refused;
+     * absent: certd starts one per token (appliers/nginx-token.ts).
+     */
+    token_servers?: { token: string; socket: string }[];
   };
   users_file: string;
   realm: string;
@@ -133,6 +139,8 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     // nginx proxies to the configured port: it is written in its config before certd listens.
     if (raw.https && !raw.listen?.port) throw new Error(`config ${path}: /https needs a fixed /listen/port (nginx proxies to it)`);
     if (raw.https && raw.https.http_port === raw.https.port) throw new Error(`config ${path}: /https/http_port is the HTTPS port`);
+    const tokens = raw.https?.token_servers?.map((t) => t.token) ?? [];
+    if (new Set(tokens).size !== tokens.length) throw new Error(`config ${path}: /https/token_servers names a token twice`);
     if (acmeRetry(raw).first_ms > acmeRetry(raw).max_ms) throw new Error(`config ${path}: /acme/retry/first_ms is over max_ms`);
     if (raw.audit?.syslog && !isIP(raw.audit.syslog.host)) throw new Error(`config ${path}: /audit/syslog/host must be an IP address`);
     base = resolve(path, '..');

@@ -6,7 +6,7 @@
 // writes it nowhere under nginx's prefix, no log has it, and the file goes with the binding.
 // Then the TPM's dictionary-attack counter (tpm2-tools) is read: still 0.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -16,6 +16,7 @@ import { startSimulators, type Simulators } from '../sim';
 import { enrolledEntry } from './dot1x-net';
 import { freePort } from './pebble';
 import { startService, type Service } from './service';
+import { webCa } from './web-ca';
 
 execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'nginx', 'p11-kit', 'libengine-pkcs11-openssl']);
 
@@ -23,20 +24,13 @@ const t = suite('https token keys through nginx, end to end');
 let sim: Simulators;
 let svc: Service;
 let prefix = '';
-let ca = '';
+let sign: (csr: string) => string;
 let httpsPort = 0;
 
 /** Signs a CSR with the suite's CA (openssl), as an enrollment would. */
-function sign(csr: string): string {
-  const n = readdirSync(ca).length;
-  writeFileSync(join(ca, `${n}.csr`), csr);
-  return execFileSync('openssl', ['x509', '-req', '-in', join(ca, `${n}.csr`), '-CA', join(ca, 'ca.pem'), '-CAkey', join(ca, 'ca.key'), '-set_serial', String(100 + n), '-days', '2'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-}
-
 t.before(async () => {
   sim = startSimulators();
-  ca = mkdtempSync(join(tmpdir(), 'certd-nginx-tokens-ca-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(ca, 'ca.key'), '-out', join(ca, 'ca.pem'), '-subj', '/CN=web test CA', '-days', '2'], { stdio: 'pipe' });
+  sign = webCa('certd-nginx-tokens').sign;
   prefix = mkdtempSync(join(tmpdir(), 'certd-nginx-tokens-'));
   // The workers (www-data) connect to the p11-kit socket under the prefix.
   chmodSync(prefix, 0o711);

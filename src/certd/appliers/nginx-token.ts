@@ -18,8 +18,6 @@ import { livePid } from '../../common/pid-file';
 
 // Debian's multiarch folders (arm64 and armhf images; x86-64 here).
 const LIB = `/usr/lib/${({ arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf' } as Record<string, string>)[process.arch] ?? 'x86_64-linux-gnu'}`;
-const ENGINE = `${LIB}/engines-3/pkcs11.so`;
-const CLIENT = `${LIB}/pkcs11/p11-kit-client.so`;
 
 /** What nginx's master must be started with to load token keys. */
 export interface EngineEnv {
@@ -40,11 +38,20 @@ export function engineKey(uri: string, pinFile: string): string {
 }
 
 
+/** A p11-kit server someone else runs for `token` (`pkcs11:token=…`), on `socket`. */
+export interface TokenServer {
+  token: string;
+  socket: string;
+}
+
 export class TokenServers {
   private readonly dir: string;
 
-  /** `group`: the workers' gid (none: nginx runs as certd's user, owner-only suffices). */
-  constructor(prefix: string, private readonly group?: number) {
+  /**
+   * `group`: the workers' gid (none: nginx runs as certd's user, owner-only suffices).
+   * `external`: the servers others run (firmware units); given, certd starts none.
+   */
+  constructor(prefix: string, private readonly group?: number, private readonly external?: TokenServer[]) {
     this.dir = join(prefix, 'p11');
     mkdirSync(this.dir, { recursive: true, mode: 0o750 });
     if (group !== undefined) chownSync(this.dir, 0, group);
@@ -58,7 +65,14 @@ export class TokenServers {
     const socket = join(this.dir, `${name}.sock`);
     const pidFile = join(this.dir, `${name}.pid`);
     const conf = join(this.dir, 'openssl.cnf');
-    writeFileAtomic(conf, Buffer.from(opensslConf()), 0o644);
+    writeFileAtomic(conf, Buffer.from(opensslConf(LIB)), 0o644);
+    if (this.external) {
+      // Not certd's to start: as its own user it may not open the token (and should not).
+      const theirs = this.external.find((t) => t.token === token)?.socket;
+      if (theirs === undefined) throw new Error(`no p11-kit server is configured for ${token} (https.token_servers)`);
+      if (!existsSync(theirs)) throw new Error(`the p11-kit server for ${token} is not running (no socket ${theirs})`);
+      return { OPENSSL_CONF: conf, P11_KIT_SERVER_ADDRESS: `unix:path=${theirs}` };
+    }
     const env = { OPENSSL_CONF: conf, P11_KIT_SERVER_ADDRESS: `unix:path=${socket}` };
     // Its command line names its socket (argv[0] is "server": p11-kit execs p11-kit-server).
     if (livePid(pidFile, socket) !== undefined && existsSync(socket)) return env;
@@ -94,8 +108,9 @@ export class TokenServers {
 }
 
 // init = 1 and an explicit MODULE_PATH: otherwise the engine loads p11-kit-proxy, i.e. every
-// registered module, tpm2-pkcs11 included (DESIGN.md).
-const opensslConf = () => `# Written by certd (src/certd/appliers/nginx-token.ts): nginx's pkcs11 engine on p11-kit-client.
+// registered module, tpm2-pkcs11 included (DESIGN.md). `lib`: the multiarch folder (the
+// firmware build writes the target's).
+export const opensslConf = (lib: string) => `# Written by certd (src/certd/appliers/nginx-token.ts): nginx's pkcs11 engine on p11-kit-client.
 openssl_conf = openssl_init
 [openssl_init]
 engines = engine_section
@@ -103,7 +118,7 @@ engines = engine_section
 pkcs11 = pkcs11_section
 [pkcs11_section]
 engine_id = pkcs11
-dynamic_path = ${ENGINE}
-MODULE_PATH = ${CLIENT}
+dynamic_path = ${lib}/engines-3/pkcs11.so
+MODULE_PATH = ${lib}/pkcs11/p11-kit-client.so
 init = 1
 `;

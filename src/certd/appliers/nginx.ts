@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../../common/atomic-file';
 import { livePid } from '../../common/pid-file';
 import { gidOf, uidsOf } from '../../common/system-accounts';
 import { siteConfig, tlsInclude, type NginxSite } from './nginx-config';
-import { engineKey, TokenServers, type EngineEnv } from './nginx-token';
+import { engineKey, TokenServers, type EngineEnv, type TokenServer } from './nginx-token';
 import type { Applier, BindingMaterial, ServiceKeys } from './port';
 
 const run = promisify(execFile);
@@ -38,6 +38,8 @@ export interface NginxOptions extends NginxSite {
   reload?: string[];
   /** The master's pid file, when nginx's unit names another than `<prefix>/nginx.pid`. */
   pidFile?: string;
+  /** p11-kit servers others run, by token: certd then starts none (nginx-token.ts). */
+  tokenServers?: TokenServer[];
 }
 
 const sha256 = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
@@ -55,7 +57,7 @@ export class NginxApplier implements Applier {
     this.conf = join(o.prefix, 'conf');
     this.tls = join(o.prefix, 'tls');
     for (const d of [this.conf, this.tls, join(o.prefix, 'logs'), join(o.prefix, 'tmp')]) mkdirSync(d, { recursive: true, mode: 0o755 });
-    this.tokens = new TokenServers(o.prefix, o.owner?.gid);
+    this.tokens = new TokenServers(o.prefix, o.owner?.gid, o.tokenServers);
   }
 
   async apply(m: BindingMaterial): Promise<void> {
@@ -83,7 +85,8 @@ export class NginxApplier implements Applier {
       writeFileAtomic(includePath, Buffer.from(include), 0o644);
       const env = engine ?? this.startedWith();
       await this.check(env);
-      if (engine && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
+      // A unit's nginx has the environment of its unit (fixed): certd may not stop it, and a restart changes nothing.
+      if (engine && !this.o.reload && this.startedWith()?.P11_KIT_SERVER_ADDRESS !== engine.P11_KIT_SERVER_ADDRESS) await this.stopMaster();
       await this.confirm(want, await this.signalOrStart(env));
       await this.confirmPlain(plain);
     } catch (e) {
@@ -261,12 +264,12 @@ export class NginxApplier implements Applier {
  * The applier certd's config asks for: nginx proxying to certd's listener. As root the
  * workers run as `user` and the key file is theirs; otherwise nginx runs as certd's user.
  */
-export function nginxApplier(https: { nginx: string; prefix: string; host: string; port: number; user: string; http_port?: number; reload?: string[]; pid_file?: string }, upstream: { host: string; port: number }, keys: ServiceKeys): NginxApplier {
+export function nginxApplier(https: { nginx: string; prefix: string; host: string; port: number; user: string; http_port?: number; reload?: string[]; pid_file?: string; token_servers?: TokenServer[] }, upstream: { host: string; port: number }, keys: ServiceKeys): NginxApplier {
   const root = process.getuid?.() === 0;
   const owner = root ? { uid: uidsOf([https.user])[0]!, gid: gidOf(https.user) } : undefined;
   const host = upstream.host === '0.0.0.0' ? '127.0.0.1' : upstream.host === '::' ? '::1' : upstream.host;
-  const { http_port: httpPort, pid_file, ...site } = https;
-  return new NginxApplier({ ...site, ...(httpPort ? { httpPort } : {}), ...(pid_file ? { pidFile: pid_file } : {}), ...(root ? { user: https.user, owner } : { user: undefined }), upstream: { host, port: upstream.port } }, keys);
+  const { http_port: httpPort, pid_file, token_servers: tokenServers, ...site } = https;
+  return new NginxApplier({ ...site, ...(httpPort ? { httpPort } : {}), ...(pid_file ? { pidFile: pid_file } : {}), ...(tokenServers ? { tokenServers } : {}), ...(root ? { user: https.user, owner } : { user: undefined }), upstream: { host, port: upstream.port } }, keys);
 }
 
 /** SHA-256 (hex) of the leaf a TLS server at host:port presents; null if no handshake. */
