@@ -127,7 +127,10 @@ t('reload mode with the unit\'s engine environment: an SE0 key is a HUP, certd s
   const pid = join(dir, 'nginx.pid');
   const conf = join(dir, 'conf', 'nginx.conf');
   const env = `export OPENSSL_CONF='${cnf}' P11_KIT_SERVER_ADDRESS='unix:path=${sockets.SE0!}';`;
-  const reload = ['/bin/sh', '-c', `${env} "$0" "$1" "$2" && { kill -HUP "$(cat "$3" 2>/dev/null)" 2>/dev/null || /usr/sbin/nginx -e stderr -p "${dir}/" -c "$1"; }`,
+  // the check's folders for this test: the TLS folder, the checked copy = the include the
+  // site certd writes includes, the service-key folder (the PIN file's) read from the include
+  const folders = `export CERTD_NGINX_TLS_DIR='${dir}/tls' CERTD_NGINX_CHECKED="$2" CERTD_NGINX_KEY_DIR="$(sed -n -e 's|^ssl_certificate_key ".*pin-source=file:\\(/[^"]*\\)/[^/"]*";$|\\1|p' -e 's|^ssl_certificate_key "\\(/[^"]*\\)/[^/"]*";$|\\1|p' "$2")";`;
+  const reload = ['/bin/sh', '-c', `${env} ${folders} "$0" "$1" "$2" && { kill -HUP "$(cat "$3" 2>/dev/null)" 2>/dev/null || /usr/sbin/nginx -e stderr -p "${dir}/" -c "$1"; }`,
     join(__dirname, '..', '..', '..', 'scripts', 'firmware', 'nginx-check'), conf, join(dir, 'conf', 'tls.conf'), pid];
   const port = await freePort();
   const unit = await startService({
