@@ -204,8 +204,6 @@ Documentation=file:///usr/lib/certd/README.md
 Requires=keystored.service
 After=keystored.service network.target
 PartOf=keystored.service
-# its nginx starts after it (certd writes the TLS include first; certd-nginx.service)
-Wants=certd-nginx.service
 
 [Service]
 Type=simple
@@ -282,7 +280,9 @@ unit_nginx() {
 Description=nginx fronting certd's APIs on HTTPS with the https binding's certificate
 Documentation=file:///usr/lib/certd/README.md
 After=certd.service network.target
-# certd writes the include at its first start and then starts this unit itself
+# Started by certd only (reload-or-restart, at its start and when it finds no master), never
+# at boot by itself: the key files are on tmpfs and come back only when certd has keystored
+# write them again, so an earlier start would fail its check and loop into the start limit.
 ConditionPathExists=$NGINX_INCLUDE
 
 [Service]
@@ -312,9 +312,6 @@ EOF
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
-
-[Install]
-WantedBy=multi-user.target
 EOF
 }
 
@@ -420,6 +417,10 @@ UMask=0007
 ExecStart=/usr/sbin/wpa_supplicant -c /var/lib/certd-dot1x/wpa_supplicant-%I.conf -D wired -i %I
 Restart=on-failure
 RestartSec=2s
+# root, but only what a wired supplicant needs (a packet socket, the interface's flags and
+# multicast membership), and nothing a module it loads could gain by exec
+CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE
+NoNewPrivileges=yes
 ProtectHome=yes
 PrivateTmp=yes
 EOF
@@ -454,9 +455,11 @@ site_config() {
       .replace(/^pid .*;$/m, "pid /run/certd-nginx/nginx.pid;")
       .replace(/^error_log .*;$/m, "error_log stderr;")
       .replace(/_temp_path \/var\/lib\/certd-nginx\/tmp\//g, "_temp_path /run/certd-nginx/")
-      .replace(/^# Written by certd.*$/m, "# certd-nginx.service: shipped with certd (made by src/certd/appliers/nginx-config.ts); certd writes only the include.");
-    // only the include may stay in certd'"'"'s folder: nginx (www-data) writes nothing there
-    const left = text.split("\n").filter((l) => l.includes("/var/lib/certd-nginx") && !l.includes("include /var/lib/certd-nginx/conf/tls.conf;"));
+      .replace(/^# Written by certd.*$/m, "# certd-nginx.service: shipped with certd (made by src/certd/appliers/nginx-config.ts); certd writes only the include.")
+      // nginx reads the copy nginx-check checked (www-data'"'"'s), never certd'"'"'s include itself
+      .replace("include /var/lib/certd-nginx/conf/tls.conf;", "include /run/certd-nginx/tls.conf;");
+    // nothing of the site may stay in certd'"'"'s folder: nginx (www-data) reads and writes none of it
+    const left = text.split("\n").filter((l) => l.includes("/var/lib/certd-nginx"));
     if (left.length) { console.error("site_config: still in /var/lib/certd-nginx: " + left.join(" | ")); process.exit(1); }
     process.stdout.write(text);'
 }
@@ -662,13 +665,14 @@ smoke() { # ARCH tree: both daemons from the tree, as their units start them (us
     # applier writes it, the unit check (allowlist + nginx -t as www-data), then the API
     # through nginx on HTTPS. The chroot has no systemd: the reload certd asks for (systemctl) is
     # not exercised here, nor the polkit rule.
-    key=/run/certd-service-keys/https-test.pem tls=/var/lib/certd-nginx/tls
+    # names as the applier and keystored make them: nginx-check takes no other
+    key=/run/certd-service-keys/https+SOFTWARE0+test.pem tls=/var/lib/certd-nginx/tls chain=/var/lib/certd-nginx/tls/chain-0123456789abcdef0123456789abcdef.pem
     # the folders certd made (its applier, at start) are its, 0750, group www-data
     [ "$(stat -c %U:%G:%a /var/lib/certd-nginx/conf)" = certd:www-data:2750 ] || { stat /var/lib/certd-nginx/conf >&2; exit 1; }
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=camera -days 2 -keyout $key -out $tls/chain.pem 2>/dev/null
-    chown www-data:www-data $key; chmod 0600 $key; chmod 0644 $tls/chain.pem
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=camera -days 2 -keyout $key -out $chain 2>/dev/null
+    chown www-data:www-data $key; chmod 0600 $key; chmod 0644 $chain
     if (as certd cat $key) >/dev/null 2>&1; then echo "certd can read the web server key file" >&2; exit 1; fi
-    (as certd node -e "process.stdout.write(require(\"/usr/lib/certd/dist/src/certd/appliers/nginx-config\").tlsInclude({ chain: \"$tls/chain.pem\", key: \"$key\", settings: {} }))") >/var/lib/certd-nginx/conf/tls.conf
+    (as certd node -e "process.stdout.write(require(\"/usr/lib/certd/dist/src/certd/appliers/nginx-config\").tlsInclude({ chain: \"$chain\", key: \"$key\", settings: {} }))") >/var/lib/certd-nginx/conf/tls.conf
     chown certd /var/lib/certd-nginx/conf/tls.conf; chmod 0640 /var/lib/certd-nginx/conf/tls.conf
     port=$(node -e "const s = require(\"net\").createServer().listen(0, \"127.0.0.1\", () => { console.log(s.address().port); s.close(); })")
     sed "s/listen 0.0.0.0:443 ssl;/listen 127.0.0.1:$port ssl;/" /etc/certd/nginx/nginx.conf >/tmp/site.conf; chmod 0644 /tmp/site.conf
