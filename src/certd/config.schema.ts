@@ -128,6 +128,7 @@ export const CERTD_CONFIG_SCHEMA = {
         timeout_ms: { type: 'integer', minimum: 1000, maximum: 600000 },
         start_period_s: { type: 'integer', minimum: 1, maximum: 3600 },
         restart: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        client_dir: { type: 'string', minLength: 1 },
       },
     },
     trusted_origins: { type: 'array', items: { type: 'string', pattern: '^https?://[^/?#]+$' }, uniqueItems: true },

@@ -139,6 +139,9 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
     // nginx proxies to the configured port: it is written in its config before certd listens.
     if (raw.https && !raw.listen?.port) throw new Error(`config ${path}: /https needs a fixed /listen/port (nginx proxies to it)`);
     if (raw.https && raw.https.http_port === raw.https.port) throw new Error(`config ${path}: /https/http_port is the HTTPS port`);
+    // With reload, nginx runs its unit's site, which certd does not write: a plain listener
+    // certd adds to its own nginx.conf would never be served (firmware: set it in the site).
+    if (raw.https?.http_port !== undefined && raw.https.reload) throw new Error(`config ${path}: /https/http_port cannot be used with /https/reload (the unit's site is not certd's to change)`);
     const tokens = raw.https?.token_servers?.map((t) => t.token) ?? [];
     if (new Set(tokens).size !== tokens.length) throw new Error(`config ${path}: /https/token_servers names a token twice`);
     if (acmeRetry(raw).first_ms > acmeRetry(raw).max_ms) throw new Error(`config ${path}: /acme/retry/first_ms is over max_ms`);
@@ -196,6 +199,7 @@ export function loadCertdConfig(path: string | undefined): CertdConfig {
         // A refused binding's predecessor is back in ~8 s instead of ~32 s (default 30).
         start_period_s: raw.dot1x.start_period_s ?? 3,
         ...(raw.dot1x.restart ? { restart: raw.dot1x.restart } : {}),
+        ...(raw.dot1x.client_dir ? { client_dir: abs(raw.dot1x.client_dir) } : {}),
       },
     } : {}),
   };

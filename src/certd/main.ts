@@ -84,7 +84,7 @@ async function waitForKeystored(keystores: Keystores): Promise<void> {
 const NGINX_WATCH_MS = 2000;
 
 /** Applies the https binding again whenever nginx's master is gone; one log line per outage. */
-function watchNginx(nginx: NginxApplier, applyRecorded: (audited: boolean) => Promise<void>): void {
+function watchNginx(nginx: NginxApplier, applyRecorded: (audited: boolean) => Promise<boolean>): void {
   let busy = false;
   let failing = false;
   setInterval(() => {
@@ -92,8 +92,9 @@ function watchNginx(nginx: NginxApplier, applyRecorded: (audited: boolean) => Pr
     busy = true;
     // The first attempt of each outage is audited (it worked, or it did not); the retries of
     // an outage that lasts are only logged once, or the trail would fill every 2 s.
-    applyRecorded(!failing).then(() => {
-      log.warn('nginx was not running: the https binding on record is served again');
+    applyRecorded(!failing).then((applied) => {
+      // Nothing on record, or a change brought nginx back first: nothing to say.
+      if (applied) log.warn('nginx was not running: the https binding on record is served again');
       failing = false;
     }, (e: Error) => {
       if (!failing) log.error('nginx is not running and the https binding on record did not start it (tried again)', { error: e.message });

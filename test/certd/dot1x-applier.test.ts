@@ -52,7 +52,10 @@ function material(id: string, issued: { key: string; certificate: string }, iden
 t.before(async () => {
   net = await makeDot1xNet();
   dir = mkdtempSync(join(tmpdir(), 'certd-dot1x-applier-'));
-  config = { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: join(dir, 'ctrl'), config_file: join(dir, 'wpa_supplicant.conf'), timeout_ms: 60_000, start_period_s: 3 };
+  // wpa_cli's reply sockets in a folder of the applier's (client_dir), as the firmware's
+  // PrivateTmp= certd needs: every apply below goes through it.
+  mkdirSync(join(dir, 'cli'), { mode: 0o700 });
+  config = { wpa_cli: 'wpa_cli', interface: net.iface, ctrl_dir: join(dir, 'ctrl'), config_file: join(dir, 'wpa_supplicant.conf'), timeout_ms: 60_000, start_period_s: 3, client_dir: join(dir, 'cli') };
   // A SoftHSM2 token holding a key the network's CA certified (as keystored's SE0 would).
   const conf = join(dir, 'softhsm2.conf');
   mkdirSync(join(dir, 'tokens'));
@@ -76,6 +79,13 @@ t.after(async () => {
 });
 
 const status = () => new WpaCli('wpa_cli', config.ctrl_dir, config.interface).status();
+
+t('client_dir reaches wpa_cli: a folder it cannot bind in makes every command fail', async () => {
+  await new WpaCli('wpa_cli', config.ctrl_dir, net.iface, config.client_dir).run('ping');
+  await new WpaCli('wpa_cli', config.ctrl_dir, net.iface, join(dir, 'no-such-folder')).run('ping').then(
+    () => assert.unreachable('wpa_cli answered without its reply socket'),
+    (e: Error) => assert.match(e.message, /wpa_cli ping/));
+});
 
 t('a certificate of the network CA: apply returns once the port is authorized', async () => {
   const started = Date.now();

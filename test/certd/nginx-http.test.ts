@@ -4,7 +4,7 @@
 // policy is HttpAndHttps or unset, refuses connections once it is Https, and a change nginx
 // refuses leaves the port as it was.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NginxApplier } from '../../src/certd/appliers/nginx';
 import type { ServiceKeys } from '../../src/certd/appliers/port';
+import { loadCertdConfig } from '../../src/certd/config';
 import { Client, raw } from './client';
 import { freePort } from './pebble';
 import { API, PASSWORDS, startService, type Service } from './service';
@@ -122,3 +123,15 @@ a('HTTP listener on, then a change to off whose key does not match its certifica
 });
 
 a.run();
+
+const c = suite('https.http_port in the config');
+c('refused with https.reload (the unit\'s site is not certd\'s to change), taken without it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certd-http-port-config-'));
+  const file = join(dir, 'certd.json');
+  const https = { prefix: join(dir, 'nginx'), port: 8443, http_port: 8081 };
+  writeFileSync(file, JSON.stringify({ data_dir: join(dir, 'data'), listen: { port: 8080 }, https: { ...https, reload: ['/usr/bin/systemctl', 'reload-or-restart', 'certd-nginx.service'] } }));
+  assert.throws(() => loadCertdConfig(file), /\/https\/http_port cannot be used with \/https\/reload/);
+  writeFileSync(file, JSON.stringify({ data_dir: join(dir, 'data'), listen: { port: 8080 }, https }));
+  assert.is(loadCertdConfig(file).https?.http_port, 8081);
+});
+c.run();

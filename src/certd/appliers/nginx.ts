@@ -13,6 +13,7 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../common/atomic-file';
+import { createLogger } from '../../common/log';
 import { livePid } from '../../common/pid-file';
 import { gidOf, uidsOf } from '../../common/system-accounts';
 import { siteConfig, tlsInclude, type NginxSite } from './nginx-config';
@@ -20,6 +21,7 @@ import { engineKey, TokenServers, type EngineEnv, type TokenServer } from './ngi
 import type { Applier, BindingMaterial, ServiceKeys } from './port';
 
 const run = promisify(execFile);
+const log = createLogger('https');
 const SERVICE = 'https';
 
 export interface NginxOptions extends NginxSite {
@@ -193,7 +195,11 @@ export class NginxApplier implements Applier {
         if (seen === want) return;
       } else if (!quit && this.newWorkerRuns(oldWorkers)) {
         quit = true;
-        for (const pid of old) signalQuietly(pid, 'SIGQUIT');
+        // Only pids that are still this master's children: a listed worker that exited and
+        // whose pid went to another process is never signalled.
+        const master = this.masterPid();
+        const children = master === undefined ? [] : childrenOf(master);
+        for (const pid of old) if (children.includes(pid)) signalQuietly(pid, 'SIGQUIT');
       }
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -228,10 +234,12 @@ export class NginxApplier implements Applier {
       if (text) writeFileAtomic(path, text, 0o644);
       else rmSync(path, { force: true });
     }
-    if (this.o.reload) await this.runReload().catch(() => undefined);
+    // The caller's error is the one to answer; a restore that fails too is said here, as
+    // nginx may then go on serving what was refused.
+    if (this.o.reload) await this.runReload().catch((e: Error) => log.error('nginx did not take the previous files back', { error: e.message }));
     else {
       const pid = this.masterPid();
-      if (pid !== undefined) process.kill(pid, 'SIGHUP');
+      if (pid !== undefined) signalQuietly(pid, 'SIGHUP');
     }
   }
 

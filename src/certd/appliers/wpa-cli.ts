@@ -12,12 +12,12 @@ export interface PaeStatus {
 }
 
 export class WpaCli {
-  constructor(private readonly bin: string, private readonly ctrlDir: string, private readonly iface: string) {}
+  constructor(private readonly bin: string, private readonly ctrlDir: string, private readonly iface: string, private readonly clientDir?: string) {}
 
   /** Runs one command; throws when wpa_cli cannot reach the supplicant or it answers FAIL. */
   run(...args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(this.bin, ['-p', this.ctrlDir, '-i', this.iface, ...args], { timeout: 5_000 }, (err, stdout) => {
+      execFile(this.bin, ['-p', this.ctrlDir, '-i', this.iface, ...(this.clientDir ? ['-s', this.clientDir] : []), ...args], { timeout: 5_000 }, (err, stdout) => {
         const out = String(stdout).trim();
         if (err) reject(new Error(`wpa_cli ${args[0]}: ${out.split('\n')[0] || err.message}`));
         else if (/^FAIL/.test(out)) reject(new Error(`wpa_cli ${args[0]}: the supplicant answered FAIL`));

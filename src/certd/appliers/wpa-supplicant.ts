@@ -37,6 +37,12 @@ export interface Dot1xConfig {
    * Absent: the supplicant only re-reads its config, and a change of token module fails.
    */
   restart?: string[];
+  /**
+   * Where wpa_cli binds the socket the supplicant answers to (its default is /tmp). Under
+   * systemd with PrivateTmp= certd's /tmp is its own, and every answer would be lost: the
+   * firmware tree names certd's runtime folder.
+   */
+  client_dir?: string;
 }
 
 const SERVICE = 'dot1x';
@@ -60,7 +66,7 @@ export class WpaSupplicantApplier implements Applier {
   private backPending = false;
 
   constructor(private readonly config: Dot1xConfig, private readonly keys: ServiceKeys) {
-    this.cli = new WpaCli(config.wpa_cli, config.ctrl_dir, config.interface);
+    this.cli = new WpaCli(config.wpa_cli, config.ctrl_dir, config.interface, config.client_dir);
     this.filesDir = `${config.config_file}.d`;
     this.socket = join(config.ctrl_dir, config.interface);
     mkdirSync(this.filesDir, { recursive: true, mode: 0o700 });

@@ -136,12 +136,12 @@ export class Bindings implements Usage {
    * recorded as `apply_recorded_binding` by certd (not for a caller that retries every few
    * seconds while the service stays down: the trail would fill with failures).
    */
-  applyRecorded(name: string, audited = false, stillNeeded?: () => boolean): Promise<void> {
+  applyRecorded(name: string, audited = false, stillNeeded?: () => boolean): Promise<boolean> {
     return this.serial(async () => {
       const b = this.store.get(name);
       // A watch asks while a change is under way; by its turn that change may have brought
       // the service back already.
-      if (!b || (stillNeeded && !stillNeeded())) return;
+      if (!b || (stillNeeded && !stillNeeded())) return false;
       try {
         await this.applierFor(name).apply(this.material(b));
       } catch (e) {
@@ -149,6 +149,7 @@ export class Bindings implements Usage {
         throw e;
       }
       if (audited) this.audit.note('apply_recorded_binding', { alias: name });
+      return true;
     });
   }
 
