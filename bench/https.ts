@@ -5,7 +5,8 @@
 //   (the key file keystored writes for nginx), an SE0 and a TPM0 entry (the pkcs11 engine
 //   behind p11-kit server), all EC P-256, beside a second nginx with a plain key file openssl
 //   made (the limit; the ratios are against it); then the TPM's dictionary-attack counter;
-// - 20 binding swaps cycling SOFTWARE0 EC -> SE0 RSA -> SOFTWARE0 RSA -> TPM0 EC
+// - 20 binding swaps cycling SOFTWARE0 EC -> SE0 RSA -> SOFTWARE0 RSA -> SE0 EC (one token:
+//   HUPs), then 20 cycling SOFTWARE0 EC -> SE0 RSA -> SOFTWARE0 RSA -> TPM0 EC (across tokens)
 //   (PUT /certd/v1/bindings/https) while new TLS connections are opened without pause: time
 //   to the API's answer per kind of swap (certd answers once nginx serves the new leaf),
 //   whether nginx was restarted (a new master) or signalled, the leaf the first handshake
@@ -80,7 +81,13 @@ const ENTRIES = [
 ] as const;
 type Alias = (typeof ENTRIES)[number]['alias'];
 const label = (a: Alias) => ENTRIES.find((e) => e.alias === a)!.label;
-const SWAP_CYCLE: Alias[] = ['sw-ec', 'se0-rsa', 'sw-rsa', 'tpm0-ec'];
+// Round 1, what the issue asks: EC <-> RSA and file <-> token keys, with the one token the
+// master was started for (HUPs). Round 2 crosses tokens (SE0 <-> TPM0): each such swap
+// restarts nginx, as its engine environment names one token's p11-kit server.
+const ROUNDS: { name: string; cycle: Alias[] }[] = [
+  { name: 'file <-> one token', cycle: ['sw-ec', 'se0-rsa', 'sw-rsa', 'se0-ec'] },
+  { name: 'across tokens', cycle: ['sw-ec', 'se0-rsa', 'sw-rsa', 'tpm0-ec'] },
+];
 
 export const httpsSection: Section = {
   name: 'https',
@@ -125,59 +132,66 @@ export const httpsSection: Section = {
 
       // Swaps under a steady stream of new connections (4 at a time) until both are done;
       // each connection counts for the swap under way when it started.
-      const kinds = new Map<string, SwapKind>();
-      let current: SwapKind | undefined;
-      let connections = 0;
-      let failed = 0;
-      let swapping = true;
-      const load = Promise.all(Array.from({ length: 4 }, async () => {
-        while (swapping || connections < 800) {
-          const during = current;
-          connections++;
-          if (during) during.connections++;
-          if (!(await handshake(httpsPort))) {
-            failed++;
-            if (during) during.failed++;
+      const swapRound = async (cycle: Alias[], first: Alias) => {
+        const kinds = new Map<string, SwapKind>();
+        let current: SwapKind | undefined;
+        let connections = 0;
+        let failed = 0;
+        let swapping = true;
+        const load = Promise.all(Array.from({ length: 4 }, async () => {
+          while (swapping || connections < 800) {
+            const during = current;
+            connections++;
+            if (during) during.connections++;
+            if (!(await handshake(httpsPort))) {
+              failed++;
+              if (during) during.failed++;
+            }
           }
+        }));
+        let staleAfterAnswer = 0;
+        let from = first;
+        for (let i = 0; i < 20; i++) {
+          const to = cycle[i % cycle.length]!;
+          const name = `${label(from)} -> ${label(to)}`;
+          const kind = kinds.get(name) ?? { answered: [], restarts: 0, connections: 0, failed: 0 };
+          kinds.set(name, kind);
+          const pid = master();
+          current = kind;
+          kind.answered.push(await bind(to));
+          current = undefined;
+          if (master() !== pid) kind.restarts++;
+          if ((await servedLeaf('127.0.0.1', httpsPort)) !== leaves.get(to)) staleAfterAnswer++;
+          from = to;
         }
-      }));
-      let staleAfterAnswer = 0;
-      let from: Alias = 'tpm0-ec';
-      for (let i = 0; i < 20; i++) {
-        const to = SWAP_CYCLE[i % SWAP_CYCLE.length]!;
-        const name = `${label(from)} -> ${label(to)}`;
-        const kind = kinds.get(name) ?? { answered: [], restarts: 0, connections: 0, failed: 0 };
-        kinds.set(name, kind);
-        const pid = master();
-        current = kind;
-        kind.answered.push(await bind(to));
-        current = undefined;
-        if (master() !== pid) kind.restarts++;
-        if ((await servedLeaf('127.0.0.1', httpsPort)) !== leaves.get(to)) staleAfterAnswer++;
-        from = to;
+        swapping = false;
+        await load;
+        const all = [...kinds.values()].flatMap((k) => k.answered);
+        return {
+          answered: percentiles(all), stale_after_answer: staleAfterAnswer, connections, failed,
+          kinds: Object.fromEntries([...kinds].map(([name, k]) => [name, { answered: percentiles(k.answered), nginx_restarts: k.restarts, restarts_of: k.answered.length, connections: k.connections, failed: k.failed }])),
+        };
+      };
+      // The master starts for SE0 (its p11-kit server in its environment) before round 1.
+      await bind('se0-ec');
+      const rounds: Record<string, Awaited<ReturnType<typeof swapRound>>> = {};
+      let last: Alias = 'se0-ec';
+      for (const { name, cycle } of ROUNDS) {
+        rounds[name] = await swapRound(cycle, last);
+        last = cycle[19 % cycle.length]!;
       }
-      swapping = false;
-      await load;
       const lockoutAfterSwaps = sim.lockoutCounter();
 
-      const all = [...kinds.values()].flatMap((k) => k.answered);
-      const swap = {
-        answered: percentiles(all), stale_after_answer: staleAfterAnswer, connections, failed,
-        kinds: Object.fromEntries([...kinds].map(([name, k]) => [name, { answered: percentiles(k.answered), nginx_restarts: k.restarts, connections: k.connections, failed: k.failed }])),
-      };
-      const json = { seconds, plain_file: plain, keys: rates, tpm_lockout_counter: { after_rate: lockoutAfterRate, after_swaps: lockoutAfterSwaps }, swap };
+      const json = { seconds, plain_file: plain, keys: rates, tpm_lockout_counter: { after_rate: lockoutAfterRate, after_swaps: lockoutAfterSwaps }, swap_rounds: rounds };
       return {
         text: table(['nginx TLS handshakes/s (EC P-256, 8 at a time)', 'per s', 'vs plain file', 'failed'], [
           ['plain key file (openssl, the limit)', String(plain.per_s), '1.00', String(plain.failed)],
           ...Object.entries(rates).map(([k, r]) => [`${k} entry`, String(r.per_s), r.ratio.toFixed(2), String(r.failed)]),
-        ]) + `\nTPM dictionary-attack lockout counter: ${lockoutAfterRate} after the TPM0 rows, ${lockoutAfterSwaps} after the swaps\n\n`
-          + table(['20 swaps under new TLS connections (4 at a time)', 'answered p50', 'p99', 'nginx restarted', 'connections / failed'], [
-            ...[...kinds].map(([name, k]) => {
-              const p = percentiles(k.answered);
-              return [name, `${Math.round(p.p50_ms)} ms`, `${Math.round(p.p99_ms)} ms`, `${k.restarts} of ${k.answered.length}`, `${k.connections} / ${k.failed}`];
-            }),
-            ['all swaps', `${Math.round(swap.answered.p50_ms)} ms`, `${Math.round(swap.answered.p99_ms)} ms`, '', `${connections} / ${failed}`],
-          ]) + `\nfirst handshake after the answer saw the old leaf: ${staleAfterAnswer} of 20\n`,
+        ]) + `\nTPM dictionary-attack lockout counter: ${lockoutAfterRate} after the TPM0 rows, ${lockoutAfterSwaps} after the swaps\n`
+          + Object.entries(rounds).map(([round, r]) => '\n' + table([`20 swaps, ${round}, under new TLS connections (4 at a time)`, 'answered p50', 'p99', 'nginx restarted', 'connections / failed'], [
+            ...Object.entries(r.kinds).map(([name, k]) => [name, `${Math.round(k.answered.p50_ms)} ms`, `${Math.round(k.answered.p99_ms)} ms`, `${k.nginx_restarts} of ${k.restarts_of}`, `${k.connections} / ${k.failed}`]),
+            ['all swaps', `${Math.round(r.answered.p50_ms)} ms`, `${Math.round(r.answered.p99_ms)} ms`, '', `${r.connections} / ${r.failed}`],
+          ]) + `\nfirst handshake after the answer saw the old leaf: ${r.stale_after_answer} of 20\n`).join(''),
         json,
       };
     } finally {
