@@ -6,34 +6,19 @@
 // proves the check refuses an include with a directive certd never writes.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NginxApplier, servedLeaf } from '../../src/certd/appliers/nginx';
 import { KeystoredServiceKeys } from '../../src/certd/appliers/service-keys';
+import { freePort } from './pebble';
+import { stopAtExit } from './nginx-masters';
 import { applierConformance, refusableKeys } from './applier-conformance';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CHECK = join(ROOT, 'scripts', 'firmware', 'nginx-check');
 execFileSync('bash', [join(ROOT, 'scripts', 'packages.sh'), 'nginx']);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-const masters = new Set<NginxApplier>();
-process.on('exit', () => {
-  for (const a of masters) {
-    const pid = a.masterPid();
-    if (pid !== undefined) process.kill(pid, 'SIGTERM');
-  }
-});
 
 let port = 0;
 applierConformance('nginx through its reload command', 'https', async (dir, keystores) => {
@@ -54,7 +39,7 @@ applierConformance('nginx through its reload command', 'https', async (dir, keys
     prefix: dir, host: '127.0.0.1', port, user: 'www-data', owner: { uid: 33, gid: 33 },
     upstream: { host: '127.0.0.1', port: 9 }, reload, pidFile: pid,
   }, keys.keys);
-  masters.add(applier);
+  stopAtExit(applier);
   return {
     applier,
     inUse: () => servedLeaf('127.0.0.1', port),

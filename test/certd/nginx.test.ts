@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -14,26 +13,12 @@ import * as assert from 'uvu/assert';
 import { NginxApplier, servedLeaf } from '../../src/certd/appliers/nginx';
 import { KeystoredServiceKeys } from '../../src/certd/appliers/service-keys';
 import type { ServiceKeys } from '../../src/certd/appliers/port';
+import { freePort } from './pebble';
+import { stopAtExit } from './nginx-masters';
 import { applierConformance, refusableKeys } from './applier-conformance';
 import { API, PASSWORDS, startService, type Service } from './service';
 
 execFileSync('bash', [join(__dirname, '..', '..', '..', 'scripts', 'packages.sh'), 'nginx']);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-const masters = new Set<NginxApplier>();
-process.on('exit', () => {
-  for (const a of masters) {
-    const pid = a.masterPid();
-    if (pid !== undefined) process.kill(pid, 'SIGTERM');
-  }
-});
 
 let port = 0;
 applierConformance('nginx', 'https', async (dir, keystores) => {
@@ -43,7 +28,7 @@ applierConformance('nginx', 'https', async (dir, keystores) => {
     nginx: '/usr/sbin/nginx', prefix: dir, host: '127.0.0.1', port, user: 'www-data', owner: { uid: 33, gid: 33 },
     upstream: { host: '127.0.0.1', port: 9 },
   }, keys.keys);
-  masters.add(applier);
+  stopAtExit(applier);
   return {
     applier,
     inUse: () => servedLeaf('127.0.0.1', port),
@@ -98,7 +83,7 @@ token.before(async () => {
     nginx: '/usr/sbin/nginx', prefix: join(tk.dir, 'nginx'), host: '127.0.0.1', port: tk.port, user: 'www-data', owner: { uid: 33, gid: 33 },
     upstream: { host: '127.0.0.1', port: 9 },
   }, tokenKeys);
-  masters.add(tk.applier);
+  stopAtExit(tk.applier);
 });
 token.after(async () => {
   await tk.applier?.stop();
